@@ -1,0 +1,22 @@
+"""deploytool: declarative deployments and workers for Python flows.
+
+`import deploytool` stays light: the flow API is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # The user-facing flow API (`from deploytool import flow`) lives in deploytool.flows and is imported
+    # only when asked for, so that the CLI and the engine do not pay for it.
+    if name in {"flow", "Flow", "get_run_logger", "DockerImage"}:
+        from deploytool import flows
+
+        return getattr(flows, name)
+    raise AttributeError(f"module 'deploytool' has no attribute {name!r}")

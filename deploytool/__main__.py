@@ -1,0 +1,3 @@
+from deploytool.cli.entry import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""The console script's entry point and the CLI's single error boundary.
+
+Kept free of heavy imports: `deploytool --version` answers before typer is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from deploytool import __version__
+from deploytool.errors import EXIT_ERROR, EXIT_INTERRUPTED, DeploytoolError
+
+DEBUG_ENV = "DEPLOYTOOL_DEBUG"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        print(f"deploytool {__version__}")
+        return 0
+    try:
+        from deploytool.cli.app import app
+
+        app(args=args, prog_name="deploytool")
+    except SystemExit as exc:
+        return _exit_code(exc.code)
+    except DeploytoolError as exc:
+        from deploytool.cli.output import print_error
+
+        print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `deploytool ... | head` closed the pipe: not an error worth a message.
+        return 0
+    except Exception as exc:  # the last line of defence: never a bare traceback
+        return _internal_error(exc)
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _internal_error(exc: BaseException) -> int:
+    text = "".join(traceback.format_exception(exc))
+    if os.environ.get(DEBUG_ENV):
+        sys.stderr.write(text)
+        return EXIT_ERROR
+    log = _write_crash_log(text)
+    where = f"the traceback is in {log}" if log else "set DEPLOYTOOL_DEBUG=1 to see the traceback"
+    print(
+        f"deploytool: internal error: {type(exc).__name__}: {exc}\n"
+        f"This is a bug in deploytool, not in your project; {where}. Please report it.",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def _write_crash_log(text: str) -> Path | None:
+    from deploytool.settings import Settings
+
+    try:
+        home = Settings.from_env().home
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = home / "crash.log"
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"deploytool {__version__} {sys.argv!r}\n{text}\n")
+    except OSError:
+        return None
+    return log

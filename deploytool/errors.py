@@ -1,0 +1,82 @@
+"""Exceptions that reach the user, and the exit codes they map to.
+
+Every error a user can cause is a DeploytoolError: it carries a message, an optional hint saying what to do,
+and an exit code. The CLI's single error boundary prints these without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # a config, input or state error the user can fix
+EXIT_USAGE = 2  # bad command-line usage (typer/click's own code)
+EXIT_INTERRUPTED = 130
+
+
+class DeploytoolError(Exception):
+    """An error with a message for the user, an optional hint and an exit code."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+@dataclass(frozen=True, order=True)
+class ConfigIssue:
+    """One problem found in a project file, at a position.
+
+    Sorted by (file, line, column) so that a report reads top to bottom.
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str | None = field(default=None, compare=False)
+    severity: str = field(default="error", compare=False)  # "error" or "warning"
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        path = f"{self.path}: " if self.path else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}: {prefix}{path}{self.message}{hint}"
+
+
+class ConfigError(DeploytoolError):
+    """A project file is invalid. Carries every issue found, not just the first."""
+
+    def __init__(self, issues: list[ConfigIssue], file: str | None = None) -> None:
+        self.issues = sorted(issues)
+        errors = [i for i in self.issues if i.severity == "error"]
+        noun = "error" if len(errors) == 1 else "errors"
+        where = f" in {file}" if file else ""
+        super().__init__(f"{len(errors)} {noun}{where}")
+
+
+class TemplateError(DeploytoolError):
+    """A placeholder could not be resolved or was refused by the sandbox."""
+
+
+class StepError(DeploytoolError):
+    """A build, push or pull step failed."""
+
+
+class NotFoundError(DeploytoolError):
+    """A named thing (pool, deployment, run, variable, block) does not exist."""
+
+
+class ConflictError(DeploytoolError):
+    """The request conflicts with what is stored (e.g. a name is taken, an active run blocks a delete)."""
+
+
+class InfraError(DeploytoolError):
+    """The infrastructure (a process, the Docker daemon, a registry) failed."""

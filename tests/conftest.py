@@ -1,0 +1,32 @@
+"""Shared fixtures. Every test gets its own DEPLOYTOOL_HOME and HOME, so none can touch the user's real ones."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_REAL_HOME = Path(os.path.expanduser("~"))
+_REAL_STORE = _REAL_HOME / ".deploytool"
+
+
+def _snapshot(path: Path) -> tuple[bool, float | None]:
+    try:
+        return True, path.stat().st_mtime
+    except FileNotFoundError:
+        return False, None
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point DEPLOYTOOL_HOME and HOME at fresh directories; fail the test if the real store was touched."""
+    before = _snapshot(_REAL_STORE)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DEPLOYTOOL_HOME", str(home / ".deploytool"))
+    monkeypatch.delenv("DEPLOYTOOL_DEBUG", raising=False)
+    yield home / ".deploytool"
+    if _snapshot(_REAL_STORE) != before:
+        pytest.fail(f"the test touched the user's real store at {_REAL_STORE}")
