@@ -2,8 +2,75 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from deploytool.cli.output import OutputFormat, issue_to_json, print_issues, print_json, print_table
+from deploytool.errors import EXIT_ERROR
+
+FileOption = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="The project file (default: deploy.yaml, else prefect.yaml, here)."),
+]
+OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+
+
+def validate(
+    file: FileOption = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings (e.g. keys Prefect ignores) as errors.")
+    ] = False,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Check the project file; report every problem at once with its line, or summarise its deployments."""
+    from deploytool.config import load_project
+    from deploytool.core.summary import summarise
+
+    result = load_project(file, strict=strict)
+    ok = not result.errors and result.project is not None
+    if output == OutputFormat.json:
+        data = summarise(result.project) if ok and result.project else None
+        print_json("validation", data, ok=ok, errors=[issue_to_json(i) for i in result.issues])
+        raise typer.Exit(0 if ok else EXIT_ERROR)
+    if result.issues:
+        print_issues(result.issues)
+    if not ok or result.project is None:
+        raise typer.Exit(EXIT_ERROR)
+    summary = summarise(result.project)
+    rows = [
+        (d["flow_name"] + "/" + d["name"], d["work_pool"] or "-", d["schedules_text"], d["steps_text"])
+        for d in summary["deployments"]
+    ]
+    print_table(None, ["deployment", "pool", "schedules", "steps (build/push/pull)"], rows)
+    count = len(rows)
+    print(f"{summary['file']}: valid, {count} deployment{'s' if count != 1 else ''}.", file=sys.stderr)
+
+
+def schema() -> None:
+    """Print the JSON Schema that validates deploy.yaml (for editors: see the README)."""
+    from deploytool.config.schema_check import schema_text
+
+    sys.stdout.write(schema_text())
+
+
+def init(
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="process or docker.")] = "process",
+    directory: Annotated[Path, typer.Option("--directory", "-d", help="Where to write deploy.yaml.")] = Path(),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing deploy.yaml.")] = False,
+) -> None:
+    """Write a commented starter deploy.yaml (and its sample flow) that validates."""
+    from deploytool.core.starter import write_starter
+
+    written = write_starter(recipe, directory, force=force)
+    for path in written:
+        print(f"wrote {path}")
+    print("next: deploytool validate", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command()(validate)
+    app.command()(schema)
+    app.command()(init)

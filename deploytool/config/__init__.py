@@ -1,1 +1,87 @@
-"""The project file: find it, load it with positions, validate it, and turn it into a Project."""
+"""The project file: find it, load it with positions, validate it, and turn it into a Project.
+
+`load_project()` is the one entry point: it reports every problem at once (as ConfigIssues sorted by
+position) and never raises for a bad file; `require_valid()` turns errors into a ConfigError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploytool.config.project import PROJECT_FILENAMES, DeploymentSpec, Project, StepCall
+from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError
+
+__all__ = [
+    "PROJECT_FILENAMES",
+    "DeploymentSpec",
+    "LoadResult",
+    "Project",
+    "StepCall",
+    "find_project_file",
+    "load_project",
+]
+
+
+@dataclass
+class LoadResult:
+    file: Path
+    project: Project | None
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[ConfigIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ConfigIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def require_valid(self) -> Project:
+        """The Project, or a ConfigError carrying every issue (warnings included, for context)."""
+        if self.errors or self.project is None:
+            raise ConfigError(self.issues, str(self.file))
+        return self.project
+
+
+def find_project_file(file: Path | str | None = None, cwd: Path | None = None) -> Path:
+    """`--file`, else deploy.yaml, else prefect.yaml in `cwd`."""
+    where = cwd or Path.cwd()
+    if file is not None:
+        path = Path(file)
+        path = path if path.is_absolute() else where / path
+        if path.is_dir():
+            return find_project_file(None, path)
+        if not path.exists():
+            raise DeploytoolError(f"{file}: no such file", "check the path given with --file")
+        return path
+    for name in PROJECT_FILENAMES:
+        if (where / name).is_file():
+            return where / name
+    raise DeploytoolError(
+        f"no deploy.yaml or prefect.yaml in {where}",
+        "run `deploytool init` to write a starter deploy.yaml, or name a file with --file",
+    )
+
+
+def load_project(
+    file: Path | str | None = None,
+    *,
+    cwd: Path | None = None,
+    strict: bool = False,
+    default_pool: str | None = None,
+) -> LoadResult:
+    """Load and validate the project file. Problems come back as issues, sorted by position."""
+    from deploytool.config.validate import validate_file
+
+    path = find_project_file(file, cwd)
+    return validate_file(path, strict=strict, default_pool=default_pool)
+
+
+def display_name(path: Path, cwd: Path | None = None) -> str:
+    """The file's name as the user would type it: relative to cwd when below it."""
+    where = cwd or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(where.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,331 @@
+"""Checks the schema cannot express: entrypoints and parameters, schedules, names, step ids, placeholders.
+
+Everything here reads data the schema has already shaped, defensively: a part the schema rejected is skipped,
+so each problem is reported once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from deploytool.config.flowscan import EntrypointError, FlowInfo, check_parameters, scan_entrypoint
+from deploytool.config.keypath import format_path
+from deploytool.config.project import (
+    DeploymentSpec,
+    Project,
+    StepCall,
+    effective_steps,
+    normalise_concurrency,
+    normalise_tags,
+    schedules_of,
+    step_calls,
+)
+from deploytool.config.schedules import check_schedule
+from deploytool.config.yamlload import Path, Positions
+from deploytool.errors import ConfigIssue
+from deploytool.steps.registry import STEPS
+
+NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_REF = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\.([A-Za-z_][\w-]*))?")
+_LEGACY_SCHEDULE_KEYS = {
+    "max_active_runs": "use the deployment's concurrency_limit instead",
+    "catchup": "deploytool's catch-up policy decides what happens to missed runs",
+}
+
+
+@dataclass
+class _Reporter:
+    data: Any
+    positions: Positions
+    filename: str
+    issues: list[ConfigIssue]
+
+    def error(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
+        self._add(path, message, hint, key, "error")
+
+    def warn(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
+        self._add(path, message, hint, key, "warning")
+
+    def _add(self, path: Path, message: str, hint: str | None, key: bool, severity: str) -> None:
+        line, col = self.positions.locate(path, key=key)
+        self.issues.append(ConfigIssue(self.filename, line, col, format_path(self.data, path), message, hint, severity))
+
+
+def check_project(
+    data: dict[str, Any],
+    positions: Positions,
+    file: FsPath,
+    filename: str,
+    *,
+    default_pool: str | None = None,
+) -> tuple[Project, list[ConfigIssue]]:
+    """Run the semantic checks and build the Project (best effort where there are errors)."""
+    report = _Reporter(data, positions, filename, [])
+    base_dir = file.parent
+    top_steps = {action: step_calls(data.get(action), (action,)) for action in ("build", "push", "pull")}
+    _check_step_ids(report, top_steps["build"] + top_steps["push"] + top_steps["pull"], {})
+    _check_step_refs(report, top_steps["build"], top_steps["push"], top_steps["pull"])
+
+    deployments: list[DeploymentSpec] = []
+    seen: dict[tuple[str, str], int] = {}
+    items = data.get("deployments")
+    for index, raw in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        spec = _check_deployment(report, data, raw, index, base_dir, default_pool)
+        if spec is None:
+            continue
+        key = (spec.flow_name.replace("_", "-"), spec.name)
+        if key in seen:
+            first_line = positions.locate(("deployments", seen[key], "name"))[0]
+            report.error(
+                ("deployments", index, "name"),
+                f"deployment {spec.full_name!r} is defined twice (first at line {first_line})",
+                "deployment names must be unique for each flow; rename one",
+            )
+        else:
+            seen[key] = index
+        deployments.append(spec)
+
+    project = Project(
+        file=file,
+        name=data.get("name") if isinstance(data.get("name"), str) else None,
+        deployments=deployments,
+        build=top_steps["build"],
+        push=top_steps["push"],
+        pull=top_steps["pull"],
+    )
+    return project, report.issues
+
+
+def _check_deployment(
+    report: _Reporter,
+    data: dict[str, Any],
+    raw: dict[str, Any],
+    index: int,
+    base_dir: FsPath,
+    default_pool: str | None,
+) -> DeploymentSpec | None:
+    here: Path = ("deployments", index)
+    name = raw.get("name")
+    entrypoint = raw.get("entrypoint")
+    if not isinstance(name, str) or not isinstance(entrypoint, str):
+        return None  # the schema has reported it
+
+    info: FlowInfo | None = None
+    if "{{" not in entrypoint:
+        try:
+            info = scan_entrypoint(entrypoint, base_dir)
+        except EntrypointError as exc:
+            report.error((*here, "entrypoint"), exc.message, exc.hint)
+    function = info.function if info else entrypoint.rpartition(":")[2].rpartition(".")[2]
+    flow_name = info.flow_name if info else function.replace("_", "-")
+    if info is not None and not info.is_flow:
+        report.warn(
+            (*here, "entrypoint"),
+            f"function {function!r} is not decorated with @flow",
+            "add `from deploytool import flow` and `@flow` so its options (name, retries, ...) are known",
+        )
+    flow_name_given = raw.get("flow_name")
+    if isinstance(flow_name_given, str) and info is not None and flow_name_given != info.flow_name:
+        report.warn(
+            (*here, "flow_name"),
+            f"flow_name {flow_name_given!r} differs from the flow's name {info.flow_name!r}, which is used",
+            "remove flow_name: it is always taken from the flow",
+        )
+
+    parameters = raw.get("parameters") if isinstance(raw.get("parameters"), dict) else {}
+    schema = info.parameter_schema if info else {}
+    if info is not None:
+        for problem in check_parameters(schema, parameters or {}):
+            at = (*here, "parameters", problem.name) if problem.name in (parameters or {}) else (*here, "parameters")
+            if "parameters" not in raw:
+                at = (*here, "name")
+            report.error(at, problem.message, problem.hint, key=problem.name in (parameters or {}))
+
+    schedules, schedules_given = schedules_of(raw)
+    _check_schedules(report, raw, here)
+
+    pool = raw.get("work_pool") if isinstance(raw.get("work_pool"), dict) else {}
+    pool_name = pool.get("name") if isinstance(pool.get("name"), str) else None
+    if not pool_name and not default_pool:
+        report.error(
+            (*here, "work_pool") if "work_pool" in raw else (*here, "name"),
+            "no work pool: every deployment names the pool whose workers run it",
+            "add `work_pool: {name: my-pool}` (create it with `deploytool work-pool create my-pool --type process`)",
+            key="work_pool" in raw,
+        )
+
+    triggers = raw.get("triggers")
+    if triggers:
+        report.warn(
+            (*here, "triggers"),
+            "triggers (Prefect automations) are not supported by deploytool and are ignored",
+            key=True,
+        )
+
+    steps = {}
+    own_ids: dict[str, Path] = {}
+    for action in ("build", "push", "pull"):
+        calls, own = effective_steps(raw, data, action, index)
+        steps[action] = calls
+        if own:
+            _check_step_ids(report, calls, own_ids)
+    if any(a in raw for a in ("build", "push", "pull")):
+        _check_step_refs(report, steps["build"], steps["push"], steps["pull"], own_only=raw)
+    available = {c.id: c for c in steps["build"] + steps["push"] if c.id}
+    for action_free_key in sorted(k for k in raw if k not in ("build", "push", "pull", "triggers")):
+        _check_refs_in(report, raw[action_free_key], (*here, action_free_key), available)
+
+    version = raw.get("version")
+    return DeploymentSpec(
+        name=name,
+        flow_name=flow_name,
+        function=function,
+        entrypoint=entrypoint,
+        entrypoint_file=info.file if info else None,
+        description=raw.get("description")
+        if isinstance(raw.get("description"), str)
+        else (info.description if info else None),
+        version=version if isinstance(version, str) else None,
+        tags=normalise_tags(raw.get("tags")),
+        parameters=dict(parameters or {}),
+        parameter_schema=schema,
+        enforce_parameter_schema=raw.get("enforce_parameter_schema", True) is not False,
+        work_pool=pool_name or default_pool,
+        work_queue=pool.get("work_queue_name") if isinstance(pool.get("work_queue_name"), str) else None,
+        job_variables=dict(pool.get("job_variables") or {}) if isinstance(pool.get("job_variables"), dict) else {},
+        schedules=schedules,
+        schedules_given=schedules_given,
+        paused=raw.get("paused") if isinstance(raw.get("paused"), bool) else None,
+        concurrency_limit=normalise_concurrency(raw.get("concurrency_limit")),
+        build=steps["build"],
+        push=steps["push"],
+        pull=steps["pull"],
+        index=index,
+        raw=raw,
+    )
+
+
+def _check_schedules(report: _Reporter, raw: dict[str, Any], here: Path) -> None:
+    legacy = raw.get("schedule")
+    many = raw.get("schedules")
+    if isinstance(legacy, dict) and legacy and isinstance(many, list) and many:
+        report.error(
+            (*here, "schedule"),
+            "both `schedule` and `schedules` are given",
+            "move the legacy `schedule` into the `schedules` list",
+            key=True,
+        )
+    items: list[tuple[Path, Any]] = []
+    if isinstance(legacy, dict):
+        items.append(((*here, "schedule"), legacy))
+    if isinstance(many, list):
+        items.extend(((*here, "schedules", i), item) for i, item in enumerate(many))
+    for path, item in items:
+        if not isinstance(item, dict):
+            continue
+        for key, why in _LEGACY_SCHEDULE_KEYS.items():
+            if key in item:
+                report.warn(
+                    (*path, key),
+                    f"{key!r} is a Prefect 2 schedule key that Prefect 3 ignores; ignored",
+                    why,
+                    key=True,
+                )
+        if sum(k in item for k in ("cron", "interval", "rrule")) != 1:
+            continue  # the schema reports it
+        for problem in check_schedule(item):
+            at = (*path, problem.key) if problem.key in item else path
+            report.error(at, problem.message, problem.hint)
+
+
+def _check_step_ids(report: _Reporter, calls: list[StepCall], seen: dict[str, Path]) -> None:
+    for call in calls:
+        if not call.id:
+            continue
+        id_path = (*call.path, call.written_name, "id")
+        if call.id in seen:
+            line = report.positions.locate(seen[call.id])[0]
+            report.error(id_path, f"step id {call.id!r} is used twice (first at line {line})", "step ids are unique")
+        else:
+            seen[call.id] = id_path
+
+
+def _check_step_refs(
+    report: _Reporter,
+    build: list[StepCall],
+    push: list[StepCall],
+    pull: list[StepCall],
+    own_only: dict[str, Any] | None = None,
+) -> None:
+    """A step may use the outputs of the steps before it (build, then push, then pull)."""
+    available: dict[str, StepCall] = {}
+    for action, calls in (("build", build), ("push", push), ("pull", pull)):
+        for call in calls:
+            if own_only is None or action in own_only:
+                _check_refs_in(report, call.inputs, (*call.path, call.written_name), available)
+            if call.id:
+                available[call.id] = call
+
+
+def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, StepCall]) -> None:
+    for at, text in _strings(value, path):
+        for match in _PLACEHOLDER.finditer(text):
+            problem = _ref_problem(match.group(1), steps)
+            if problem:
+                report.error(at, *problem)
+
+
+def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str] | None:
+    expression = expression.strip()
+    if expression.startswith("$"):
+        return None
+    match = _REF.match(expression)
+    if not match:
+        return None  # a literal or an expression without a name: jinja's business
+    first, second = match.group(1), match.group(2)
+    if first in NAMESPACES:
+        if first == "prefect" and second not in ("variables", "blocks"):
+            return (
+                f"unknown placeholder {{{{ {expression} }}}}",
+                "Prefect's namespaces are prefect.variables.NAME and prefect.blocks.TYPE.NAME",
+            )
+        return None
+    if first in steps:
+        outputs = STEPS[steps[first].name].outputs
+        if second is not None and second not in outputs:
+            close = difflib.get_close_matches(second, outputs, n=1)
+            mean = f"did you mean {first}.{close[0]}? " if close else ""
+            return (
+                f"step {first!r} ({steps[first].name}) has no output {second!r}",
+                f"{mean}its outputs are {', '.join(outputs)}",
+            )
+        return None
+    candidates = list(steps) + list(NAMESPACES)
+    close = difflib.get_close_matches(first, candidates, n=1, cutoff=0.6)
+    mean = f"did you mean {close[0]!r}? " if close else ""
+    known_ids = ", ".join(steps) if steps else "none"
+    return (
+        f"{{{{ {expression} }}}} refers to {first!r}, which is neither an earlier step's id nor a known namespace",
+        f"{mean}step ids before this point: {known_ids}; namespaces: $NAME, env, prefect.variables, "
+        "prefect.blocks, variables, flow_run, deployment, ctx",
+    )
+
+
+def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        if "{{" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*path, i))

@@ -1,0 +1,74 @@
+"""Validate one project file: YAML, then the schema, then the semantic checks; every issue at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deploytool.config import LoadResult, display_name
+from deploytool.config.schema_check import check_schema
+from deploytool.config.semantic import check_project
+from deploytool.config.yamlload import load_yaml
+from deploytool.errors import ConfigIssue
+
+PREFECT_FILENAME = "prefect.yaml"
+
+
+def validate_file(path: Path, *, strict: bool = False, default_pool: str | None = None) -> LoadResult:
+    shown = display_name(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return LoadResult(path, None, [ConfigIssue(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")])
+    except OSError as exc:
+        return LoadResult(path, None, [ConfigIssue(shown, 1, 1, "", f"cannot read the file: {exc.strerror}")])
+    return validate_text(text, path, shown, strict=strict, default_pool=default_pool)
+
+
+def validate_text(
+    text: str, path: Path, shown: str, *, strict: bool = False, default_pool: str | None = None
+) -> LoadResult:
+    loaded = load_yaml(text, shown)
+    issues = list(loaded.issues)
+    data: Any = loaded.data
+    if issues and data is None:
+        return LoadResult(path, None, _finish(issues, strict))
+    if data is None or data == {}:
+        issues.append(
+            ConfigIssue(
+                shown,
+                1,
+                1,
+                "",
+                "no deployments: the file is empty",
+                "add a `deployments:` list; `deploytool init` writes a starter file",
+            )
+        )
+        return LoadResult(path, None, _finish(issues, strict))
+    if not isinstance(data, dict):
+        issues.append(ConfigIssue(shown, 1, 1, "", "the file must be a mapping of keys (deployments:, build:, ...)"))
+        return LoadResult(path, None, _finish(issues, strict))
+
+    issues += check_schema(data, loaded.positions, shown, prefect_compat=path.name == PREFECT_FILENAME)
+    project, semantic = check_project(data, loaded.positions, path, shown, default_pool=default_pool)
+    issues += semantic
+    if not data.get("deployments"):
+        line, col = loaded.positions.locate(("deployments",), key=True)
+        issues.append(
+            ConfigIssue(
+                shown,
+                line,
+                col,
+                "deployments" if "deployments" in data else "",
+                "no deployments",
+                "add at least one item under `deployments:` with a name, an entrypoint and a work_pool",
+            )
+        )
+    return LoadResult(path, project, _finish(issues, strict))
+
+
+def _finish(issues: list[ConfigIssue], strict: bool) -> list[ConfigIssue]:
+    if strict:
+        issues = [ConfigIssue(i.file, i.line, i.column, i.path, i.message, i.hint, "error") for i in issues]
+    unique = {(i.line, i.column, i.path, i.message): i for i in issues}
+    return sorted(unique.values())

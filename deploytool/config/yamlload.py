@@ -1,0 +1,202 @@
+"""Load YAML safely, keep every value's position, and refuse what PyYAML silently accepts.
+
+PyYAML's `safe_load` keeps the last of two equal keys; a real prefect.yaml loses a whole deployment that way.
+Here a duplicate key is an issue at its line. Anchors, aliases and merge keys (`<<: *x`) work as in YAML;
+a value that came through an alias reports the position of its anchor's definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from deploytool.errors import ConfigIssue
+
+Path = tuple[str | int, ...]
+Mark = tuple[int, int]  # 1-based line, 1-based column
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class _Container:
+    start: Mark
+    keys: dict[Hashable, Mark] = field(default_factory=dict)  # mapping key -> position of the key
+    values: dict[Hashable, Mark] = field(default_factory=dict)  # mapping key or list index -> position of value
+
+
+class Positions:
+    """Where each value of a loaded document stands in its file."""
+
+    def __init__(self, root: Any, containers: dict[int, _Container]) -> None:
+        self._root = root
+        self._containers = containers
+
+    def locate(self, path: Path, *, key: bool = False) -> Mark:
+        """The position of the value at `path` (or of its key, when `key`); the nearest known one if absent."""
+        node = self._root
+        best: Mark = (1, 1)
+        container = self._containers.get(id(node))
+        if container is not None:
+            best = container.start
+        for i, part in enumerate(path):
+            container = self._containers.get(id(node))
+            if container is None:
+                return best
+            last = i == len(path) - 1
+            if last and key and part in container.keys:
+                return container.keys[part]
+            if part not in container.values:
+                return best
+            best = container.values[part]
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return best
+        return best
+
+
+@dataclass
+class LoadedYaml:
+    data: Any
+    positions: Positions
+    issues: list[ConfigIssue]
+
+
+def _mark(node: Node) -> Mark:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that records positions and collects duplicate keys instead of dropping values."""
+
+    def __init__(self, stream: str, filename: str) -> None:
+        super().__init__(stream)
+        self.filename = filename
+        self.containers: dict[int, _Container] = {}
+        self.issues: list[ConfigIssue] = []
+
+    def _check_duplicates(self, node: MappingNode) -> None:
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
+                first_line = seen[key].start_mark.line + 1
+                line, col = _mark(key_node)
+                self.issues.append(
+                    ConfigIssue(
+                        self.filename,
+                        line,
+                        col,
+                        "",
+                        f"duplicate key {key!r} (first defined at line {first_line})",
+                        "YAML keeps only the last value, so the earlier one would be silently lost; "
+                        "merge the two or rename one",
+                    )
+                )
+            else:
+                seen[key] = key_node
+
+    def construct_yaml_map_positions(self, node: MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        yield data
+        self._check_duplicates(node)
+        value = self.construct_mapping(node, deep=False)
+        data.update(value)
+        container = _Container(start=_mark(node))
+        # flatten_mapping (called by construct_mapping) has already spliced merged pairs into node.value,
+        # with the mapping's own keys last, so later positions win just as later values do.
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable):
+                container.keys[key] = _mark(key_node)
+                container.values[key] = _mark(value_node)
+        self.containers[id(data)] = container
+
+    def construct_yaml_seq_positions(self, node: SequenceNode) -> Any:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_sequence(node))
+        container = _Container(start=_mark(node))
+        for index, item in enumerate(node.value):
+            container.values[index] = _mark(item)
+        self.containers[id(data)] = container
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        if isinstance(node, MappingNode):
+            self.flatten_mapping(node)
+        mapping: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                line, col = _mark(key_node)
+                self.issues.append(
+                    ConfigIssue(
+                        self.filename,
+                        line,
+                        col,
+                        "",
+                        "a mapping or list cannot be used as a key",
+                        "quote the key, or check the indentation and a missing space after ':'",
+                    )
+                )
+                continue
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+# Dates stay strings (anchor_date: 2024-01-01T00:00:00 is validated and parsed later, with its timezone).
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map_positions)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq_positions)
+
+
+def load_yaml(text: str, filename: str) -> LoadedYaml:
+    """Parse one YAML document. Syntax errors come back as issues, never as exceptions."""
+    loader = _Loader(text, filename)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        issue = ConfigIssue(
+            filename,
+            line,
+            col,
+            "",
+            f"invalid YAML: {problem}{context}",
+            _syntax_hint(problem),
+        )
+        return LoadedYaml(None, Positions(None, {}), [issue])
+    except yaml.YAMLError as exc:
+        return LoadedYaml(None, Positions(None, {}), [ConfigIssue(filename, 1, 1, "", f"invalid YAML: {exc}")])
+    finally:
+        loader.dispose()
+    return LoadedYaml(data, Positions(data, loader.containers), loader.issues)
+
+
+def _syntax_hint(problem: str) -> str | None:
+    if "tab" in problem or "\\t" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted"
+    if "expected <block end>" in problem or "could not find expected" in problem:
+        return "check the indentation of this line against the lines above it"
+    if "found undefined alias" in problem:
+        return "define the anchor (&name) before using the alias (*name)"
+    return None

@@ -1,0 +1,41 @@
+"""A validated project, summarised for `deploytool validate` (table and JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploytool.config import Project
+
+
+def _schedule_text(schedule: dict[str, Any]) -> str:
+    for kind in ("cron", "interval", "rrule"):
+        if kind in schedule:
+            text = f"{kind} {schedule[kind]}"
+            if schedule.get("timezone"):
+                text += f" ({schedule['timezone']})"
+            if schedule.get("active") is False:
+                text += " [inactive]"
+            return text
+    return "?"
+
+
+def summarise(project: Project) -> dict[str, Any]:
+    deployments = []
+    for spec in project.deployments:
+        steps = {action: [c.name for c in getattr(spec, action)] for action in ("build", "push", "pull")}
+        deployments.append(
+            {
+                "name": spec.name,
+                "flow_name": spec.flow_name,
+                "entrypoint": spec.entrypoint,
+                "work_pool": spec.work_pool,
+                "work_queue": spec.work_queue,
+                "parameters": spec.parameters,
+                "schedules": spec.schedules,
+                "schedules_text": ", ".join(_schedule_text(s) for s in spec.schedules) or "-",
+                "steps": steps,
+                "steps_text": " / ".join(str(len(v)) for v in steps.values()),
+                "tags": spec.tags,
+            }
+        )
+    return {"file": str(project.file), "name": project.name, "deployments": deployments}
