@@ -1,0 +1,231 @@
+"""The SQLite connection: file creation, pragmas, write transactions and schema migrations.
+
+Every write runs inside `Database.transaction()`, which starts with `BEGIN IMMEDIATE`: the write lock is
+taken up front, so two writers never deadlock upgrading a read lock, and a reader (WAL) never blocks a
+writer. A busy lock is waited for (SQLite's busy handler, then our own backoff); only a database still
+locked after `LOCK_TIMEOUT` seconds becomes an error, a DeploytoolError with a hint, never sqlite's
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from deploytool.errors import DeploytoolError
+
+MEMORY = ":memory:"
+BUSY_TIMEOUT_MS = 10_000
+LOCK_TIMEOUT = 30.0  # total seconds a write waits for the lock before giving up
+
+_LOCK_HINT = (
+    "another deploytool process holds the store's write lock; "
+    "check for a stuck process, or a store on a network filesystem (NFS/SMB do not support SQLite locking)"
+)
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+def locked_error(path: str) -> DeploytoolError:
+    return DeploytoolError(f"the store {path} stayed locked for more than {LOCK_TIMEOUT:.0f}s", hint=_LOCK_HINT)
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open (creating if needed) the SQLite database at `path` with deploytool's pragmas.
+
+    A new file is created with mode 0600 in a directory created with mode 0700, before SQLite opens it, so the
+    store is never readable by other users, not even for an instant. `":memory:"` gives a private database.
+    The connection is in autocommit mode: `Database.transaction()` issues BEGIN/COMMIT itself.
+    """
+    target = str(path)
+    if target != MEMORY:
+        file = Path(target).expanduser()
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(file, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise DeploytoolError(
+                f"cannot open the store {file}: {exc.strerror}",
+                hint="check the permissions of the directory, or set DEPLOYTOOL_HOME to a writable one",
+            ) from exc
+        os.close(fd)
+        target = str(file)
+    conn = sqlite3.connect(
+        target,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,  # a worker's heartbeat thread shares it; Database serialises access
+    )
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if target != MEMORY:
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), target)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+            raise locked_error(target) from exc
+        raise DeploytoolError(
+            f"{target} is not a usable deploytool store: {exc}",
+            hint="point DEPLOYTOOL_HOME at another directory, or move the file away",
+        ) from exc
+    return conn
+
+
+def _retry_locked(action: Callable[[], object], path: str) -> None:
+    """Run `action()` again with jittered backoff while SQLite reports the database locked."""
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc) or time.monotonic() >= deadline:
+                if _is_locked(exc):
+                    raise locked_error(path) from exc
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.25)
+
+
+class Database:
+    """One connection plus the helpers every repository uses: `transaction()` for writes, `read()` for reads.
+
+    Thread-safe: one re-entrant lock serialises use of the connection within a process. Transactions nest;
+    an inner one is a SAVEPOINT, so a failing inner block rolls back only its own writes.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on any exception."""
+        with self._lock:
+            if self._depth:
+                yield from self._savepoint()
+                return
+            _retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"), self.path)
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    _retry_locked(lambda: self.conn.execute("COMMIT"), self.path)
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+            finally:
+                self._depth = 0
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        name = f"sp{self._depth}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads (each statement sees a consistent WAL snapshot)."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.OperationalError as exc:
+                if _is_locked(exc):
+                    raise locked_error(self.path) from exc
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+# --- migrations -------------------------------------------------------------------------------------------
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts shipped in `store/migrations/`, in order: (version, sql)."""
+    found: list[tuple[int, str]] = []
+    for entry in resources.files("deploytool.store").joinpath("migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _ in found]
+    # A gap or duplicate would silently skip schema changes: refuse to start instead.
+    assert versions == list(range(1, len(found) + 1)), f"migration files are not numbered 1..n: {versions}"
+    return found
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (sqlite3.complete_statement knows about strings and triggers)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
+    if buf.strip() and not buf.strip().startswith("--"):
+        yield buf
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema up to date; return the schema version. Safe to run concurrently from many processes.
+
+    DeploytoolError if the database was written by a newer deploytool (a schema version we do not know).
+    """
+    scripts = migrations()
+    known = len(scripts)
+    with db.read() as conn:
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current == known:
+        return current
+    _refuse_newer(current, known, db.path)
+    with db.transaction() as conn:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        _refuse_newer(current, known, db.path)
+        for version, script in scripts[current:]:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+    return known
+
+
+def _refuse_newer(current: int, known: int, path: str) -> None:
+    if current > known:
+        raise DeploytoolError(
+            f"the store {path} has schema version {current}, but this deploytool knows only up to {known}",
+            hint="it was written by a newer deploytool: upgrade deploytool,"
+            " or set DEPLOYTOOL_HOME to another directory",
+        )

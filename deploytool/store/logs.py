@@ -1,0 +1,47 @@
+"""Run logs: batched appends and incremental reads (for `logs --follow`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deploytool.models import LogLine
+from deploytool.store.db import Database
+from deploytool.store.rows import dt, ts
+
+
+class LogRepo:
+    """Log lines of flow runs, numbered by an increasing id."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def append(self, run_id: str, lines: Sequence[LogLine]) -> int:
+        """Insert the lines in one transaction (their `run_id` and `id` are ignored); return the last id."""
+        if not lines:
+            return 0
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO logs (run_id, time, level, source, message) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, ts(line.time), line.level, line.source, line.message) for line in lines],
+            )
+            return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def read(self, run_id: str, after_id: int | None = None, limit: int = 1000) -> list[LogLine]:
+        """Up to `limit` lines of the run with id > `after_id`, oldest first (to follow: the last id seen)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, run_id, time, level, source, message FROM logs"
+                " WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (run_id, after_id or 0, limit),
+            ).fetchall()
+        return [
+            LogLine(
+                id=r["id"],
+                run_id=r["run_id"],
+                time=dt(r["time"]),
+                level=r["level"],
+                source=r["source"],
+                message=r["message"],
+            )
+            for r in rows
+        ]

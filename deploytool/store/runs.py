@@ -1,0 +1,383 @@
+"""Flow runs: creation (idempotent), listing, state transitions, atomic claiming and leases.
+
+Every state change goes through `check_transition`, the one place that applies `ALLOWED_TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from deploytool.errors import ConflictError, NotFoundError
+from deploytool.models import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL,
+    FlowRun,
+    RunCounts,
+    RunState,
+    utcnow,
+)
+from deploytool.store.db import Database
+from deploytool.store.pools import pool_not_found
+from deploytool.store.queues import ensure_queue
+from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
+
+_COLUMNS = (
+    "id", "name", "deployment_id", "flow_name", "deployment_name", "pool_name", "queue_name", "parameters",
+    "job_variables", "state", "state_message", "scheduled_time", "start_time", "end_time", "attempt",
+    "worker_name", "lease_expires", "infrastructure_id", "exit_code", "created", "idempotency_key",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM flow_runs"
+_ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
+# Fields a caller may set along with a state change; the rest are owned by the store.
+SETTABLE_FIELDS = frozenset(
+    {
+        "start_time",
+        "end_time",
+        "exit_code",
+        "infrastructure_id",
+        "worker_name",
+        "lease_expires",
+        "scheduled_time",
+    }
+)
+
+
+def run_from_row(row: sqlite3.Row) -> FlowRun:
+    return FlowRun(
+        id=row["id"],
+        name=row["name"],
+        deployment_id=row["deployment_id"],
+        flow_name=row["flow_name"],
+        deployment_name=row["deployment_name"],
+        pool_name=row["pool_name"],
+        queue_name=row["queue_name"],
+        parameters=load(row["parameters"]),
+        job_variables=load(row["job_variables"]),
+        state=RunState(row["state"]),
+        state_message=row["state_message"],
+        scheduled_time=dt(row["scheduled_time"]),
+        start_time=dt_or_none(row["start_time"]),
+        end_time=dt_or_none(row["end_time"]),
+        attempt=row["attempt"],
+        worker_name=row["worker_name"],
+        lease_expires=dt_or_none(row["lease_expires"]),
+        infrastructure_id=row["infrastructure_id"],
+        exit_code=row["exit_code"],
+        created=dt(row["created"]),
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+def _values(run: FlowRun) -> tuple[object, ...]:
+    return (
+        run.id, run.name, run.deployment_id, run.flow_name, run.deployment_name, run.pool_name,
+        run.queue_name, dump(run.parameters), dump(run.job_variables), run.state.value, run.state_message,
+        ts(run.scheduled_time), ts_or_none(run.start_time), ts_or_none(run.end_time), run.attempt,
+        run.worker_name, ts_or_none(run.lease_expires), run.infrastructure_id, run.exit_code, ts(run.created),
+        run.idempotency_key,
+    )  # fmt: skip
+
+
+def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> None:
+    """Refuse (ConflictError) a state change that `ALLOWED_TRANSITIONS` does not allow.
+
+    Leaving a terminal state (back to SCHEDULED) needs `retry=True`, and `retry=True` needs a terminal state.
+    """
+    label = f"flow run {run.name!r}" if run.name else f"flow run {run.id}"
+    if retry and run.state not in TERMINAL:
+        raise ConflictError(
+            f"{label} is {run.state}; only a finished run can be retried",
+            hint="cancel it first, or wait for it",
+        )
+    if new not in ALLOWED_TRANSITIONS[run.state] or (run.state in TERMINAL and not retry):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[run.state])) if run.state not in TERMINAL else "none"
+        raise ConflictError(
+            f"{label} is {run.state} and cannot become {new}",
+            hint=f"from {run.state} it can become: {allowed}"
+            + ("; a finished run can only be retried" if run.state in TERMINAL else ""),
+        )
+
+
+def _has_room(conn: sqlite3.Connection, limit: int | None, where: str, *args: object) -> bool:
+    """True if fewer than `limit` runs matching `where` hold a slot (no limit: always)."""
+    if limit is None:
+        return True
+    busy = conn.execute(f"SELECT count(*) FROM flow_runs WHERE {where} AND state IN {_ACTIVE_SQL}", args)
+    return int(busy.fetchone()[0]) < limit
+
+
+class FlowRunRepo:
+    """Flow runs and their lifecycle. Times passed as `now` must be timezone-aware."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- creating and reading ---------------------------------------------------------------------------
+
+    def create(self, run: FlowRun) -> FlowRun:
+        """Store a new SCHEDULED run and return it.
+
+        With an `idempotency_key` already used, nothing is written and the existing run is returned (compare
+        ids to tell), so a scheduler may create the same slot twice. The pool must exist (NotFoundError); a
+        missing queue is created. An empty `name` becomes `<deployment name>-<first 8 of the id>`.
+        """
+        if run.state is not RunState.SCHEDULED:
+            raise ValueError(f"a new flow run must be SCHEDULED, not {run.state}")
+        if not run.name:
+            run = replace(run, name=f"{run.deployment_name}-{run.id[:8]}")
+        with self._db.transaction() as conn:
+            if run.idempotency_key is not None:
+                row = conn.execute(f"{_SELECT} WHERE idempotency_key = ?", (run.idempotency_key,)).fetchone()
+                if row is not None:
+                    return run_from_row(row)
+            ensure_queue(conn, run.pool_name, run.queue_name)
+            conn.execute(
+                f"INSERT INTO flow_runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                _values(run),
+            )
+        return run
+
+    def get(self, run_id: str) -> FlowRun:
+        """The run with this id; NotFoundError if none."""
+        with self._db.read() as conn:
+            row = conn.execute(f"{_SELECT} WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"flow run {run_id!r} not found", hint="list runs: deploytool flow-run ls")
+        return run_from_row(row)
+
+    def list(
+        self,
+        *,
+        state: RunState | Iterable[RunState] | None = None,
+        deployment_id: str | None = None,
+        pool_name: str | None = None,
+        limit: int = 50,
+    ) -> list[FlowRun]:
+        """The newest runs first (by creation), filtered by state(s), deployment and pool."""
+        where: list[str] = []
+        args: list[object] = []
+        if state is not None:
+            states = [state] if isinstance(state, RunState) else list(state)
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args.extend(s.value for s in states)
+        if deployment_id is not None:
+            where.append("deployment_id = ?")
+            args.append(deployment_id)
+        if pool_name is not None:
+            where.append("pool_name = ?")
+            args.append(pool_name)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"{_SELECT}{clause} ORDER BY created DESC, rowid DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+        return [run_from_row(r) for r in rows]
+
+    def counts(self) -> dict[str, RunCounts]:
+        """Per pool name: runs queued (SCHEDULED) and running (PENDING, RUNNING, CANCELLING). Pools with
+        neither are absent."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT pool_name, sum(state = 'SCHEDULED'), sum(state != 'SCHEDULED') FROM flow_runs"
+                f" WHERE state = 'SCHEDULED' OR state IN {_ACTIVE_SQL} GROUP BY pool_name"
+            ).fetchall()
+        return {r[0]: RunCounts(queued=r[1], running=r[2]) for r in rows}
+
+    # --- state changes ------------------------------------------------------------------------------------
+
+    def set_state(
+        self,
+        run_id: str,
+        new_state: RunState,
+        message: str | None = None,
+        *,
+        now: datetime | None = None,
+        retry: bool = False,
+        expect_worker: str | None = None,
+        **fields: Any,
+    ) -> FlowRun:
+        """Move a run to `new_state` (checked by `check_transition`) and set `fields` (see SETTABLE_FIELDS).
+
+        The store fills in the bookkeeping: RUNNING sets `start_time`; a terminal state sets `end_time` and
+        drops the lease; SCHEDULED drops the worker and lease, and with `retry=True` (only from a terminal
+        state) also increments `attempt` and clears the last attempt's times, exit code and infrastructure.
+        With `expect_worker`, ConflictError unless that worker still holds the run (its lease was not
+        recovered meanwhile).
+        """
+        unknown = set(fields) - SETTABLE_FIELDS
+        if unknown:
+            raise TypeError(f"set_state() cannot set {sorted(unknown)}")
+        now = now or utcnow()
+        with self._db.transaction() as conn:
+            run = self.get(run_id)
+            if expect_worker is not None and run.worker_name != expect_worker:
+                raise ConflictError(
+                    f"flow run {run.name!r} is no longer held by worker {expect_worker!r}"
+                    f" (it is {run.state}, worker {run.worker_name or 'none'})",
+                    hint="its lease expired and it was recovered; this worker must stop it",
+                )
+            check_transition(run, new_state, retry=retry)
+            changes: dict[str, Any] = {"state": new_state, "state_message": message}
+            if new_state is RunState.RUNNING and run.start_time is None:
+                changes["start_time"] = now
+            if new_state in TERMINAL:
+                changes.update(end_time=now, lease_expires=None)
+            if new_state is RunState.SCHEDULED:
+                changes.update(worker_name=None, lease_expires=None)
+                if retry:
+                    changes.update(
+                        attempt=run.attempt + 1,
+                        start_time=None,
+                        end_time=None,
+                        exit_code=None,
+                        infrastructure_id=None,
+                        scheduled_time=now,
+                    )
+            changes.update(fields)
+            updated = replace(run, **changes)
+            self._write(conn, updated)
+        return updated
+
+    def _write(self, conn: sqlite3.Connection, run: FlowRun) -> None:
+        assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
+        conn.execute(f"UPDATE flow_runs SET {assignments} WHERE id = ?", (*_values(run)[1:], run.id))
+
+    # --- claiming and leases ------------------------------------------------------------------------------
+
+    def claim_next(
+        self,
+        pool_name: str,
+        queue_names: Sequence[str] | None,
+        worker_name: str,
+        lease_seconds: float,
+        now: datetime,
+    ) -> FlowRun | None:
+        """Atomically move the best eligible run of the pool to PENDING for `worker_name`; None if none.
+
+        Eligible: SCHEDULED with `scheduled_time <= now`, in one of `queue_names` (all queues if None), pool
+        and queue not paused, and the concurrency limits of pool, queue and deployment not reached (counting
+        PENDING, RUNNING and CANCELLING runs). Best: lowest queue priority number, then earliest scheduled
+        time. A due run whose deployment is full with collision strategy CANCEL_NEW is CANCELLED on the way.
+        The whole choice happens under the write lock (BEGIN IMMEDIATE): two workers never get the same run.
+        """
+        lease = ts(now + timedelta(seconds=lease_seconds))
+        with self._db.transaction() as conn:
+            pool = conn.execute(
+                "SELECT paused, concurrency_limit FROM work_pools WHERE name = ?", (pool_name,)
+            ).fetchone()
+            if pool is None:
+                raise pool_not_found(pool_name)
+            if pool["paused"] or not _has_room(conn, pool["concurrency_limit"], "pool_name = ?", pool_name):
+                return None
+            for queue in self._open_queues(conn, pool_name, queue_names):
+                if not _has_room(
+                    conn,
+                    queue["concurrency_limit"],
+                    "pool_name = ? AND queue_name = ?",
+                    pool_name,
+                    queue["name"],
+                ):
+                    continue
+                claimed = self._claim_from_queue(conn, pool_name, queue["name"], worker_name, lease, now)
+                if claimed is not None:
+                    return claimed
+        return None
+
+    def _open_queues(
+        self, conn: sqlite3.Connection, pool_name: str, queue_names: Sequence[str] | None
+    ) -> builtins.list[sqlite3.Row]:
+        sql = "SELECT name, concurrency_limit FROM work_queues WHERE pool_name = ? AND paused = 0"
+        args: builtins.list[object] = [pool_name]
+        if queue_names is not None:
+            sql += f" AND name IN ({', '.join('?' * len(queue_names))})"
+            args.extend(queue_names)
+        return conn.execute(sql + " ORDER BY priority, name", args).fetchall()
+
+    def _claim_from_queue(
+        self,
+        conn: sqlite3.Connection,
+        pool_name: str,
+        queue_name: str,
+        worker: str,
+        lease: str,
+        now: datetime,
+    ) -> FlowRun | None:
+        while True:
+            # The index flow_runs_claim yields this queue's due runs in scheduled order; runs of a deployment
+            # that is full (ENQUEUE) are skipped, so they never hold up other deployments' runs.
+            row = conn.execute(
+                "SELECT r.id, d.collision_strategy, d.concurrency_limit,"
+                f" (SELECT count(*) FROM flow_runs a WHERE a.deployment_id = r.deployment_id"
+                f"  AND a.state IN {_ACTIVE_SQL}) AS busy"
+                " FROM flow_runs r LEFT JOIN deployments d ON d.id = r.deployment_id"
+                " WHERE r.pool_name = ? AND r.queue_name = ? AND r.state = 'SCHEDULED'"
+                "  AND r.scheduled_time <= ?"
+                "  AND (d.concurrency_limit IS NULL OR d.collision_strategy = 'CANCEL_NEW'"
+                "   OR (SELECT count(*) FROM flow_runs a WHERE a.deployment_id = r.deployment_id"
+                f"       AND a.state IN {_ACTIVE_SQL}) < d.concurrency_limit)"
+                " ORDER BY r.scheduled_time, r.rowid LIMIT 1",
+                (pool_name, queue_name, ts(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            run = self.get(row["id"])
+            full = row["concurrency_limit"] is not None and row["busy"] >= row["concurrency_limit"]
+            new_state = RunState.CANCELLED if full else RunState.PENDING
+            check_transition(run, new_state)
+            if full:
+                message = f"deployment concurrency limit {row['concurrency_limit']} reached (CANCEL_NEW)"
+                self._write(conn, replace(run, state=new_state, state_message=message, end_time=now))
+                continue
+            claimed = replace(run, state=new_state, state_message=None, worker_name=worker, lease_expires=dt(lease))
+            self._write(conn, claimed)
+            return claimed
+
+    def renew_leases(self, worker_name: str, lease_seconds: float, now: datetime, pool_name: str | None = None) -> int:
+        """Extend the lease of every active run the worker holds to now + lease_seconds; return how many."""
+        sql = f"UPDATE flow_runs SET lease_expires = ? WHERE worker_name = ? AND state IN {_ACTIVE_SQL}"
+        args: builtins.list[object] = [ts(now + timedelta(seconds=lease_seconds)), worker_name]
+        if pool_name is not None:
+            sql += " AND pool_name = ?"
+            args.append(pool_name)
+        with self._db.transaction() as conn:
+            return int(conn.execute(sql, args).rowcount)
+
+    def recover_expired(self, now: datetime) -> builtins.list[tuple[FlowRun, RunState]]:
+        """Recover the active runs whose lease expired before `now` (their worker is gone).
+
+        PENDING goes back to SCHEDULED (it never started); RUNNING and CANCELLING become CRASHED with a
+        message naming the worker. Returns each recovered run (as it is now) with its new state.
+        """
+        recovered: builtins.list[tuple[FlowRun, RunState]] = []
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE state IN {_ACTIVE_SQL} AND lease_expires < ? ORDER BY lease_expires",
+                (ts(now),),
+            ).fetchall()
+            for row in rows:
+                run = run_from_row(row)
+                expired = run.lease_expires.isoformat(timespec="seconds") if run.lease_expires else "?"
+                if run.state is RunState.PENDING:
+                    new_state = RunState.SCHEDULED
+                    message = (
+                        f"worker {run.worker_name!r} lost its lease (expired {expired})"
+                        " before starting the run; re-queued"
+                    )
+                    changes: dict[str, Any] = {"worker_name": None, "lease_expires": None}
+                else:
+                    new_state = RunState.CRASHED
+                    message = (
+                        f"worker {run.worker_name!r} stopped renewing its lease (expired {expired});"
+                        " the run's outcome is unknown"
+                    )
+                    changes = {"end_time": now, "lease_expires": None}
+                check_transition(run, new_state)
+                updated = replace(run, state=new_state, state_message=message, **changes)
+                self._write(conn, updated)
+                recovered.append((updated, new_state))
+        return recovered

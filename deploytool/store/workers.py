@@ -1,0 +1,89 @@
+"""Worker heartbeats, and the pool status derived from them."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+from deploytool.errors import NotFoundError
+from deploytool.models import PoolStatus, Worker
+from deploytool.store.db import Database
+from deploytool.store.pools import pool_from_row, pool_not_found
+from deploytool.store.rows import dt, ts
+
+# A worker is online while its last heartbeat is younger than this: 3 missed heartbeats of 30 s, as Prefect.
+ONLINE_WINDOW_SECONDS = 90.0
+
+
+def _worker_from_row(row: sqlite3.Row) -> Worker:
+    return Worker(
+        name=row["name"],
+        pool_name=row["pool_name"],
+        host=row["host"],
+        pid=row["pid"],
+        last_heartbeat=dt(row["last_heartbeat"]),
+    )
+
+
+class WorkerRepo:
+    """Workers as seen through their heartbeats, unique by (pool name, worker name)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> Worker:
+        """Record that the worker is alive (creating its record on the first beat)."""
+        worker = Worker(name=name, pool_name=pool_name, host=host, pid=pid, last_heartbeat=now)
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (pool_name, name) DO UPDATE SET"
+                " host = excluded.host, pid = excluded.pid, last_heartbeat = excluded.last_heartbeat",
+                (pool_name, name, host, pid, ts(now)),
+            )
+        return worker
+
+    def list(self, pool_name: str | None = None) -> list[Worker]:
+        """Workers (of one pool, or all), most recent heartbeat first."""
+        with self._db.read() as conn:
+            if pool_name is None:
+                rows = conn.execute("SELECT * FROM workers ORDER BY last_heartbeat DESC").fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM workers WHERE pool_name = ? ORDER BY last_heartbeat DESC", (pool_name,)
+                ).fetchall()
+        return [_worker_from_row(r) for r in rows]
+
+    def delete(self, pool_name: str, name: str) -> None:
+        """Forget a worker (e.g. one that went offline for good). NotFoundError if unknown."""
+        with self._db.transaction() as conn:
+            deleted = conn.execute("DELETE FROM workers WHERE pool_name = ? AND name = ?", (pool_name, name)).rowcount
+        if not deleted:
+            raise NotFoundError(
+                f"worker {name!r} not found in pool {pool_name!r}",
+                hint=f"list workers: deploytool worker ls --pool {pool_name}",
+            )
+
+    def delete_stale(self, before: datetime) -> int:
+        """Forget every worker whose last heartbeat is older than `before`; return how many."""
+        with self._db.transaction() as conn:
+            return int(conn.execute("DELETE FROM workers WHERE last_heartbeat < ?", (ts(before),)).rowcount)
+
+    def is_online(self, worker: Worker, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> bool:
+        """True while the worker's last heartbeat is within `window_seconds` of `now`."""
+        return now - worker.last_heartbeat <= timedelta(seconds=window_seconds)
+
+    def pool_status(self, pool_name: str, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> PoolStatus:
+        """PAUSED if the pool is paused; READY if a worker beat within `window_seconds`; else NOT_READY."""
+        since = ts(now - timedelta(seconds=window_seconds))
+        with self._db.read() as conn:
+            row = conn.execute("SELECT * FROM work_pools WHERE name = ?", (pool_name,)).fetchone()
+            if row is None:
+                raise pool_not_found(pool_name)
+            online = conn.execute(
+                "SELECT 1 FROM workers WHERE pool_name = ? AND last_heartbeat >= ? LIMIT 1",
+                (pool_name, since),
+            ).fetchone()
+        if pool_from_row(row).paused:
+            return PoolStatus.PAUSED
+        return PoolStatus.READY if online else PoolStatus.NOT_READY

@@ -1,0 +1,86 @@
+"""The database file: permissions, pragmas, migrations, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.models import WorkPool
+from deploytool.store import Store
+from deploytool.store.db import migrations
+
+
+def test_new_store_file_is_private(db_path: Path) -> None:
+    Store.open(db_path).close()
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
+
+
+def test_store_uses_wal_and_foreign_keys(store: Store, db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    store.pools.create(WorkPool("p", "process"))
+    assert stat.S_IMODE(Path(f"{db_path}-wal").stat().st_mode) == 0o600
+
+
+def test_opening_twice_migrates_once(db_path: Path) -> None:
+    Store.open(db_path).close()
+    with Store.open(db_path) as store:
+        store.pools.create(WorkPool("p", "process"))
+    with Store.open(db_path) as store:
+        assert [p.name for p in store.pools.list()] == ["p"]
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations())
+    conn.close()
+
+
+def test_store_from_a_newer_deploytool_is_refused(db_path: Path) -> None:
+    Store.open(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(DeploytoolError, match="schema version 999") as err:
+        Store.open(db_path)
+    assert err.value.hint is not None and "newer deploytool" in err.value.hint
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_text("this is not sqlite, but it is long enough to have a header " * 20)
+    with pytest.raises(DeploytoolError, match="not a usable deploytool store"):
+        Store.open(db_path)
+
+
+def test_memory_store_works(tmp_path: Path) -> None:
+    with Store.open(":memory:") as store:
+        store.pools.create(WorkPool("p", "process"))
+        assert store.pools.get("p").type == "process"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_transaction_applies_all_or_nothing(store: Store) -> None:
+    with pytest.raises(ConflictError), store.transaction():
+        store.pools.create(WorkPool("a", "process"))
+        store.pools.create(WorkPool("a", "process"))  # conflict: the whole block is rolled back
+    assert store.pools.list() == []
+
+
+def test_nested_failure_rolls_back_only_its_own_writes(store: Store) -> None:
+    with store.transaction():
+        store.pools.create(WorkPool("a", "process"))
+        with pytest.raises(ConflictError):
+            store.pools.create(WorkPool("a", "docker"))
+        store.pools.create(WorkPool("b", "process"))
+    assert [(p.name, p.type) for p in store.pools.list()] == [("a", "process"), ("b", "process")]
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    from datetime import datetime
+
+    with pytest.raises(ValueError, match="naive"):
+        store.workers.heartbeat("w", "p", "host", 1, datetime(2025, 1, 1))
