@@ -12,15 +12,16 @@ NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 def run_for(deployment: Deployment, *, at: datetime = NOW, **fields: Any) -> FlowRun:
     """A SCHEDULED run of the deployment, due at `at`."""
-    fields.setdefault("queue_name", deployment.queue_name)
-    return FlowRun(
-        flow_name=deployment.flow_name,
-        deployment_name=deployment.name,
-        pool_name=deployment.pool_name,
-        deployment_id=deployment.id,
-        scheduled_time=at,
-        **fields,
-    )
+    values: dict[str, Any] = {
+        "flow_name": deployment.flow_name,
+        "deployment_name": deployment.name,
+        "pool_name": deployment.pool_name,
+        "queue_name": deployment.queue_name,
+        "deployment_id": deployment.id,
+        "scheduled_time": at,
+    }
+    values.update(fields)
+    return FlowRun(**values)
 
 
 def later(seconds: float) -> datetime:
