@@ -34,7 +34,8 @@ class TemplateContext:
     `runtime` holds run-time values ("flow_run", "deployment", "flow"); `ctx.X` is `runtime["X"]`.
     `names` are extra top-level names (a base job template's variables); they shadow the namespaces.
     `keep` holds namespaces (see NAMESPACES) or first names whose placeholders stay verbatim; when it is
-    not empty the output is a template for a later phase, so `{{` in resolved text is escaped.
+    not empty the output is a template for a later phase, so `{{` in resolved text is escaped, unless
+    `escape` is False (a substitution pass whose inserted values are themselves templates to render next).
     """
 
     env: Mapping[str, str] = field(default_factory=dict)
@@ -44,6 +45,7 @@ class TemplateContext:
     runtime: Mapping[str, Any] = field(default_factory=dict)
     names: Mapping[str, Any] = field(default_factory=dict)
     keep: frozenset[str] = frozenset()
+    escape: bool = True
 
     @classmethod
     def for_phase(cls, phase: Phase, *, keep: Iterable[str] = (), **values: Any) -> TemplateContext:

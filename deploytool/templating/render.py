@@ -121,15 +121,15 @@ def _render_str(text: str, ctx: TemplateContext, path: str, resolver: Resolver, 
         except Unresolvable as exc:
             raise PlaceholderError(path, seg.raw, exc.reason, exc.hint) from None
         if whole:
-            return _escape_tree(value) if ctx.keep else value
+            return _escape_tree(value) if ctx.keep and ctx.escape else value
         text_value = value if isinstance(value, str) else _inline(value)
-        out.append(_escape(text_value) if ctx.keep else text_value)
+        out.append(_escape(text_value) if ctx.keep and ctx.escape else text_value)
     return "".join(out)
 
 
-def _keep_key(parts: tuple[str | int, ...], ctx: TemplateContext) -> str:
+def _keep_key(parts: tuple[str | int, ...], ctx: TemplateContext) -> str | None:
     if parts[0] != "$" and parts[0] in ctx.names:
-        return str(parts[0])
+        return None  # names always resolve
     return namespace_of(parts) or str(parts[0])
 
 

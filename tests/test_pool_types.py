@@ -1,0 +1,64 @@
+"""The default base job templates shipped for each work pool type."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploytool.errors import DeploytoolError
+from deploytool.jobvars import (
+    POOL_TYPES,
+    default_base_job_template,
+    validate_base_job_template,
+    variable_defaults,
+)
+
+PROCESS_FIELDS = {"command", "env", "labels", "name", "stream_output", "working_dir"}
+DOCKER_FIELDS = {
+    "command", "env", "labels", "name", "image", "registry_credentials", "image_pull_policy", "networks",
+    "network_mode", "auto_remove", "volumes", "stream_output", "mem_limit", "memswap_limit", "privileged",
+    "container_create_kwargs",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("pool_type", POOL_TYPES)
+def test_each_default_template_is_valid(pool_type: str) -> None:
+    template = default_base_job_template(pool_type)
+    assert validate_base_job_template(template) == []
+
+
+@pytest.mark.parametrize(("pool_type", "fields"), [("process", PROCESS_FIELDS), ("docker", DOCKER_FIELDS)])
+def test_prefect_shape_and_field_names(pool_type: str, fields: set[str]) -> None:
+    template = default_base_job_template(pool_type)
+    assert set(template["job_configuration"]) == fields
+    assert set(template["variables"]["properties"]) == fields
+    # as in Prefect: each field is the whole placeholder of the variable of the same name
+    assert all(v == "{{ " + k + " }}" for k, v in template["job_configuration"].items())
+
+
+def test_defaults() -> None:
+    assert variable_defaults(default_base_job_template("process")) == {"stream_output": True}
+    docker = variable_defaults(default_base_job_template("docker"))
+    assert docker == {
+        "image": "python:3.11-slim",
+        "image_pull_policy": "IfNotPresent",
+        "auto_remove": False,
+        "stream_output": True,
+        "privileged": False,
+    }
+    policy = default_base_job_template("docker")["variables"]["properties"]["image_pull_policy"]
+    assert policy["enum"] == ["Always", "IfNotPresent", "Never"]
+
+
+def test_each_call_returns_a_fresh_copy() -> None:
+    a = default_base_job_template("process")
+    a["job_configuration"]["command"] = "changed"
+    assert default_base_job_template("process")["job_configuration"]["command"] == "{{ command }}"
+
+
+def test_unknown_pool_type_lists_the_known_ones() -> None:
+    with pytest.raises(DeploytoolError) as info:
+        default_base_job_template("dokcer")
+    assert "unknown work pool type 'dokcer'" in str(info.value)
+    assert info.value.hint == "did you mean 'docker'?"
+    with pytest.raises(DeploytoolError, match="known types: process, docker"):
+        default_base_job_template("kubernetes")
