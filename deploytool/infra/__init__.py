@@ -1,0 +1,1 @@
+"""How a run executes: one runner per work pool type (process, docker)."""
