@@ -39,3 +39,11 @@ def upsert_many(db_path: str, pool_name: str, prefix: str, count: int, start_at:
                     created += new
                 store.deployments.upsert(Deployment("flow", "shared", "f.py:f", pool_name, version=prefix))
     return created
+
+
+def open_fresh_and_write(db_path: str, name: str, start_at: float) -> str:
+    """Open a store that may not exist yet (racing the others to create and migrate it) and write to it."""
+    _wait_until(start_at)
+    with Store.open(db_path) as store:
+        store.variables.set(name, name)
+    return name

@@ -54,3 +54,13 @@ def test_two_processes_upserting_deployments_both_succeed(db_path: Path) -> None
     with Store.open(db_path) as store:
         names = [d.name for d in store.deployments.list()]
     assert len(names) == 201 and names.count("shared") == 1
+
+
+def test_processes_racing_to_create_a_new_store_all_succeed(db_path: Path) -> None:
+    start_at = time.time() + START_DELAY
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=3, mp_context=ctx) as pool:
+        futures = [pool.submit(procs.open_fresh_and_write, str(db_path), f"v{i}", start_at) for i in range(3)]
+        assert sorted(f.result(timeout=60) for f in futures) == ["v0", "v1", "v2"]
+    with Store.open(db_path) as store:
+        assert [v.name for v in store.variables.list()] == ["v0", "v1", "v2"]

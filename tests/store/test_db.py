@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,33 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 
     with pytest.raises(ValueError, match="naive"):
         store.workers.heartbeat("w", "p", "host", 1, datetime(2025, 1, 1))
+
+
+def _hold_write_lock(db_path: Path) -> sqlite3.Connection:
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_briefly_locked_store_is_waited_for(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("deploytool.store.db.BUSY_TIMEOUT_MS", 20)  # so our own retry loop is exercised too
+    with Store.open(db_path) as store:
+        other = _hold_write_lock(db_path)
+        threading.Timer(0.3, other.rollback).start()
+        store.variables.set("x", 1)  # waits for the other writer instead of failing
+        assert store.variables.get("x").value == 1
+        other.close()
+
+
+def test_a_store_locked_too_long_is_a_clear_error(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("deploytool.store.db.BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr("deploytool.store.db.LOCK_TIMEOUT", 0.3)
+    with Store.open(db_path) as store:
+        other = _hold_write_lock(db_path)
+        with pytest.raises(DeploytoolError, match="stayed locked") as err:
+            store.variables.set("x", 1)
+        assert err.value.hint is not None and "another deploytool process" in err.value.hint
+        other.rollback()
+        other.close()
+        store.variables.set("x", 2)  # usable again once the lock is gone
+        assert store.variables.get("x").value == 2
