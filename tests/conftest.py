@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.docker_support"]
+
 _REAL_HOME = Path(os.path.expanduser("~"))
 _REAL_STORE = _REAL_HOME / ".deploytool"
 
