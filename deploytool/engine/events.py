@@ -1,0 +1,155 @@
+"""Structured event lines: how the engine reports to the worker through the job's output.
+
+An event is one line: the marker `EVENT_MARKER` (`::deploytool-event::`) followed by a JSON object with at least
+`event` (its kind) and `time` (ISO 8601, UTC). Every other line of output is the run's log. The marker is plain
+ASCII on purpose: control characters such as the record separator are line breaks to str.splitlines() and get
+mangled by log tooling. When a flow printed text without a newline just before an event, the marker appears
+mid-line and `parse_line` splits the line into that text and the event. Kinds and fields: docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+EVENT_MARKER = "::deploytool-event::"
+
+# Event kinds.
+STARTED = "started"
+PULL_FINISHED = "pull_finished"
+PULL_FAILED = "pull_failed"
+FLOW_LOADED = "flow_loaded"
+ATTEMPT_STARTED = "attempt_started"
+ATTEMPT_FAILED = "attempt_failed"
+LOG = "log"
+COMPLETED = "completed"
+FAILED = "failed"
+TIMED_OUT = "timed_out"
+TERMINATED = "terminated"
+FINAL_EVENTS = frozenset({COMPLETED, FAILED, TIMED_OUT, TERMINATED})
+"""Exactly one of these ends the output of an engine that was not killed with SIGKILL."""
+
+MAX_TRACEBACK_CHARS = 64 * 1024  # the end of a traceback is what matters; keep that when cutting
+MAX_REPR_CHARS = 1000
+_PACKAGE_DIR = str(Path(__file__).parent.parent) + os.sep  # frames of deploytool itself start with this
+_DEFERRED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGALRM}
+
+
+def format_event(kind: str, **fields: Any) -> str:
+    """The line (without its newline) for an event. Values that JSON cannot encode are written as repr()."""
+    payload = {"event": kind, "time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
+    return EVENT_MARKER + json.dumps(payload, default=repr, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_line(line: str) -> tuple[str | None, dict[str, Any] | None]:
+    """Split one output line (without its newline) into (log text, event).
+
+    A plain line gives (line, None); an event line gives (None, event); text followed by an event on the same
+    line gives both. A marker followed by text that is not a JSON object is treated as log text.
+    """
+    index = line.find(EVENT_MARKER)
+    if index < 0:
+        return line, None
+    try:
+        event = json.loads(line[index + len(EVENT_MARKER) :])
+    except json.JSONDecodeError:
+        return line, None
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return line, None
+    return (line[:index] or None), event
+
+
+def exception_fields(error: BaseException) -> dict[str, Any]:
+    """`error_type`, `message` and the full `traceback` of an exception, for failure events."""
+    # Leading frames in deploytool itself (the engine calling the flow) are noise to the user: start the
+    # traceback at the first frame of the user's code, unless nothing else is left.
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    if len(text) > MAX_TRACEBACK_CHARS:
+        text = "... (traceback cut) ...\n" + text[-MAX_TRACEBACK_CHARS:]
+    return {"error_type": _qualified_name(type(error)), "message": str(error), "traceback": text}
+
+
+def short_repr(value: Any) -> str:
+    """repr() of a value, cut to MAX_REPR_CHARS; a repr() that raises is reported, not propagated."""
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<repr() failed: {type(exc).__name__}: {exc}>"
+    return text if len(text) <= MAX_REPR_CHARS else text[: MAX_REPR_CHARS - 3] + "..."
+
+
+def _qualified_name(cls: type) -> str:
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+class EventWriter:
+    """Writes event lines to the job's standard output, between whatever the flow itself prints.
+
+    It writes to a duplicate of file descriptor 1 taken at start, so a flow that replaces sys.stdout (or
+    redirects it) cannot swallow events; it flushes Python's own streams first so that lines keep their order.
+    """
+
+    def __init__(self, fd: int = 1) -> None:
+        self._fd = os.dup(fd)
+        self._lock = threading.Lock()
+        self.common: dict[str, Any] = {}
+        """Fields added to every event (the engine sets `run_id` once it knows it)."""
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        data = (format_event(kind, **{**fields, **self.common}) + "\n").encode("utf-8", errors="replace")
+        # Hold back SIGTERM/SIGINT/SIGALRM while writing: a handler that raises mid-write would cut the line.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+        try:
+            self._write(data)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except (OSError, ValueError):
+                    pass  # a closed or broken stream must not stop the report
+            view = memoryview(data)
+            while view:
+                try:
+                    written = os.write(self._fd, view)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    return  # nobody is reading any more (the worker went away): nothing left to report to
+                view = view[written:]
+
+
+class EventLogHandler(logging.Handler):
+    """Sends log records as `log` events: level, logger name and the message (with any traceback)."""
+
+    def __init__(self, writer: EventWriter, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self._writer = writer
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._writer.emit(
+                LOG,
+                level=record.levelname,
+                logger=record.name,
+                message=self.format(record),
+                time=datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            )
+        except Exception:
+            self.handleError(record)

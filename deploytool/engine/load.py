@@ -1,0 +1,108 @@
+"""Loading a run's entrypoint and matching its parameters to the flow's signature."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from deploytool.flows import Flow
+
+
+class LoadError(Exception):
+    """The entrypoint could not be loaded, or the parameters do not fit the flow. Carries a hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
+    """Import `path/to/file.py:name` (relative to `cwd`) or `package.module:name` and return its flow.
+
+    A plain function is wrapped in a Flow with default options. An exception raised while importing the user's
+    module propagates unchanged (its traceback is what the user needs); every other problem is a LoadError.
+    """
+    target, sep, attr_path = entrypoint.rpartition(":")
+    if not sep or not target or not attr_path:
+        raise LoadError(
+            f"entrypoint {entrypoint!r} is not of the form 'path/to/file.py:function' or 'package.module:function'"
+        )
+    module = _import_file(target, cwd) if target.endswith(".py") or "/" in target else _import_module(target)
+    obj: Any = module
+    for part in attr_path.split("."):
+        if not hasattr(obj, part):
+            flows = sorted(n for n, v in vars(module).items() if isinstance(v, Flow))
+            close = difflib.get_close_matches(part, list(vars(obj)) if hasattr(obj, "__dict__") else [], n=1)
+            hint = f"did you mean {close[0]!r}?" if close else None
+            if not hint and flows:
+                hint = f"flows in {target}: {', '.join(flows)}"
+            raise LoadError(f"{target} has no {attr_path!r} (entrypoint {entrypoint!r})", hint)
+        obj = getattr(obj, part)
+    if isinstance(obj, Flow):
+        return obj
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return Flow(obj)
+    raise LoadError(f"entrypoint {entrypoint!r} names a {type(obj).__name__}, not a flow or a function")
+
+
+def _import_file(target: str, cwd: Path) -> ModuleType:
+    path = (cwd / target).resolve()
+    if not path.is_file():
+        raise LoadError(
+            f"flow file {target} not found in {cwd}",
+            hint="entrypoints are relative to the directory the run is in after its pull steps",
+        )
+    # The file's directory goes first on sys.path, as `python path/to/file.py` would do, so its siblings import.
+    sys.path.insert(0, str(path.parent))
+    name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else "deploytool_flow_module"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"cannot import {path}: not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # registered before running it: dataclasses and pickling look modules up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_module(target: str) -> ModuleType:
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # `pkg.mod` resolves from the run's directory, like `python -m`
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as exc:
+        if exc.name and (target == exc.name or target.startswith(exc.name + ".")):
+            hint = f"looked in {Path.cwd()} and on sys.path"
+            raise LoadError(f"module {target!r} of the entrypoint not found", hint) from None
+        raise
+
+
+def check_parameters(flow: Flow[..., Any], parameters: Mapping[str, Any]) -> None:
+    """Raise LoadError naming every unknown and every missing required parameter."""
+    try:
+        signature = inspect.signature(flow.fn)
+    except (TypeError, ValueError):
+        return  # no signature to check against (a builtin): let the call itself decide
+    params = signature.parameters.values()
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    named = {
+        p.name: p for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    unknown = [] if takes_kwargs else sorted(set(parameters) - set(named))
+    missing = [n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in parameters]
+    if not unknown and not missing:
+        return
+    problems = []
+    if unknown:
+        problems.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+    if missing:
+        problems.append(f"missing required parameter{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+    accepted = ", ".join(n if p.default is inspect.Parameter.empty else f"{n}={p.default!r}" for n, p in named.items())
+    raise LoadError(f"flow {flow.name!r}: {'; '.join(problems)}", hint=f"the flow takes: {accepted or 'no parameters'}")

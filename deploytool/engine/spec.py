@@ -1,0 +1,149 @@
+"""The contract between a worker and the engine it starts: the run spec and the engine's exit codes.
+
+The worker builds a `RunSpec` and puts `RunSpec.to_env()` into the job's environment; the engine, inside the
+job, reads it back with `RunSpec.from_env()`. See docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from deploytool.errors import DeploytoolError
+
+SPEC_ENV = "DEPLOYTOOL_RUN_SPEC"
+"""The environment variable holding the run spec as JSON."""
+RUN_ID_ENV = "DEPLOYTOOL_RUN_ID"
+"""Also set, for the flow's own use: the id of the run."""
+SPEC_VERSION = 1
+MAX_SPEC_BYTES = 120 * 1024  # Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN)
+
+# Exit codes of `python -m deploytool.engine`.
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1  # the flow was called and raised (after its retries)
+EXIT_NOT_STARTED = 2  # bad run spec, a pull step failed, the entrypoint could not be loaded, bad parameters
+EXIT_TIMED_OUT = 3  # an attempt ran past timeout_seconds
+EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_TERMINATED = 143  # SIGTERM
+
+
+class RunSpecError(DeploytoolError):
+    """The run spec in the environment is missing or malformed (a bug in whatever started the engine)."""
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """Overrides of the flow's own `@flow` options for this run; None keeps the flow's value."""
+
+    retries: int | None = None
+    retry_delay_seconds: float | list[float] | None = None
+    timeout_seconds: float | None = None
+    log_prints: bool | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The options that are set, as keywords for `Flow.with_options`."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything the engine needs to execute one flow run, and nothing that needs the store.
+
+    `entrypoint` is `path/to/file.py:function` (relative to the directory the engine is in after the pull
+    steps) or `package.module:function`. `working_dir`, when set, is where the engine starts, before the pull
+    steps. `pull_steps` are the deployment's pull steps as stored (`{"name", "id", "inputs"}`, the shape
+    `deploytool.steps.pull.run_pull_steps` takes), templated by the worker except `{{ step_id.key }}`
+    references to earlier pull steps' outputs, which only exist inside the job.
+    """
+
+    run_id: str
+    flow_name: str
+    deployment_name: str
+    entrypoint: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    working_dir: str | None = None
+    pull_steps: list[dict[str, Any]] = field(default_factory=list)
+    flow_options: FlowOptions = field(default_factory=FlowOptions)
+
+    def to_json(self) -> str:
+        return json.dumps({"version": SPEC_VERSION, **asdict(self)}, separators=(",", ":"))
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that carry this spec into a job.
+
+        Raises RunSpecError when the parameters are too large for an environment variable.
+        """
+        encoded = self.to_json()
+        if len(encoded.encode()) > MAX_SPEC_BYTES:
+            raise RunSpecError(
+                f"the run spec of run {self.run_id} is {len(encoded.encode())} bytes, over the limit of "
+                f"{MAX_SPEC_BYTES} bytes for an environment variable",
+                hint="pass large inputs by reference (a path or URL) instead of as parameters",
+            )
+        return {SPEC_ENV: encoded, RUN_ID_ENV: self.run_id}
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RunSpecError(f"{SPEC_ENV} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RunSpecError(f"{SPEC_ENV} must be a JSON object, not {type(data).__name__}")
+        version = data.pop("version", SPEC_VERSION)
+        if version != SPEC_VERSION:
+            raise RunSpecError(
+                f"{SPEC_ENV} has version {version!r}; this engine reads version {SPEC_VERSION}",
+                hint="use the same deploytool version for the worker and inside the job",
+            )
+        _check(data, "run_id", str)
+        _check(data, "flow_name", str)
+        _check(data, "deployment_name", str)
+        _check(data, "entrypoint", str)
+        _check(data, "parameters", dict, required=False)
+        _check(data, "working_dir", str, required=False)
+        _check(data, "pull_steps", list, required=False)
+        _check(data, "flow_options", dict, required=False)
+        options = data.pop("flow_options", None) or {}
+        known = {"retries", "retry_delay_seconds", "timeout_seconds", "log_prints"}
+        unknown = sorted(set(options) - known) + sorted(set(data) - _FIELDS)
+        if unknown:
+            raise RunSpecError(f"{SPEC_ENV} has unknown keys: {', '.join(unknown)}")
+        fields = {k: v for k, v in data.items() if v is not None}  # null means "the default"
+        return cls(**fields, flow_options=FlowOptions(**options))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RunSpec:
+        """Read the spec from `environ` (default: os.environ). Raises RunSpecError when missing or malformed."""
+        env = os.environ if environ is None else environ
+        text = env.get(SPEC_ENV)
+        if not text:
+            raise RunSpecError(
+                f"{SPEC_ENV} is not set",
+                hint="the engine runs inside a job started by `deploytool worker`; call the flow directly instead",
+            )
+        return cls.from_json(text)
+
+
+_FIELDS = {
+    "run_id",
+    "flow_name",
+    "deployment_name",
+    "entrypoint",
+    "parameters",
+    "working_dir",
+    "pull_steps",
+}
+
+
+def _check(data: dict[str, Any], key: str, kind: type, *, required: bool = True) -> None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise RunSpecError(f"{SPEC_ENV} has no {key!r}")
+        return
+    if not isinstance(value, kind):
+        raise RunSpecError(f"{SPEC_ENV}: {key!r} must be a {kind.__name__}, not {type(value).__name__}")

@@ -1,0 +1,302 @@
+"""The user-facing flow API: `@flow`, `Flow`, `get_run_logger()` and the `DockerImage` placeholder.
+
+This module is imported inside every job by the engine, so it imports the standard library only.
+
+Calling a flow runs it here and now, honouring its options:
+
+- `retries` / `retry_delay_seconds`: an attempt that raises an exception is tried again, up to `retries` more
+  times, after the delay (a number, or a list giving the delay before each retry; the last one repeats).
+- `timeout_seconds`: each attempt is limited. When the limit passes, `FlowTimeoutError` is raised inside the
+  flow (through SIGALRM when called from the main thread). A timed-out attempt is not retried.
+- `log_prints`: `print()` to standard output becomes an INFO record of the run logger while the flow runs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import inspect
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+__all__ = ["DockerImage", "Flow", "FlowTimeoutError", "flow", "get_run_logger"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RUN_LOGGER_NAME = "deploytool.flow_run"
+"""The name of the logger `get_run_logger()` returns. The engine sends its records to the run's logs."""
+
+RetryDelay = float | Sequence[float]
+
+
+class FlowTimeoutError(TimeoutError):
+    """An attempt of a flow ran longer than its `timeout_seconds`."""
+
+
+class AttemptListener:
+    """Callbacks around each attempt of a flow call. The engine subclasses it to report events; all no-ops here."""
+
+    def attempt_started(self, attempt: int, max_attempts: int) -> None:
+        """Attempt number `attempt` (1-based) of at most `max_attempts` is about to call the function."""
+
+    def attempt_failed(self, attempt: int, max_attempts: int, error: BaseException, retry_in: float | None) -> None:
+        """The attempt raised `error`; `retry_in` is the delay before the next attempt, None when none follows."""
+
+
+class Flow(Generic[P, R]):
+    """A function made into a flow by `@flow`. Calling it runs the function locally with the flow's options."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        log_prints: bool = False,
+        retries: int = 0,
+        retry_delay_seconds: RetryDelay = 0,
+        timeout_seconds: float | None = None,
+        description: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@flow needs a function, not {type(fn).__name__}")
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, not {retries}")
+        if timeout_seconds is not None and timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be positive, not {timeout_seconds}")
+        self.fn = fn
+        self.name = name or fn.__name__.replace("_", "-")
+        self.log_prints = log_prints
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.timeout_seconds = timeout_seconds
+        self.description = description if description is not None else inspect.getdoc(fn)
+        self.version = version
+        functools.update_wrapper(self, fn)  # __wrapped__, __name__, __doc__, __module__, __qualname__
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r}, fn={getattr(self.fn, '__qualname__', self.fn)!r})"
+
+    def with_options(self, **options: Any) -> Flow[P, R]:
+        """A copy of this flow with some options replaced (the same keywords as `@flow`)."""
+        current: dict[str, Any] = {
+            "name": self.name,
+            "log_prints": self.log_prints,
+            "retries": self.retries,
+            "retry_delay_seconds": self.retry_delay_seconds,
+            "timeout_seconds": self.timeout_seconds,
+            "description": self.description,
+            "version": self.version,
+        }
+        unknown = sorted(set(options) - set(current))
+        if unknown:
+            raise TypeError(f"unknown flow option(s): {', '.join(unknown)}")
+        return Flow(self.fn, **{**current, **options})
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        _ensure_console_logging()
+        return run_attempts(self, args, kwargs)
+
+
+@overload
+def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
+
+
+@overload
+def flow(
+    *,
+    name: str | None = None,
+    log_prints: bool = False,
+    retries: int = 0,
+    retry_delay_seconds: RetryDelay = 0,
+    timeout_seconds: float | None = None,
+    description: str | None = None,
+    version: str | None = None,
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    log_prints: bool = False,
+    retries: int = 0,
+    retry_delay_seconds: RetryDelay = 0,
+    timeout_seconds: float | None = None,
+    description: str | None = None,
+    version: str | None = None,
+) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+    """Make a function a flow: `@flow` or `@flow(name=..., retries=..., ...)`.
+
+    The flow's name is `name`, or the function's name with `_` replaced by `-`; its description is
+    `description`, or the function's docstring.
+    """
+
+    def decorate(f: Callable[P, R]) -> Flow[P, R]:
+        return Flow(
+            f,
+            name=name,
+            log_prints=log_prints,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            timeout_seconds=timeout_seconds,
+            description=description,
+            version=version,
+        )
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def get_run_logger() -> logging.Logger:
+    """The logger for messages of a flow run.
+
+    Inside a job its records go to the run's logs, with their level. Called elsewhere it is an ordinary
+    logger, which a local flow call shows on standard error when logging is not configured.
+    """
+    return logging.getLogger(RUN_LOGGER_NAME)
+
+
+@dataclass
+class DockerImage:
+    """Describes an image for `Flow.deploy` (coming in a later version; nothing uses this class yet).
+
+    `dockerfile="auto"` will mean a generated Dockerfile; `build_options` are passed to the image build.
+    """
+
+    name: str
+    tag: str | None = None
+    dockerfile: str = "auto"
+    build_options: dict[str, Any] = field(default_factory=dict)
+
+
+def retry_delay(delays: RetryDelay, retry_number: int) -> float:
+    """The delay before retry `retry_number` (1-based): a number, or the list's entry (its last one repeats)."""
+    if isinstance(delays, int | float):
+        return float(delays)
+    if not delays:
+        return 0.0
+    return float(delays[min(retry_number, len(delays)) - 1])
+
+
+def run_attempts(
+    flow: Flow[P, R],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    listener: AttemptListener | None = None,
+) -> R:
+    """Call the flow's function with retries, the delay between them, the timeout and log_prints.
+
+    Raises the last attempt's exception, or `FlowTimeoutError` as soon as an attempt times out.
+    """
+    listener = listener or AttemptListener()
+    max_attempts = flow.retries + 1
+    attempt = 1
+    while True:
+        listener.attempt_started(attempt, max_attempts)
+        try:
+            with _prints_to_log(flow.log_prints), _time_limit(flow.timeout_seconds):
+                result: Any = flow.fn(*args, **kwargs)
+                if inspect.iscoroutine(result):
+                    import asyncio  # only async flows pay for asyncio
+
+                    result = asyncio.run(result)
+            return result  # type: ignore[no-any-return]
+        except Exception as error:
+            retry_in = None
+            if attempt < max_attempts and not isinstance(error, FlowTimeoutError):
+                retry_in = retry_delay(flow.retry_delay_seconds, attempt)
+            listener.attempt_failed(attempt, max_attempts, error, retry_in)
+            if retry_in is None:
+                raise
+            get_run_logger().warning(
+                "Attempt %d of %d failed (%s: %s); retrying in %gs",
+                attempt,
+                max_attempts,
+                type(error).__name__,
+                error,
+                retry_in,
+            )
+            time.sleep(retry_in)
+            attempt += 1
+
+
+@contextlib.contextmanager
+def _prints_to_log(enabled: bool) -> Iterator[None]:
+    # Like Prefect's log_prints: print() to stdout becomes a log record; print(file=...) elsewhere is untouched.
+    # The patch covers the whole process while the flow runs, so prints from nested calls are logged too.
+    if not enabled:
+        yield
+        return
+    original = builtins.print
+    logger = get_run_logger()
+
+    def print_to_log(*values: object, sep: str | None = " ", end: str | None = "\n", **kw: Any) -> None:
+        file = kw.get("file")
+        if file is not None and file is not sys.stdout:
+            original(*values, sep=sep, end=end, **kw)
+            return
+        logger.info((sep if sep is not None else " ").join(str(v) for v in values))
+
+    builtins.print = print_to_log
+    try:
+        yield
+    finally:
+        builtins.print = original
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    if seconds is None:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        # Signals can only interrupt the main thread: elsewhere the limit is checked when the call returns.
+        started = time.monotonic()
+        yield
+        if time.monotonic() - started > seconds:
+            raise FlowTimeoutError(f"the flow ran longer than its timeout of {seconds:g}s")
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise FlowTimeoutError(f"the flow ran longer than its timeout of {seconds:g}s")
+
+    # Keep an enclosing limit (a flow called from a flow) working: restore its handler and remaining time.
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    previous_remaining, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+    started = time.monotonic()
+    limit = seconds if not previous_remaining else min(seconds, previous_remaining)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_remaining:
+            left = previous_remaining - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+_console_handler: logging.Handler | None = None
+
+
+def _ensure_console_logging() -> None:
+    # A flow called from a script should show its run logger's INFO records (and log_prints output) even when
+    # the script never configured logging; inside the engine, or once logging is configured, do nothing.
+    global _console_handler
+    logger = get_run_logger()
+    if _console_handler is not None or logger.handlers or logging.getLogger().handlers:
+        return
+    _console_handler = logging.StreamHandler(sys.stderr)
+    _console_handler.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"))
+    logger.addHandler(_console_handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
