@@ -26,7 +26,7 @@ def validate(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Check the project file; report every problem at once with its line, or summarise its deployments."""
-    from deploytool.config import load_project
+    from deploytool.config import display_name, load_project
     from deploytool.core.summary import summarise
 
     result = load_project(file, strict=strict)
@@ -46,7 +46,7 @@ def validate(
     ]
     print_table(None, ["deployment", "pool", "schedules", "steps (build/push/pull)"], rows)
     count = len(rows)
-    print(f"{summary['file']}: valid, {count} deployment{'s' if count != 1 else ''}.", file=sys.stderr)
+    print(f"{display_name(result.file)}: valid, {count} deployment{'s' if count != 1 else ''}.")
 
 
 def schema() -> None:

@@ -62,12 +62,15 @@ def print_json(kind: str, data: Any, *, ok: bool = True, errors: Iterable[dict[s
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=box.SIMPLE_HEAD)
+    for index, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(soft_wrap=False).print(table)
+    # Piped output (CI logs, grep) is not cut to 80 columns; a table is only as wide as its content.
+    width = None if sys.stdout.isatty() else 200
+    Console(soft_wrap=False, width=width, highlight=False).print(table)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploytool.config.yamlload import Positions
 from deploytool.steps.registry import canonical_step
 
 PROJECT_FILENAMES = ("deploy.yaml", "prefect.yaml")
@@ -61,6 +62,7 @@ class Project:
     build: list[StepCall]
     push: list[StepCall]
     pull: list[StepCall]
+    positions: Positions | None = field(default=None, repr=False, compare=False)
 
     @property
     def base_dir(self) -> Path:

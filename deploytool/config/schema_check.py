@@ -97,6 +97,7 @@ def _to_issues(
 
     validator = error.validator
     instance = error.instance
+    expected: Any = error.validator_value
     if validator == "additionalProperties" and isinstance(instance, dict):
         known = list(schema.get("properties", {}))
         for extra in sorted((k for k in instance if k not in known), key=str):
@@ -119,7 +120,7 @@ def _to_issues(
                 yield _as_warning(found)
             else:
                 yield issue(f"unknown key {extra!r}", did_you_mean, at=at, key=True)
-    elif validator == "maxProperties" and kind == "step":
+    elif validator == "maxProperties" and kind == "step" and isinstance(instance, dict):
         names = ", ".join(repr(k) for k in instance)
         yield issue(
             f"a step is a mapping with exactly one key, the step's name; found {len(instance)}: {names}",
@@ -129,20 +130,23 @@ def _to_issues(
         yield issue("empty step", "a step is `- step_name: {inputs}`; remove the empty item")
     elif validator == "required":
         present = set(instance) if isinstance(instance, dict) else set()
-        for name in error.validator_value:
+        for name in expected:
             if name not in present:
                 yield issue(f"missing required key {name!r}")
     elif validator == "oneOf" and kind == "schedule":
-        found = [k for k in ("cron", "interval", "rrule") if isinstance(instance, dict) and k in instance]
-        detail = f"found {', '.join(found)}" if found else "found none"
+        keys = [k for k in ("cron", "interval", "rrule") if isinstance(instance, dict) and k in instance]
+        detail = f"found {', '.join(keys)}" if keys else "found none"
         yield issue(
             "a schedule needs exactly one of cron, interval or rrule",
             f"{detail}; use one schedule item for each",
         )
     elif validator in ("type", "anyOf", "oneOf"):
-        yield issue(f"expected {_expected(error)}, got {_describe(instance)}")
+        wanted = _expected(error)
+        quote = "put the value in quotes so YAML keeps it as text"
+        quote_hint = quote if isinstance(instance, int | float | bool) and "a string" in wanted else None
+        yield issue(f"expected {wanted}, got {_describe(instance)}", quote_hint)
     elif validator == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in expected)
         yield issue(f"{_describe(instance)} is not allowed", f"use one of: {options}")
     elif validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         words = {
@@ -151,7 +155,7 @@ def _to_issues(
             "maximum": "at most",
             "exclusiveMaximum": "less than",
         }
-        yield issue(f"must be {words[str(validator)]} {error.validator_value}, got {instance!r}")
+        yield issue(f"must be {words[str(validator)]} {expected}, got {instance!r}")
     elif validator == "minLength":
         yield issue("must not be empty")
     elif validator == "pattern" and path and path[-1] == "id":

@@ -100,6 +100,7 @@ def check_project(
         build=top_steps["build"],
         push=top_steps["push"],
         pull=top_steps["pull"],
+        positions=positions,
     )
     return project, report.issues
 
@@ -152,7 +153,8 @@ def _check_deployment(
     schedules, schedules_given = schedules_of(raw)
     _check_schedules(report, raw, here)
 
-    pool = raw.get("work_pool") if isinstance(raw.get("work_pool"), dict) else {}
+    given_pool = raw.get("work_pool")
+    pool: dict[str, Any] = given_pool if isinstance(given_pool, dict) else {}
     pool_name = pool.get("name") if isinstance(pool.get("name"), str) else None
     if not pool_name and not default_pool:
         report.error(
@@ -189,7 +191,7 @@ def _check_deployment(
         flow_name=flow_name,
         function=function,
         entrypoint=entrypoint,
-        entrypoint_file=info.file if info else None,
+        entrypoint_file=info.path if info else None,
         description=raw.get("description")
         if isinstance(raw.get("description"), str)
         else (info.description if info else None),

@@ -166,28 +166,35 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq_posi
 
 def load_yaml(text: str, filename: str) -> LoadedYaml:
     """Parse one YAML document. Syntax errors come back as issues, never as exceptions."""
-    loader = _Loader(text, filename)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text, filename)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        issue = ConfigIssue(
-            filename,
-            line,
-            col,
-            "",
-            f"invalid YAML: {problem}{context}",
-            _syntax_hint(problem),
-        )
+        issue = ConfigIssue(filename, line, col, "", f"invalid YAML: {problem}{context}", _syntax_hint(problem))
+        return LoadedYaml(None, Positions(None, {}), [issue])
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        message = f"invalid character {char!r} in the file"
+        issue = ConfigIssue(filename, line, col, "", message, "remove it; YAML allows printable characters only")
         return LoadedYaml(None, Positions(None, {}), [issue])
     except yaml.YAMLError as exc:
         return LoadedYaml(None, Positions(None, {}), [ConfigIssue(filename, 1, 1, "", f"invalid YAML: {exc}")])
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return LoadedYaml(data, Positions(data, loader.containers), loader.issues)
+
+
+def _line_col(text: str, position: int) -> Mark:
+    before = text[:position]
+    line = before.count("\n") + 1
+    return line, position - (before.rfind("\n") + 1) + 1
 
 
 def _syntax_hint(problem: str) -> str | None:

@@ -63,3 +63,10 @@ def test_unhashable_key_is_an_issue() -> None:
 def test_dates_stay_strings() -> None:
     loaded = load_yaml("anchor_date: 2024-01-01T00:00:00\n", "f.yaml")
     assert loaded.data == {"anchor_date": "2024-01-01T00:00:00"}
+
+
+def test_control_character_is_an_issue_at_its_position() -> None:
+    loaded = load_yaml("a: 1\nb: x\x1fy\n", "f.yaml")
+    [issue] = loaded.issues
+    assert (issue.line, issue.column) == (2, 5)
+    assert issue.message == "invalid character '\\x1f' in the file"
