@@ -1,0 +1,105 @@
+"""What every infrastructure (process, docker) offers the worker: start a job, watch it, stop it.
+
+A job's output arrives line by line, in order, through the `on_output` callback given to `start`; it is called
+from a reader thread and must not block for long. Lines are decoded as UTF-8 (invalid bytes replaced) and
+given without their line ending. The engine's event lines are among them (see deploytool.engine.events).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from deploytool.engine import spec
+
+OutputSink = Callable[[str], None]
+"""Receives each line of a job's output (stdout and stderr merged), without its line ending."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to start: its id, the rendered job configuration and environment variables added over it.
+
+    `configuration` is the pool type's job configuration after templating (for process: command, env,
+    working_dir, ...). `env` is set by the worker (the run spec, from RunSpec.to_env()) and wins over the
+    configuration's env.
+    """
+
+    run_id: str
+    configuration: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended.
+
+    `exit_code` follows subprocess: a negative number -N means the job was killed by signal N. `stopped` is
+    True when `stop()` ended it; `killed` when it had to be SIGKILLed after the grace period. `leftovers` counts
+    processes of the job that were still alive after it exited and were killed then.
+    """
+
+    exit_code: int
+    stopped: bool = False
+    killed: bool = False
+    leftovers: int = 0
+
+    def describe(self) -> str:
+        """A sentence for the run's state message."""
+        code = self.exit_code
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = " (out of memory, or killed by hand)" if code == -signal.SIGKILL and not self.stopped else ""
+            text = f"the job was killed by {name}{why}"
+        else:
+            text = f"the job exited with code {code}"
+            if code in _KNOWN_EXIT_CODES:
+                text += f" ({_KNOWN_EXIT_CODES[code]})"
+        if self.stopped:
+            text += ", after it was asked to stop" + (" and did not within the grace period" if self.killed else "")
+        if self.leftovers:
+            text += f"; {self.leftovers} process(es) it left running were killed"
+        return text
+
+
+_KNOWN_EXIT_CODES = {
+    spec.EXIT_COMPLETED: "success",
+    spec.EXIT_FAILED: "the flow failed",
+    spec.EXIT_NOT_STARTED: "the flow could not be started",
+    spec.EXIT_TIMED_OUT: "the flow timed out",
+    126: "command not executable",
+    127: "command not found",
+    spec.EXIT_INTERRUPTED: "interrupted by SIGINT",
+    137: "killed by SIGKILL, often out of memory",
+    spec.EXIT_TERMINATED: "terminated by SIGTERM",
+}
+
+H = TypeVar("H")
+
+
+class Infrastructure(Protocol[H]):
+    """A way to execute jobs. `H` is the infrastructure's handle on one started job."""
+
+    def start(self, job: Job, on_output: OutputSink) -> H:
+        """Start the job and return at once; output lines go to `on_output`. Raises InfraError if it cannot."""
+        ...
+
+    def poll(self, handle: H) -> int | None:
+        """The job's exit code if it has ended, else None. Never blocks."""
+        ...
+
+    def wait(self, handle: H, timeout: float | None = None) -> JobOutcome | None:
+        """Wait up to `timeout` seconds (None: no limit) for the job to end; None if it is still running.
+
+        Once the job has ended, all its output has been delivered and its resources are released.
+        """
+        ...
+
+    def stop(self, handle: H, grace_seconds: float) -> JobOutcome:
+        """End the job: ask it to stop (SIGTERM), wait `grace_seconds`, then kill it. Blocks until it is gone."""
+        ...

@@ -1,0 +1,199 @@
+"""Process infrastructure with real processes: environment, working directory, output, stopping a whole tree."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from deploytool.engine.events import parse_line
+from deploytool.engine.spec import RunSpec
+from deploytool.errors import InfraError
+from deploytool.infra.base import Job
+from deploytool.infra.process import ProcessInfrastructure
+
+INFRA = ProcessInfrastructure()
+
+
+class Lines:
+    """Collects output lines from the reader thread."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self.lines.append(line)
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def alive(pid: int) -> bool:
+    """os.kill(pid, 0) says whether the pid exists; a zombie (dead, not yet reaped by init) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(predicate, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_env_is_merged_over_the_workers_and_working_dir_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FROM_WORKER", "inherited")
+    monkeypatch.setenv("UNSET_ME", "should not be seen")
+    monkeypatch.setenv("DEPLOYTOOL_RUN_SPEC", "a leftover of the worker's own environment")
+    code = """
+        import os
+        for key in ("FROM_WORKER", "UNSET_ME", "FROM_CONFIG", "NUMBER", "FROM_JOB", "DEPLOYTOOL_RUN_SPEC"):
+            print(key, os.environ.get(key))
+        print("cwd", os.getcwd())
+    """
+    job = Job(
+        "r1",
+        {
+            "command": python(code),
+            "env": {"FROM_CONFIG": "yes", "UNSET_ME": None, "NUMBER": 42, "FROM_JOB": "config loses"},
+            "working_dir": str(tmp_path),
+        },
+        env={"FROM_JOB": "job wins"},
+    )
+    out = Lines()
+    outcome = INFRA.wait(INFRA.start(job, out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0
+    assert out.lines == [
+        "FROM_WORKER inherited",
+        "UNSET_ME None",
+        "FROM_CONFIG yes",
+        "NUMBER 42",
+        "FROM_JOB job wins",
+        "DEPLOYTOOL_RUN_SPEC None",
+        f"cwd {tmp_path}",
+    ]
+
+
+def test_a_fresh_temporary_directory_when_working_dir_is_null_and_it_is_removed_after() -> None:
+    out = Lines()
+    code = "import os; open('scratch.txt', 'w').write('x'); print(os.getcwd())"
+    handle = INFRA.start(Job("r2", {"command": python(code), "working_dir": None}), out)
+    outcome = INFRA.wait(handle, timeout=20)
+    assert outcome is not None and outcome.exit_code == 0
+    workdir = Path(out.lines[0])
+    assert workdir.name.startswith("deploytool-r2-")
+    assert not workdir.exists()
+
+
+def test_output_lines_stream_in_order_while_the_job_runs() -> None:
+    code = """
+        import sys, time
+        for i in range(300):
+            print(f"line {i}")
+            if i == 10:
+                sys.stdout.flush(); print("to stderr", file=sys.stderr); sys.stderr.flush()
+        sys.stdout.flush()
+        time.sleep(5)
+    """
+    out = Lines()
+    handle = INFRA.start(Job("r3", {"command": python(code)}), out)
+    wait_for(lambda: len(out.lines) >= 301)  # delivered before the job ends
+    assert INFRA.poll(handle) is None
+    assert INFRA.wait(handle, timeout=0.1) is None  # still running: the caller decides what to do
+    expected = [f"line {i}" for i in range(300)]
+    expected.insert(11, "to stderr")
+    assert out.lines == expected
+    outcome = INFRA.stop(handle, grace_seconds=5)
+    assert outcome.stopped and not outcome.killed and outcome.exit_code == -15
+
+
+def test_the_engine_runs_by_default_with_the_run_spec(tmp_path: Path) -> None:
+    (tmp_path / "flows.py").write_text("def main(n: int):\n    print('n is', n)\n    return n + 1\n")
+    spec = RunSpec("r4", "main", "dep", "flows.py:main", parameters={"n": 41}, working_dir=str(tmp_path))
+    out = Lines()
+    outcome = INFRA.wait(INFRA.start(Job("r4", {}, env=spec.to_env()), out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0
+    parsed = [parse_line(line) for line in out.lines]
+    assert ("n is 41", None) in parsed
+    completed = [e for _, e in parsed if e and e["event"] == "completed"]
+    assert completed[0]["result_repr"] == "42"
+
+
+STUBBORN_FLOW = """
+import os, signal, subprocess, sys, time
+from pathlib import Path
+
+SLEEPER = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"]
+
+ORPHANER = "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL).pid)"
+
+def main(pid_file: str):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the flow ignores SIGTERM ...
+    plain = subprocess.Popen(["sleep", "60"])  # ... and has children:
+    stubborn = subprocess.Popen(SLEEPER)  # one that ignores SIGTERM too,
+    own_session = subprocess.Popen(SLEEPER, start_new_session=True)  # one that left the job's session,
+    grandchild = subprocess.Popen(  # and a grandchild whose parent exits at once
+        [sys.executable, "-c", ORPHANER, *SLEEPER],
+        stdout=subprocess.PIPE, text=True,
+    )
+    orphan = int(grandchild.communicate()[0])
+    pids = [os.getpid(), plain.pid, stubborn.pid, own_session.pid, orphan]
+    Path(pid_file).write_text(" ".join(map(str, pids)))
+    while True:
+        time.sleep(1)
+"""
+
+
+def test_stop_ends_the_whole_tree_of_a_flow_that_ignores_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "flows.py").write_text(STUBBORN_FLOW)
+    pid_file = tmp_path / "pids"
+    spec = RunSpec("r5", "main", "dep", "flows.py:main", parameters={"pid_file": str(pid_file)})
+    handle = INFRA.start(Job("r5", {"working_dir": str(tmp_path)}, env=spec.to_env()), Lines())
+    try:
+        wait_for(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 5)
+        pids = [int(p) for p in pid_file.read_text().split()]
+        assert all(alive(pid) for pid in pids)
+        started = time.monotonic()
+    finally:
+        outcome = INFRA.stop(handle, grace_seconds=0.5)
+    assert time.monotonic() - started < 5
+    assert outcome.stopped and outcome.killed and outcome.exit_code == -9
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+def test_processes_left_behind_by_a_finished_job_are_killed() -> None:
+    code = """
+        import subprocess
+        child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL)
+        print(child.pid, flush=True)
+    """
+    out = Lines()
+    outcome = INFRA.wait(INFRA.start(Job("r6", {"command": python(code)}), out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 1
+    assert "1 process(es) it left running were killed" in outcome.describe()
+    assert not alive(int(out.lines[0]))
+
+
+def test_a_command_that_cannot_start_is_an_infra_error(tmp_path: Path) -> None:
+    with pytest.raises(InfraError, match="could not start no-such-command-here") as info:
+        INFRA.start(Job("r7", {"command": "no-such-command-here --flag"}), Lines())
+    assert info.value.hint
+    with pytest.raises(InfraError, match="does not exist"):
+        INFRA.start(Job("r8", {"working_dir": str(tmp_path / "missing")}), Lines())
