@@ -217,6 +217,8 @@ def _schema_words(schema: Any) -> list[str]:
         if name == "concurrency_limit":
             return ["an integer", "a mapping with limit and collision_strategy"]
         return [f"a {name}"]
+    if schema.get("maxProperties") == 0:
+        return ["{} (nothing)"]
     types = schema.get("type")
     if isinstance(types, str):
         types = [types]

@@ -245,7 +245,10 @@ def _check_schedules(report: _Reporter, raw: dict[str, Any], here: Path) -> None
             continue  # the schema reports it
         for problem in check_schedule(item):
             at = (*path, problem.key) if problem.key in item else path
-            report.error(at, problem.message, problem.hint)
+            if problem.severity == "warning":
+                report.warn(at, problem.message, problem.hint)
+            else:
+                report.error(at, problem.message, problem.hint)
 
 
 def _check_step_ids(report: _Reporter, calls: list[StepCall], seen: dict[str, Path]) -> None:
@@ -313,6 +316,8 @@ def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str]
     candidates = list(steps) + list(NAMESPACES)
     close = difflib.get_close_matches(first, candidates, n=1, cutoff=0.6)
     mean = f"did you mean {close[0]!r}? " if close else ""
+    if first.isupper():
+        mean = f"for the environment variable write {{{{ ${first} }}}}; "
     known_ids = ", ".join(steps) if steps else "none"
     return (
         f"{{{{ {expression} }}}} refers to {first!r}, which is neither an earlier step's id nor a known namespace",

@@ -54,15 +54,12 @@ def validate_text(
     issues += semantic
     if not data.get("deployments"):
         line, col = loaded.positions.locate(("deployments",), key=True)
+        hint = "add at least one item under `deployments:` with a name, an entrypoint and a work_pool"
+        if "entrypoint" in data:
+            hint = "a deployment's keys (entrypoint, ...) stand at the top level: move them into an item of a list "
+            hint += "under `deployments:` (`- name: ...`)"
         issues.append(
-            ConfigIssue(
-                shown,
-                line,
-                col,
-                "deployments" if "deployments" in data else "",
-                "no deployments",
-                "add at least one item under `deployments:` with a name, an entrypoint and a work_pool",
-            )
+            ConfigIssue(shown, line, col, "deployments" if "deployments" in data else "", "no deployments", hint)
         )
     return LoadResult(path, project, _finish(issues, strict))
 

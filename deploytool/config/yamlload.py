@@ -147,7 +147,8 @@ class _Loader(yaml.SafeLoader):
                         col,
                         "",
                         "a mapping or list cannot be used as a key",
-                        "quote the key, or check the indentation and a missing space after ':'",
+                        "an unquoted {{ placeholder }} is read as a nested mapping: quote it, "
+                        'e.g. directory: "{{ clone.directory }}"',
                     )
                 )
                 continue
