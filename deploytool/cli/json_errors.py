@@ -1,0 +1,27 @@
+"""In `--output json` mode, an error is still a JSON envelope on stdout (ok: false), so CI can parse it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from deploytool.cli.output import OutputFormat, print_error, print_json
+from deploytool.errors import DeploytoolError
+
+
+@contextmanager
+def json_errors(kind: str, output: OutputFormat) -> Iterator[None]:
+    """Inside the block, a DeploytoolError in json mode prints {"ok": false, "errors": [{message, hint}]}
+    with `kind` on stdout and the usual message on stderr, then exits with its code. In text mode it
+    passes through to the CLI's error boundary."""
+    try:
+        yield
+    except DeploytoolError as exc:
+        if output != OutputFormat.json:
+            raise
+        error = {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+        print_json(kind, None, ok=False, errors=[error])
+        print_error(exc)
+        raise typer.Exit(exc.exit_code) from None

@@ -1,0 +1,139 @@
+"""`deploytool work-queue ...`: create, ls, inspect, update, pause, resume, delete.
+
+Each command parses its arguments, calls one function of deploytool.core.queues and renders the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from deploytool.cli.json_errors import json_errors
+from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.store_access import open_store
+
+GROUP = "work-queue"
+queue_app = typer.Typer(
+    name=GROUP,
+    help="Work queues: the queues of a pool; lower priority numbers are served first. Every pool has `default`.",
+    no_args_is_help=True,
+)
+
+NameArg = Annotated[str, typer.Argument(help="The queue's name.")]
+PoolOption = Annotated[
+    str | None, typer.Option("--pool", "-p", help="The queue's pool (optional when the queue name is unique).")
+]
+OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+PriorityOption = Annotated[int | None, typer.Option("--priority", help="1 is served first.")]
+LimitOption = Annotated[
+    int | None, typer.Option("--concurrency-limit", "--limit", help="At most this many runs of the queue at once.")
+]
+
+
+@queue_app.command()
+def create(
+    name: NameArg,
+    pool: Annotated[str, typer.Option("--pool", "-p", help="The pool to add the queue to.")],
+    priority: PriorityOption = None,
+    concurrency_limit: LimitOption = None,
+) -> None:
+    """Add a queue to a pool. Without --priority it is served after the pool's other queues."""
+    from deploytool.core.queues import create_queue
+
+    with open_store() as store:
+        queue = create_queue(store, name, pool, priority=priority, concurrency_limit=concurrency_limit)
+    print(f"Created work queue {name!r} in pool {pool!r} (priority {queue.priority}).")
+
+
+@queue_app.command("ls")
+def ls(pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> None:
+    """List queues (of one pool, or of all) in the order workers serve them."""
+    from deploytool.core.queues import list_queues
+
+    with json_errors("work-queue-list", output), open_store() as store:
+        queues = list_queues(store, pool)
+    if output == OutputFormat.json:
+        print_json("work-queue-list", queues)
+        return
+    if not queues:
+        print("No work queues: create a work pool first (deploytool work-pool create NAME --type process).")
+        return
+    rows = [
+        (q["pool"], q["name"], q["priority"], "none" if q["concurrency_limit"] is None else q["concurrency_limit"],
+         q["status"])
+        for q in queues
+    ]  # fmt: skip
+    print_table(None, ["pool", "name", "priority", "concurrency limit", "status"], rows)
+
+
+@queue_app.command()
+def inspect(name: NameArg, pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> None:
+    """Show a queue: pool, priority, concurrency limit and status."""
+    from deploytool.core.queues import inspect_queue
+
+    with json_errors("work-queue", output), open_store() as store:
+        detail = inspect_queue(store, name, pool)
+    if output == OutputFormat.json:
+        print_json("work-queue", detail)
+        return
+    for key, value in detail.items():
+        print(f"{key}: {'none' if value is None else value}")
+
+
+@queue_app.command()
+def update(
+    name: NameArg,
+    pool: PoolOption = None,
+    priority: PriorityOption = None,
+    concurrency_limit: LimitOption = None,
+    no_concurrency_limit: Annotated[
+        bool, typer.Option("--no-concurrency-limit", help="Remove the concurrency limit.")
+    ] = False,
+) -> None:
+    """Change a queue's priority or concurrency limit."""
+    from deploytool.core.queues import update_queue
+
+    with open_store() as store:
+        queue = update_queue(
+            store, name, pool, priority=priority, concurrency_limit=concurrency_limit, clear_limit=no_concurrency_limit
+        )
+    limit = "none" if queue.concurrency_limit is None else queue.concurrency_limit
+    print(f"Updated work queue {name!r} of pool {queue.pool_name!r}: priority {queue.priority}, limit {limit}.")
+
+
+@queue_app.command()
+def pause(name: NameArg, pool: PoolOption = None) -> None:
+    """Pause a queue: workers claim none of its runs until it is resumed."""
+    from deploytool.core.queues import set_paused
+
+    with open_store() as store:
+        queue = set_paused(store, name, pool, True)
+    print(f"Paused work queue {name!r} of pool {queue.pool_name!r}.")
+
+
+@queue_app.command()
+def resume(name: NameArg, pool: PoolOption = None) -> None:
+    """Resume a paused queue."""
+    from deploytool.core.queues import set_paused
+
+    with open_store() as store:
+        queue = set_paused(store, name, pool, False)
+    print(f"Resumed work queue {name!r} of pool {queue.pool_name!r}.")
+
+
+@queue_app.command()
+def delete(name: NameArg, pool: PoolOption = None) -> None:
+    """Delete a queue (not `default`; not while deployments target it or its runs are unfinished)."""
+    from deploytool.core.queues import delete_queue
+
+    with open_store() as store:
+        queue = delete_queue(store, name, pool)
+    print(f"Deleted work queue {name!r} of pool {queue.pool_name!r}.", file=sys.stdout)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `work-queue` group to `app` (safe to call more than once)."""
+    if not any(group.name == GROUP for group in app.registered_groups):
+        app.add_typer(queue_app, name=GROUP)

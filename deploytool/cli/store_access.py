@@ -1,0 +1,19 @@
+"""Opening the store for a command: where it is comes from the settings (DEPLOYTOOL_HOME)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deploytool.store import Store
+
+
+def open_store() -> Store:
+    """Open (creating it on first use) the store named by the settings. Use it as a context manager:
+
+    with open_store() as store: ...
+    """
+    from deploytool.settings import Settings
+    from deploytool.store import Store
+
+    return Store.open(Settings.from_env().db_path)

@@ -1,0 +1,318 @@
+"""Work pool use cases: create, list, inspect, update, pause/resume, delete, and base job templates.
+
+Functions take an open Store and plain values and return plain data (models or JSON-ready dicts); the CLI
+only parses arguments and renders what comes back. Every time in a returned dict is an ISO 8601 string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.jobvars import POOL_TYPES, default_base_job_template, validate_base_job_template, validate_job_variables
+from deploytool.models import ACTIVE, RunState, WorkPool, WorkQueue, utcnow
+from deploytool.store import Store
+from deploytool.templating import did_you_mean
+
+_UNSET: Any = object()
+_BAD_NAME = re.compile(r"[/%\x00-\x1f\x7f]")
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class PoolChange:
+    """A stored pool and the warnings the change raised (e.g. deployments whose job variables no longer fit)."""
+
+    pool: WorkPool
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PoolDeletion:
+    """What deleting a pool did besides removing it and its queues."""
+
+    name: str
+    cancelled_runs: int = 0
+    deleted_scheduled_runs: int = 0
+    deleted_deployments: int = 0
+
+
+def check_name(kind: str, name: str) -> str:
+    """`name` if it is a usable name for a `kind` ("work pool", "work queue"); else a DeploytoolError."""
+    if not name or not name.strip():
+        raise DeploytoolError(f"a {kind} name cannot be empty", hint="give it a name such as 'local'")
+    if name != name.strip():
+        raise DeploytoolError(f"{kind} name {name!r} starts or ends with whitespace", hint=f"use {name.strip()!r}")
+    if _BAD_NAME.search(name):
+        raise DeploytoolError(
+            f"{kind} name {name!r} contains '/', '%' or a control character", hint="use letters, digits, '-', '_', '.'"
+        )
+    if len(name) > MAX_NAME:
+        raise DeploytoolError(f"{kind} name is {len(name)} characters long", hint=f"use at most {MAX_NAME}")
+    return name
+
+
+def check_limit(option: str, value: int | None) -> int | None:
+    """A concurrency limit is None (no limit) or a whole number >= 0 (0 stops all runs)."""
+    if value is not None and value < 0:
+        raise DeploytoolError(f"{option} must be 0 or more, not {value}", hint=f"omit {option} for no limit")
+    return value
+
+
+def check_pool_type(pool_type: str) -> str:
+    """`pool_type` if it is a known work pool type; else an error listing the known ones."""
+    if pool_type not in POOL_TYPES:
+        close = did_you_mean(pool_type, POOL_TYPES)
+        raise DeploytoolError(
+            f"unknown work pool type {pool_type!r} (known types: {', '.join(POOL_TYPES)})",
+            hint=close or f"use --type {POOL_TYPES[0]}",
+        )
+    return pool_type
+
+
+def default_template(pool_type: str) -> dict[str, Any]:
+    """The default base job template of a pool type (what `--base-job-template` starts from)."""
+    return default_base_job_template(check_pool_type(pool_type))
+
+
+def read_base_job_template(path: Path, pool_type: str | None = None) -> dict[str, Any]:
+    """Read and validate a base job template JSON file. Every problem is listed in one DeploytoolError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DeploytoolError(
+            f"cannot read base job template {path}: {reason}",
+            hint=_template_hint(pool_type),
+        ) from None
+    try:
+        template = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DeploytoolError(
+            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}", hint="a base job template is a JSON object"
+        ) from None
+    check_base_job_template(template, str(path), pool_type)
+    return dict(template)
+
+
+def check_base_job_template(template: Any, source: str, pool_type: str | None = None) -> None:
+    """DeploytoolError listing every problem of `template` (from `source`, for the message); None if valid."""
+    issues = validate_base_job_template(template)
+    if not issues:
+        return
+    noun = "problem" if len(issues) == 1 else "problems"
+    lines = "\n".join(f"  {source}: {issue.format()}" for issue in issues)
+    raise DeploytoolError(
+        f"base job template {source} is invalid ({len(issues)} {noun}):\n{lines}", hint=_template_hint(pool_type)
+    )
+
+
+def _template_hint(pool_type: str | None) -> str:
+    return (
+        f"start from the default: deploytool work-pool get-default-base-job-template --type {pool_type or 'process'}"
+        " --file template.json"
+    )
+
+
+def create_pool(
+    store: Store,
+    name: str,
+    pool_type: str,
+    *,
+    base_job_template: dict[str, Any] | None = None,
+    concurrency_limit: int | None = None,
+    paused: bool = False,
+    description: str | None = None,
+    overwrite: bool = False,
+) -> PoolChange:
+    """Create a pool (and its `default` queue). Without a template, the type's default template is used.
+
+    With `overwrite`, an existing pool of the same name is replaced (its queues are kept); changing its type
+    while deployments use it is refused. Warnings name deployments whose job variables the template rejects.
+    """
+    check_name("work pool", name)
+    check_pool_type(pool_type)
+    check_limit("--concurrency-limit", concurrency_limit)
+    template = default_template(pool_type) if base_job_template is None else base_job_template
+    check_base_job_template(template, "(given)", pool_type)
+    pool = WorkPool(
+        name=name,
+        type=pool_type,
+        base_job_template=template,
+        concurrency_limit=concurrency_limit,
+        paused=paused,
+        description=description,
+    )
+    with store.transaction():
+        users = store.deployments.list(pool_name=name) if overwrite else []
+        if users:
+            current = store.pools.get(name)
+            if current.type != pool_type:
+                raise ConflictError(
+                    f"work pool {name!r} is a {current.type} pool used by {len(users)} deployment(s);"
+                    f" it cannot become a {pool_type} pool",
+                    hint=f"create a new pool, or delete the deployments first (deploytool work-pool delete {name}"
+                    " --force deletes them with it)",
+                )
+        stored = store.pools.create(pool, overwrite=overwrite)
+    return PoolChange(stored, _deployment_warnings(store, name, template))
+
+
+def update_pool(
+    store: Store,
+    name: str,
+    *,
+    base_job_template: dict[str, Any] = _UNSET,
+    concurrency_limit: int | None = _UNSET,
+    description: str | None = _UNSET,
+) -> PoolChange:
+    """Change the given fields of a pool (`concurrency_limit=None` removes the limit).
+
+    A new template replaces the whole template (as Prefect does); it was validated by the caller through
+    read_base_job_template. DeploytoolError if nothing is given to change.
+    """
+    changes: dict[str, Any] = {}
+    if base_job_template is not _UNSET:
+        pool_type = store.pools.get(name).type
+        check_base_job_template(base_job_template, "(given)", pool_type)
+        changes["base_job_template"] = base_job_template
+    if concurrency_limit is not _UNSET:
+        changes["concurrency_limit"] = check_limit("--concurrency-limit", concurrency_limit)
+    if description is not _UNSET:
+        changes["description"] = description
+    if not changes:
+        raise DeploytoolError(
+            f"nothing to update for work pool {name!r}",
+            hint="give --base-job-template FILE, --concurrency-limit N, --no-concurrency-limit or --description",
+        )
+    pool = store.pools.update(name, **changes)
+    warnings = _deployment_warnings(store, name, pool.base_job_template) if "base_job_template" in changes else []
+    return PoolChange(pool, warnings)
+
+
+def set_paused(store: Store, name: str, paused: bool) -> WorkPool:
+    """Pause (workers claim nothing from it) or resume a pool."""
+    return store.pools.update(name, paused=paused)
+
+
+def delete_pool(store: Store, name: str, *, force: bool = False) -> PoolDeletion:
+    """Delete a pool with its queues and worker records.
+
+    Without `force`: refused (ConflictError naming the runs or deployments) while runs are active or
+    deployments use the pool. With `force`: active runs are cancelled, scheduled runs and the pool's
+    deployments deleted; finished runs stay as history.
+    """
+    with store.transaction():
+        store.pools.get(name)
+        counts = store.runs.counts().get(name)
+        n_active = counts.running if counts else 0
+        active = store.runs.list(state=ACTIVE, pool_name=name, limit=5)
+        deployments = store.deployments.list(pool_name=name)
+        if not force and n_active:
+            shown = ", ".join(f"{r.flow_name}/{r.deployment_name} run {r.name!r} ({r.state.value})" for r in active)
+            more = f" and {n_active - len(active)} more" if n_active > len(active) else ""
+            raise ConflictError(
+                f"work pool {name!r} has {n_active} active run(s): {shown}{more}",
+                hint="wait for them to finish or cancel them (deploytool flow-run cancel ID),"
+                " or delete with --force to cancel them",
+            )
+        if not force and deployments:
+            shown = ", ".join(d.full_name for d in deployments[:5])
+            more = f" and {len(deployments) - 5} more" if len(deployments) > 5 else ""
+            raise ConflictError(
+                f"work pool {name!r} is used by {len(deployments)} deployment(s): {shown}{more}",
+                hint="delete or move those deployments first, or delete with --force to delete them too",
+            )
+        cancelling = len(store.runs.list(state=RunState.CANCELLING, pool_name=name, limit=max(n_active, 1)))
+        store.pools.delete(name, force=force)
+    return PoolDeletion(
+        name,
+        cancelled_runs=n_active - cancelling,
+        deleted_scheduled_runs=counts.queued if counts else 0,
+        deleted_deployments=len(deployments),
+    )
+
+
+def list_pools(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
+    """One summary per pool: name, type, status, paused, concurrency limit, queued and running counts."""
+    now = now or utcnow()
+    counts = store.runs.counts()
+    rows = []
+    for pool in store.pools.list():
+        count = counts.get(pool.name)
+        rows.append(
+            {
+                "name": pool.name,
+                "type": pool.type,
+                "status": store.workers.pool_status(pool.name, now).value,
+                "paused": pool.paused,
+                "concurrency_limit": pool.concurrency_limit,
+                "queued": count.queued if count else 0,
+                "running": count.running if count else 0,
+                "description": pool.description,
+                "created": pool.created.isoformat(),
+                "updated": pool.updated.isoformat(),
+            }
+        )
+    return rows
+
+
+def inspect_pool(store: Store, name: str, now: datetime | None = None) -> dict[str, Any]:
+    """A pool's full detail: its summary, base job template, queues and workers (with `online`)."""
+    now = now or utcnow()
+    pool = store.pools.get(name)
+    count = store.runs.counts().get(name)
+    status = store.workers.pool_status(name, now)
+    return {
+        "name": pool.name,
+        "type": pool.type,
+        "description": pool.description,
+        "status": status.value,
+        "paused": pool.paused,
+        "concurrency_limit": pool.concurrency_limit,
+        "queued": count.queued if count else 0,
+        "running": count.running if count else 0,
+        "created": pool.created.isoformat(),
+        "updated": pool.updated.isoformat(),
+        "queues": [queue_to_dict(q, status.value) for q in store.queues.list(name)],
+        "workers": [
+            {
+                "name": w.name,
+                "host": w.host,
+                "pid": w.pid,
+                "last_heartbeat": w.last_heartbeat.isoformat(),
+                "online": store.workers.is_online(w, now),
+            }
+            for w in store.workers.list(name)
+        ],
+        "base_job_template": pool.base_job_template,
+    }
+
+
+def queue_to_dict(queue: WorkQueue, pool_status: str) -> dict[str, Any]:
+    """A queue as a JSON-ready dict. Its status is PAUSED when it is paused, else its pool's status."""
+    return {
+        "pool": queue.pool_name,
+        "name": queue.name,
+        "priority": queue.priority,
+        "concurrency_limit": queue.concurrency_limit,
+        "paused": queue.paused,
+        "status": "PAUSED" if queue.paused else pool_status,
+        "created": queue.created.isoformat(),
+        "updated": queue.updated.isoformat(),
+    }
+
+
+def _deployment_warnings(store: Store, pool_name: str, template: Mapping[str, Any]) -> list[str]:
+    """Deployments of the pool whose stored job variables the template rejects (they fail at run creation)."""
+    warnings = []
+    for deployment in store.deployments.list(pool_name=pool_name):
+        for issue in validate_job_variables(deployment.job_variables, template):
+            warnings.append(f"deployment {deployment.full_name}: job_variables.{issue.format()}")
+    return warnings

@@ -1,0 +1,276 @@
+"""Stored variables and blocks: the values templates read as `{{ prefect.variables.x }}` and
+`{{ prefect.blocks.TYPE.NAME[.field] }}`.
+
+A block's secret fields are never returned in clear by anything here: `block_to_dict` masks them (and any
+copy of a secret value inside another field). Only the worker reads them, from the store, at launch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.models import Block, Variable
+from deploytool.store import Store
+from deploytool.templating import redact
+
+MASK = "********"
+SECRET_BLOCK_TYPE = "secret"
+# A field is secret by default when one of the words of its name is one of these.
+SECRET_WORDS = frozenset({"password", "passwd", "pwd", "token", "secret", "key", "apikey", "credential", "credentials"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_BLOCK_TYPE = re.compile(r"[a-z0-9][a-z0-9-]*")
+MAX_NAME = 255
+
+
+# --- parsing ---------------------------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """`text` as JSON when it parses (`42`, `true`, `{"a": 1}`, `"quoted"`), else the string itself.
+
+    NaN and Infinity are not JSON: they stay strings.
+    """
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError:
+        return text
+
+
+def check_variable_name(name: str) -> str:
+    """`name` if templates can refer to it (`{{ prefect.variables.NAME }}`); else a DeploytoolError."""
+    if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise DeploytoolError(
+            f"invalid variable name {name!r}",
+            hint="start with a letter or '_', then letters, digits, '_' or '-' (it is used as"
+            " {{ prefect.variables.NAME }})",
+        )
+    return name
+
+
+def parse_block_ref(ref: str) -> tuple[str, str]:
+    """`TYPE/NAME` split into (type, name), each checked; DeploytoolError saying what is wrong."""
+    btype, slash, name = ref.partition("/")
+    if not slash or not btype or not name:
+        raise DeploytoolError(
+            f"{ref!r} is not TYPE/NAME", hint="for example secret/db-password or github-credentials/ci"
+        )
+    if not _BLOCK_TYPE.fullmatch(btype) or len(btype) > MAX_NAME:
+        raise DeploytoolError(
+            f"invalid block type {btype!r}", hint="use lowercase letters, digits and '-', e.g. github-credentials"
+        )
+    if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise DeploytoolError(
+            f"invalid block name {name!r}",
+            hint="start with a letter or '_', then letters, digits, '_' or '-' (it is used as"
+            f" {{{{ prefect.blocks.{btype}.NAME }}}})",
+        )
+    return btype, name
+
+
+def parse_fields(pairs: Sequence[str]) -> dict[str, Any]:
+    """`key=value` arguments as a dict; each value JSON-parsed when it parses. Errors name the argument."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, raw = pair.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise DeploytoolError(f"{pair!r} is not key=value", hint="for example token=abc123 or port=5432")
+        if key in data:
+            raise DeploytoolError(f"field {key!r} is given twice", hint="give each field once")
+        data[key] = parse_value(raw)
+    return data
+
+
+def read_json_object(source: str, stdin: TextIO | None = None) -> dict[str, Any]:
+    """A JSON object read from a file, or from `stdin` when `source` is `-` (keeps secrets off the command
+    line and out of shell history)."""
+    label = "standard input" if source == "-" else source
+    try:
+        if source == "-":
+            if stdin is None:
+                raise DeploytoolError("no standard input to read JSON from")
+            text = stdin.read()
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DeploytoolError(f"cannot read {label}: {reason}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DeploytoolError(
+            f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}", hint='a block is a JSON object: {"key": ...}'
+        ) from None
+    if not isinstance(data, dict):
+        raise DeploytoolError(f"{label} holds a JSON {type(data).__name__}, not an object", hint='write {"key": ...}')
+    return data
+
+
+# --- variables -------------------------------------------------------------------------------------------
+
+
+def set_variable(store: Store, name: str, value: Any, *, overwrite: bool = False) -> tuple[Variable, bool]:
+    """Store a variable; returns it and whether it existed. ConflictError if it exists, unless `overwrite`."""
+    check_variable_name(name)
+    with store.transaction():
+        existed = any(v.name == name for v in store.variables.list())
+        if existed and not overwrite:
+            raise ConflictError(
+                f"variable {name!r} already exists",
+                hint=f"replace it: deploytool variable set {name} VALUE --overwrite",
+            )
+        return store.variables.set(name, value), existed
+
+
+def get_variable(store: Store, name: str) -> Variable:
+    """The variable; NotFoundError (with the `set` command) if it is not set."""
+    return store.variables.get(name)
+
+
+def list_variables(store: Store) -> list[Variable]:
+    """Every variable, by name."""
+    return store.variables.list()
+
+
+def unset_variable(store: Store, name: str) -> None:
+    """Remove a variable; NotFoundError if it is not set."""
+    store.variables.delete(name)
+
+
+def variable_to_dict(variable: Variable) -> dict[str, Any]:
+    """A variable as JSON-ready data."""
+    return {"name": variable.name, "value": variable.value, "updated": variable.updated.isoformat()}
+
+
+# --- blocks ----------------------------------------------------------------------------------------------
+
+
+def is_secret_name(key: str) -> bool:
+    """True for a field whose name says it holds a secret (password, api_key, accessToken, ...)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()
+    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", words))
+
+
+def secret_paths(btype: str, data: Mapping[str, Any], explicit: Iterable[str] = ()) -> list[str]:
+    """The fields of a block to keep secret: `explicit` ones, `value` of a `secret` block, and every field
+    (at any depth, as a dotted path) whose name says it is secret. Explicit names must be fields."""
+    paths: list[str] = []
+    for key in explicit:
+        if key not in data:
+            known = ", ".join(data) or "none"
+            raise DeploytoolError(f"--secret {key!r} names no field of the block", hint=f"its fields: {known}")
+        paths.append(key)
+    if btype == SECRET_BLOCK_TYPE and "value" in data:
+        paths.append("value")
+
+    def walk(obj: Mapping[str, Any], prefix: str) -> None:
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            if is_secret_name(str(key)):
+                paths.append(path)
+            elif isinstance(value, Mapping):
+                walk(value, path + ".")
+
+    walk(data, "")
+    return sorted(set(paths))
+
+
+def set_block(
+    store: Store,
+    ref: str,
+    fields: Sequence[str] = (),
+    *,
+    secrets: Sequence[str] = (),
+    base: Mapping[str, Any] | None = None,
+) -> tuple[Block, bool]:
+    """Create or replace block `TYPE/NAME` from `base` (a JSON object) with `key=value` `fields` over it.
+
+    Returns the block and whether it replaced one. A block without fields is refused.
+    """
+    btype, name = parse_block_ref(ref)
+    data = dict(base or {})
+    data.update(parse_fields(fields))
+    if not data:
+        raise DeploytoolError(
+            f"block {btype}/{name} has no fields", hint="give key=value arguments or --from-json FILE"
+        )
+    if btype == SECRET_BLOCK_TYPE and "value" not in data:
+        raise DeploytoolError(
+            f"a {SECRET_BLOCK_TYPE!r} block needs a 'value' field", hint=f"deploytool block set secret/{name} value=..."
+        )
+    block = Block(type=btype, name=name, data=data, secret_fields=secret_paths(btype, data, secrets))
+    with store.transaction():
+        existed = any(b.name == name for b in store.blocks.list(btype))
+        return store.blocks.set(block), existed
+
+
+def list_blocks(store: Store, btype: str | None = None) -> list[dict[str, Any]]:
+    """Blocks (of one type, or all) as their type, name, field names and secret field names: no values."""
+    return [
+        {
+            "type": b.type,
+            "name": b.name,
+            "fields": sorted(b.data),
+            "secret_fields": list(b.secret_fields),
+            "updated": b.updated.isoformat(),
+        }
+        for b in store.blocks.list(btype)
+    ]
+
+
+def inspect_block(store: Store, ref: str) -> dict[str, Any]:
+    """A block with its secret values masked, and the placeholder that refers to it."""
+    btype, name = parse_block_ref(ref)
+    return block_to_dict(store.blocks.get(btype, name))
+
+
+def delete_block(store: Store, ref: str) -> None:
+    """Remove block `TYPE/NAME`; NotFoundError if there is none."""
+    btype, name = parse_block_ref(ref)
+    store.blocks.delete(btype, name)
+
+
+def block_to_dict(block: Block) -> dict[str, Any]:
+    """A block as JSON-ready data, secret fields replaced by MASK and any copy of a secret elsewhere by ***."""
+    data, secrets = _mask(block.data, set(block.secret_fields), "")
+    return {
+        "type": block.type,
+        "name": block.name,
+        "reference": f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
+        "data": redact(data, secrets),
+        "secret_fields": list(block.secret_fields),
+        "updated": block.updated.isoformat(),
+    }
+
+
+def _mask(obj: Mapping[str, Any], paths: set[str], prefix: str) -> tuple[dict[str, Any], list[Any]]:
+    out: dict[str, Any] = {}
+    hidden: list[Any] = []
+    for key, value in obj.items():
+        path = f"{prefix}{key}"
+        if path in paths:
+            out[key] = MASK
+            hidden.extend(_leaves(value))
+        elif isinstance(value, Mapping):
+            out[key], more = _mask(value, paths, path + ".")
+            hidden.extend(more)
+        else:
+            out[key] = value
+    return out, hidden
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value] if isinstance(value, str) and value else []
