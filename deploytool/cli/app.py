@@ -32,9 +32,13 @@ def _root(
 
 
 def _register() -> None:
-    from deploytool.cli import config_cmds
+    from deploytool.cli import config_cmds, deploy_cmds, pool_cmds, queue_cmds, value_cmds
 
     config_cmds.register(app)
+    deploy_cmds.register(app)
+    pool_cmds.register(app)
+    queue_cmds.register(app)
+    value_cmds.register(app)
 
 
 _register()

@@ -1,0 +1,176 @@
+"""`deploytool deploy`: select deployments, run build and push steps, resolve templates, plan, apply.
+
+Nothing is written unless every selected deployment resolves and validates; then all of them are written
+in one transaction, so a deploy is all or nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from deploytool.config import DeploymentSpec, Project, StepCall
+from deploytool.core.plan import Plan, PlanItem, plan_deployments
+from deploytool.errors import DeploytoolError, NotFoundError
+from deploytool.models import DEFAULT_QUEUE, Deployment
+from deploytool.store import Store
+
+OutputSink = Callable[[str, str], None]
+
+
+@dataclass
+class DeployOptions:
+    """What the command line asks for. Overrides apply to every selected deployment."""
+
+    names: list[str] = field(default_factory=list)
+    all: bool = False
+    dry_run: bool = False
+    prune: bool = False
+    pool: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    job_variables: dict[str, Any] = field(default_factory=dict)
+    schedules: list[dict[str, Any]] | None = None  # --cron/--interval/--rrule replace the file's schedules
+
+
+def select(project: Project, options: DeployOptions) -> list[DeploymentSpec]:
+    """The deployments named by `-n` (NAME or FLOW/NAME, `*` wildcards), all with `--all`, or the only one."""
+    specs = project.deployments
+    if options.all and options.names:
+        raise DeploytoolError("--all and --name cannot be used together", "use one or the other")
+    if options.all:
+        return list(specs)
+    if not options.names:
+        if len(specs) == 1:
+            return list(specs)
+        listing = ", ".join(s.full_name for s in specs)
+        raise DeploytoolError(
+            f"{project.file.name} has {len(specs)} deployments: {listing}",
+            "name the ones to deploy with -n NAME (or -n FLOW/NAME), or deploy them all with --all",
+        )
+    chosen: list[DeploymentSpec] = []
+    for pattern in options.names:
+        matched = [s for s in specs if _matches(s, pattern)]
+        if not matched:
+            listing = ", ".join(s.full_name for s in specs)
+            raise DeploytoolError(f"no deployment in {project.file.name} matches {pattern!r}", f"there are: {listing}")
+        chosen.extend(s for s in matched if s not in chosen)
+    return chosen
+
+
+def _matches(spec: DeploymentSpec, pattern: str) -> bool:
+    if "/" in pattern:
+        flow, _, name = pattern.partition("/")
+        flow_ok = fnmatch.fnmatchcase(spec.flow_name.replace("_", "-"), flow.replace("_", "-"))
+        return flow_ok and fnmatch.fnmatchcase(spec.name, name)
+    return fnmatch.fnmatchcase(spec.name, pattern)
+
+
+@dataclass
+class DeployResult:
+    plan: Plan
+    applied: bool
+
+
+def deploy(
+    project: Project,
+    store: Store,
+    options: DeployOptions,
+    *,
+    env: Mapping[str, str],
+    on_output: OutputSink | None = None,
+) -> DeployResult:
+    """Deploy the selected deployments of `project` into `store` (or only plan them, with dry_run)."""
+    from deploytool.core.resolve import Resolver
+
+    specs = select(project, options)
+    resolver = Resolver(project, store, env=env, on_output=on_output)
+    wanted: list[Deployment] = []
+    for spec in specs:
+        spec = _with_overrides(spec, options)
+        wanted.append(resolver.resolve(spec))
+    resolver.raise_if_problems()
+
+    prune: list[Deployment] = []
+    if options.prune:
+        keep = {(d.flow_name.replace("_", "-"), d.name) for d in wanted}
+        keep |= {(s.flow_name.replace("_", "-"), s.name) for s in project.deployments}
+        prune = [
+            d
+            for d in store.deployments.list_by_source(str(project.file.resolve()))
+            if (d.flow_name.replace("_", "-"), d.name) not in keep
+        ]
+    plan = plan_deployments(store, wanted, prune)
+    if options.dry_run or not plan.has_changes:
+        return DeployResult(plan, applied=False)
+    with store.transaction():
+        for item in plan.items:
+            if item.action in ("create", "update"):
+                store.deployments.upsert(item.deployment)
+            elif item.action == "delete":
+                store.deployments.delete(item.deployment.id)
+    return DeployResult(plan, applied=True)
+
+
+def _with_overrides(spec: DeploymentSpec, options: DeployOptions) -> DeploymentSpec:
+    from deploytool.jobvars import merge_layers
+
+    changes: dict[str, Any] = {}
+    if options.pool:
+        changes["work_pool"] = options.pool
+    if options.params:
+        changes["parameters"] = {**spec.parameters, **options.params}
+    if options.job_variables:
+        # Merged into the file's job_variables key by key (Prefect 3.9 wipes the file's instead).
+        merged, _ = merge_layers([("file", spec.job_variables), ("cli", options.job_variables)])
+        changes["job_variables"] = merged
+    if options.schedules is not None:
+        changes["schedules"] = options.schedules
+        changes["schedules_given"] = True
+    return replace(spec, **changes) if changes else spec
+
+
+def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
+    """Pull steps as stored on a deployment and handed to the engine: canonical name, id, inputs."""
+    return [{"name": c.name, "id": c.id, "inputs": c.inputs} for c in calls]
+
+
+def content_hash(deployment: Deployment) -> str:
+    """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
+    import hashlib
+
+    fields = {
+        "flow_name": deployment.flow_name,
+        "name": deployment.name,
+        "entrypoint": deployment.entrypoint,
+        "pool_name": deployment.pool_name,
+        "queue_name": deployment.queue_name,
+        "parameters": deployment.parameters,
+        "parameter_schema": deployment.parameter_schema,
+        "job_variables": deployment.job_variables,
+        "pull_steps": deployment.pull_steps,
+        "schedules": deployment.schedules,
+        "tags": deployment.tags,
+        "version": deployment.version,
+        "description": deployment.description,
+        "concurrency_limit": deployment.concurrency_limit,
+        "enforce_parameter_schema": deployment.enforce_parameter_schema,
+        "paused": deployment.paused,
+        "source_file": deployment.source_file,
+    }
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def queue_of(spec: DeploymentSpec) -> str:
+    return spec.work_queue or DEFAULT_QUEUE
+
+
+def source_of(project: Project) -> str:
+    return str(Path(project.file).resolve())
+
+
+__all__ = ["DeployOptions", "DeployResult", "NotFoundError", "PlanItem", "deploy", "select"]

@@ -1,0 +1,142 @@
+"""Registered deployments: find by FLOW/NAME, list, inspect (redacted), render the job configuration, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deploytool.errors import DeploytoolError
+from deploytool.models import Deployment
+from deploytool.store import Store
+
+REDACTED = "********"
+
+
+def find(store: Store, full_name: str) -> Deployment:
+    """`FLOW/NAME`; the flow part matches with underscores or hyphens."""
+    flow, sep, name = full_name.partition("/")
+    if not sep or not flow or not name:
+        raise DeploytoolError(
+            f"{full_name!r} is not FLOW/DEPLOYMENT", "name a deployment as it shows in `deploytool deployment ls`"
+        )
+    return store.deployments.get_by_name(flow, name)
+
+
+def schedules_text(schedules: list[dict[str, Any]]) -> str:
+    parts = []
+    for schedule in schedules:
+        for kind in ("cron", "interval", "rrule"):
+            if kind in schedule:
+                text = f"{kind} {schedule[kind]}"
+                if schedule.get("timezone"):
+                    text += f" ({schedule['timezone']})"
+                if schedule.get("active") is False:
+                    text += " [inactive]"
+                parts.append(text)
+    return ", ".join(parts) or "-"
+
+
+def list_deployments(store: Store, pool: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "full_name": d.full_name,
+            "flow_name": d.flow_name,
+            "name": d.name,
+            "pool": d.pool_name,
+            "queue": d.queue_name,
+            "schedules": d.schedules,
+            "schedules_text": schedules_text(d.schedules),
+            "paused": d.paused,
+            "tags": d.tags,
+            "updated": d.updated.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for d in store.deployments.list(pool)
+    ]
+
+
+def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
+    deployment = find(store, full_name)
+    secrets = {str(v) for b in store.blocks.list() for k, v in b.data.items() if k in b.secret_fields}
+    data = {
+        "id": deployment.id,
+        "flow_name": deployment.flow_name,
+        "name": deployment.name,
+        "entrypoint": deployment.entrypoint,
+        "work_pool": deployment.pool_name,
+        "work_queue": deployment.queue_name,
+        "parameters": deployment.parameters,
+        "parameter_schema": deployment.parameter_schema,
+        "job_variables": deployment.job_variables,
+        "pull_steps": deployment.pull_steps,
+        "schedules": deployment.schedules,
+        "tags": deployment.tags,
+        "version": deployment.version,
+        "description": deployment.description,
+        "concurrency_limit": deployment.concurrency_limit,
+        "enforce_parameter_schema": deployment.enforce_parameter_schema,
+        "paused": deployment.paused,
+        "source_file": deployment.source_file,
+        "content_hash": deployment.content_hash,
+        "created": deployment.created.isoformat(),
+        "updated": deployment.updated.isoformat(),
+    }
+    redacted: dict[str, Any] = _redact(data, secrets)
+    return redacted
+
+
+def _redact(value: Any, secrets: set[str]) -> Any:
+    """Stored deployments hold block references, not secrets; this guards values that match a secret anyway."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+def render_deployment(
+    store: Store, full_name: str, run_job_variables: Mapping[str, Any], *, explain: bool = False
+) -> Any:
+    """The job configuration a run gets, before run-time secrets and values are resolved by the worker.
+
+    With `explain`, a list of {path, value, source} rows saying which layer set each value.
+    """
+    from deploytool.jobvars import (
+        explain as explain_values,
+    )
+    from deploytool.jobvars import (
+        job_variable_layers,
+        merge_layers,
+        render_job_configuration,
+        validate_job_variables,
+    )
+    from deploytool.templating import DEPLOY_KEEP, NAMESPACES, TemplateContext
+
+    deployment = find(store, full_name)
+    pool = store.pools.get(deployment.pool_name)
+    template = pool.base_job_template
+    layers = job_variable_layers(template, deployment.job_variables, dict(run_job_variables) or None)
+    merged, provenance = merge_layers(layers)
+    problems = validate_job_variables(dict(run_job_variables), template, provenance)
+    if problems:
+        detail = "; ".join(p.format() for p in problems)
+        raise DeploytoolError(f"--job-variable: {detail}", f"see `deploytool work-pool inspect {pool.name}`")
+    # Run-time values and secrets are kept as placeholders: rendering here must never print a secret.
+    context = TemplateContext(keep=frozenset(NAMESPACES) | DEPLOY_KEEP)
+    if explain:
+        return [
+            {"path": row.path, "value": row.value, "source": row.source}
+            for row in explain_values(template, layers, context)
+        ]
+    return render_job_configuration(template, merged, context)
+
+
+def delete_deployment(store: Store, full_name: str) -> tuple[str, int]:
+    deployment = find(store, full_name)
+    removed = store.deployments.delete(deployment.id)
+    return deployment.full_name, removed

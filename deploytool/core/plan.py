@@ -1,0 +1,74 @@
+"""Compare wanted deployments with the stored ones: create, update (which fields), unchanged, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from deploytool.errors import NotFoundError
+from deploytool.models import Deployment
+from deploytool.store import Store
+
+Action = Literal["create", "update", "unchanged", "delete"]
+
+COMPARED_FIELDS = (
+    "entrypoint",
+    "pool_name",
+    "queue_name",
+    "parameters",
+    "parameter_schema",
+    "job_variables",
+    "pull_steps",
+    "schedules",
+    "tags",
+    "version",
+    "description",
+    "concurrency_limit",
+    "enforce_parameter_schema",
+    "paused",
+    "source_file",
+)
+
+
+@dataclass
+class PlanItem:
+    action: Action
+    deployment: Deployment
+    changed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "deployment": self.deployment.full_name,
+            "pool": self.deployment.pool_name,
+            "changed": self.changed,
+        }
+
+
+@dataclass
+class Plan:
+    items: list[PlanItem]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(i.action != "unchanged" for i in self.items)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for i in self.items if i.action == action)
+
+
+def plan_deployments(store: Store, wanted: list[Deployment], prune: list[Deployment]) -> Plan:
+    items: list[PlanItem] = []
+    for deployment in wanted:
+        try:
+            current = store.deployments.get_by_name(deployment.flow_name, deployment.name)
+        except NotFoundError:
+            items.append(PlanItem("create", deployment))
+            continue
+        if current.content_hash == deployment.content_hash:
+            items.append(PlanItem("unchanged", current))
+            continue
+        changed = [f for f in COMPARED_FIELDS if getattr(current, f) != getattr(deployment, f)]
+        items.append(PlanItem("update", deployment, changed or ["content"]))
+    items.extend(PlanItem("delete", d) for d in prune)
+    return Plan(items)

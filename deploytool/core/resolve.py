@@ -1,0 +1,226 @@
+"""Turn a validated DeploymentSpec into the Deployment to store: build/push outputs, templates, job variables.
+
+Problems are collected for every selected deployment and raised together, so one deploy reports them all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from deploytool.config import DeploymentSpec, Project, StepCall
+from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
+from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
+from deploytool.store import Store
+from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
+
+# Pull steps run where the job runs: their environment, variables and secrets are the worker's, resolved
+# at launch; only the outputs of build and push steps are baked in at deploy time.
+_PULL_KEEP = frozenset({"env", "variables", "prefect.variables", "prefect.blocks", "flow_run", "deployment", "ctx"})
+
+
+class Resolver:
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        *,
+        env: Mapping[str, str],
+        on_output: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.env = dict(env)
+        self.on_output = on_output
+        self.issues: list[ConfigIssue] = []
+        self._pools: dict[str, WorkPool | None] = {}
+        self._step_outputs: dict[str, dict[str, dict[str, Any]]] = {}
+        self._variables = {v.name: v.value for v in store.variables.list()}
+        self._blocks = {(b.type, b.name): b.data for b in store.blocks.list()}
+
+    def raise_if_problems(self) -> None:
+        if self.issues:
+            raise ConfigError(self.issues, self.project.file.name)
+
+    def _problem(self, spec: DeploymentSpec, where: str, message: str, hint: str | None = None) -> None:
+        line, col = _position(self.project, spec, where)
+        path = f"deployments[{spec.name}]" + (f".{where}" if where else "")
+        self.issues.append(ConfigIssue(self.project.file.name, line, col, path, message, hint))
+
+    def resolve(self, spec: DeploymentSpec) -> Deployment:
+        from deploytool.core.deploy import content_hash
+        from deploytool.jobvars import merge_layers, validate_job_variables, variable_defaults
+
+        outputs = self._run_build_and_push(spec)
+        context = TemplateContext.for_phase(
+            Phase.DEPLOY, env=self.env, variables=self._variables, blocks=self._blocks, steps=outputs
+        )
+        values = {
+            "work_pool": spec.work_pool,
+            "work_queue": spec.work_queue,
+            "parameters": spec.parameters,
+            "job_variables": spec.job_variables,
+            "tags": spec.tags,
+            "description": spec.description,
+            "version": spec.version,
+            "schedules": spec.schedules,
+        }
+        try:
+            rendered = render_tree(values, context)
+        except PlaceholderError as exc:
+            self._problem(spec, _field_of(exc.path), f"{exc.reason} in {exc.placeholder}", exc.hint)
+            rendered = values
+        except TemplateError as exc:
+            self._problem(spec, "", exc.message, exc.hint)
+            rendered = values
+        pull = self._render_pull(spec, outputs)
+
+        pool_name = rendered["work_pool"]
+        pool = self._pool(spec, pool_name) if isinstance(pool_name, str) else None
+        if pool is not None:
+            template = pool.base_job_template
+            _, provenance = merge_layers(
+                [("pool default", variable_defaults(template)), ("deployment", rendered["job_variables"])]
+            )
+            for issue in validate_job_variables(rendered["job_variables"], template, provenance):
+                hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
+                where = f"work_pool.job_variables.{issue.path}" if issue.path else "work_pool.job_variables"
+                self._problem(spec, where, f"job variable {issue.message} (pool {pool.name!r}, {pool.type})", hint)
+
+        self._check_parameters(spec, rendered["parameters"])
+        existing_paused = self._existing_paused(spec)
+        deployment = Deployment(
+            flow_name=spec.flow_name,
+            name=spec.name,
+            entrypoint=spec.entrypoint,
+            pool_name=pool_name if isinstance(pool_name, str) else "",
+            queue_name=rendered["work_queue"] or DEFAULT_QUEUE,
+            parameters=dict(rendered["parameters"] or {}),
+            parameter_schema=spec.parameter_schema,
+            job_variables=dict(rendered["job_variables"] or {}),
+            pull_steps=pull,
+            schedules=list(rendered["schedules"] or []),
+            tags=[str(t) for t in rendered["tags"] or []],
+            version=None if rendered["version"] is None else str(rendered["version"]),
+            description=rendered["description"],
+            concurrency_limit=spec.concurrency_limit,
+            enforce_parameter_schema=spec.enforce_parameter_schema,
+            # A redeploy keeps a paused deployment paused unless the file says otherwise.
+            paused=spec.paused if spec.paused is not None else existing_paused,
+            source_file=str(self.project.file.resolve()),
+        )
+        return _with_hash(deployment, content_hash)
+
+    def _render_pull(self, spec: DeploymentSpec, outputs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        from deploytool.core.deploy import stored_pull_steps
+
+        pull_ids = {c.id for c in spec.pull if c.id}
+        context = TemplateContext.for_phase(
+            Phase.DEPLOY, keep=_PULL_KEEP | pull_ids, env=self.env, variables=self._variables, steps=outputs
+        )
+        rendered: list[StepCall] = []
+        for call in spec.pull:
+            try:
+                inputs = render_tree(call.inputs, context)
+            except TemplateError as exc:
+                self._problem(spec, "pull", exc.message, exc.hint)
+                inputs = call.inputs
+            rendered.append(StepCall(call.name, call.written_name, inputs, call.id, call.path))
+        return stored_pull_steps(rendered)
+
+    def _pool(self, spec: DeploymentSpec, name: str) -> WorkPool | None:
+        if name not in self._pools:
+            try:
+                self._pools[name] = self.store.pools.get(name)
+            except NotFoundError:
+                self._pools[name] = None
+        pool = self._pools[name]
+        if pool is None:
+            self._problem(
+                spec,
+                "work_pool.name",
+                f"work pool {name!r} does not exist",
+                f"create it first: deploytool work-pool create {name} --type process (or --type docker)",
+            )
+        return pool
+
+    def _existing_paused(self, spec: DeploymentSpec) -> bool:
+        try:
+            return self.store.deployments.get_by_name(spec.flow_name, spec.name).paused
+        except NotFoundError:
+            return False
+
+    def _check_parameters(self, spec: DeploymentSpec, parameters: Any) -> None:
+        from deploytool.config.flowscan import check_parameters
+
+        if not spec.parameter_schema or not isinstance(parameters, dict):
+            return
+        for problem in check_parameters(spec.parameter_schema, parameters):
+            self._problem(spec, f"parameters.{problem.name}", problem.message, problem.hint)
+
+    def _run_build_and_push(self, spec: DeploymentSpec) -> dict[str, dict[str, Any]]:
+        """Run the deployment's build then push steps; an identical list runs once per deploy."""
+        calls = spec.build + spec.push
+        if not calls:
+            return {}
+        key = json.dumps([[c.name, c.id, c.inputs] for c in calls], sort_keys=True, default=str)
+        if key in self._step_outputs:
+            return self._step_outputs[key]
+        from deploytool.steps.run import run_steps, templating_render
+
+        context = TemplateContext.for_phase(Phase.RUN, env=self.env, variables=self._variables, blocks=self._blocks)
+        secrets = context.secret_values()
+        base = self.project.base_dir
+        try:
+            outputs = run_steps(
+                spec.build,
+                phase="build",
+                cwd=base,
+                render=templating_render(context),
+                on_output=self.on_output,
+                secrets=secrets,
+            )
+            outputs = run_steps(
+                spec.push,
+                phase="push",
+                cwd=base,
+                render=templating_render(context),
+                on_output=self.on_output,
+                secrets=secrets,
+                outputs=outputs,
+            )
+        except StepError:
+            raise
+        except DeploytoolError as exc:
+            raise StepError(f"deployment {spec.full_name}: {exc.message}", exc.hint) from exc
+        self._step_outputs[key] = {k: dict(v) for k, v in outputs.items()}
+        return self._step_outputs[key]
+
+
+def _with_hash(deployment: Deployment, hasher: Callable[[Deployment], str]) -> Deployment:
+    from dataclasses import replace
+
+    return replace(deployment, content_hash=hasher(deployment))
+
+
+def _field_of(path: str) -> str:
+    """Map a rendered key path (`job_variables.env.X`) back to the file's (`work_pool.job_variables.env.X`)."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    if head in ("job_variables",):
+        return f"work_pool.{path}"
+    if head == "work_pool":
+        return "work_pool.name"
+    if head == "work_queue":
+        return "work_pool.work_queue_name"
+    return path
+
+
+def _position(project: Project, spec: DeploymentSpec, where: str) -> tuple[int, int]:
+    positions = project.positions
+    if positions is None:
+        return 1, 1
+    path: list[str | int] = ["deployments", spec.index]
+    for part in where.split(".") if where else []:
+        path.append(part)
+    return positions.locate(tuple(path))
