@@ -1,0 +1,52 @@
+"""The shape DESIGN.md asks for: small modules, layers kept, a light `import deploytool` and CLI start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "deploytool"
+MAX_LINES = 450  # DESIGN.md: "about 400 lines at most"
+HEAVY = ("docker", "jsonschema", "jinja2", "typer", "rich", "yaml", "click")
+
+
+def test_modules_stay_small() -> None:
+    big = {
+        str(path.relative_to(PACKAGE)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert big == {}, f"split these modules by what they hold: {big}"
+
+
+def _imported(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return {name.split(".")[0] for name in out.split()}
+
+
+def test_import_deploytool_is_light() -> None:
+    assert _imported("import deploytool").isdisjoint(HEAVY)
+
+
+def test_the_flow_api_is_light() -> None:
+    assert _imported("from deploytool import flow, get_run_logger").isdisjoint(HEAVY)
+
+
+def test_version_answers_before_typer_is_imported() -> None:
+    loaded = _imported(
+        "import sys\nfrom deploytool.cli import entry\nsys.argv = ['deploytool', '--version']\n"
+        "import contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n    entry.main()"
+    )
+    assert loaded.isdisjoint(HEAVY)
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    if not lint.exists():
+        pytest.skip("import-linter is not installed in this environment")
+    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stdout[-3000:]
