@@ -107,7 +107,8 @@ def test_strict_turns_prefect_warnings_into_errors(cli: CLI, monkeypatch: pytest
     shutil.copytree(EXAMPLES / "flows", tmp_path / "flows")
     monkeypatch.chdir(tmp_path)
     Path("prefect.yaml").write_text(
-        "deployments:\n  - name: a\n    entrypoint: flows/hello.py:hello\n    work_pool: {name: p}\n    is_paused: true\n"
+        "deployments:\n  - name: a\n    entrypoint: flows/hello.py:hello\n"
+        "    work_pool: {name: p}\n    is_paused: true\n"
     )
     lenient = cli("validate")
     assert lenient.code == 0
