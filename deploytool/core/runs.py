@@ -1,0 +1,364 @@
+"""Flow run use cases: create a run of a deployment, find a run by id prefix or name, list, inspect, cancel.
+
+Functions take an open Store and plain values and return models or JSON-ready dicts (times as ISO 8601 UTC
+strings). Following a run's logs and state lives in deploytool.core.watch. docs/runs.md is the user's guide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from deploytool.config.flowscan import ParamProblem, check_parameters
+from deploytool.config.paramschema import describe
+from deploytool.core.deployments import find as find_deployment
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
+from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
+from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
+from deploytool.store import Store
+from deploytool.templating import did_you_mean
+
+LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
+LS_HINT = "list runs: deploytool flow-run ls"
+_SCAN_LIMIT = 1_000_000
+
+
+class ParameterError(DeploytoolError):
+    """The run's parameters do not fit the deployment's parameter schema; carries every problem found."""
+
+    def __init__(self, deployment: str, problems: list[ParamProblem]) -> None:
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        lines = [f"{len(problems)} {noun} with the parameters of {deployment}:"]
+        lines += [f"  {p.name}: {p.message}" + (f" ({p.hint})" if p.hint else "") for p in problems]
+        super().__init__(
+            "\n".join(lines), hint=f"see the parameters: deploytool deployment inspect {deployment} --output json"
+        )
+
+
+# --- when: --start-in and --start-at -------------------------------------------------------------------------
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+}  # fmt: skip
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `10m`, `2h`, `1d`, `1h30m`, `90 seconds`, `5 minutes` -> a timedelta. Every number needs a unit."""
+    source = text.strip().lower()
+    hint = "use a number with a unit: 30s, 10m, 2h, 1d, or combined: 1h30m"
+    if not source:
+        raise DeploytoolError("--start-in: empty duration", hint=hint)
+    total = 0.0
+    seen: set[int] = set()
+    pos = 0
+    while pos < len(source):
+        match = _PART.match(source, pos)
+        if match is None or match.end() == pos:
+            raise DeploytoolError(f"--start-in {text!r}: not a duration", hint=hint)
+        unit = _UNITS.get(match[2])
+        if unit is None:
+            close = did_you_mean(match[2], _UNITS)
+            raise DeploytoolError(f"--start-in {text!r}: unknown unit {match[2]!r}", hint=close or hint)
+        if unit in seen:
+            raise DeploytoolError(f"--start-in {text!r}: the unit {match[2]!r} is given twice", hint=hint)
+        seen.add(unit)
+        total += float(match[1]) * unit
+        pos = match.end()
+    return timedelta(seconds=total)
+
+
+def parse_start_at(text: str) -> datetime:
+    """An ISO 8601 date and time -> aware UTC. Without an offset it is the local time of this machine."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise DeploytoolError(
+            f"--start-at {text!r}: not an ISO 8601 date and time",
+            hint="for example 2030-01-31T17:30 (local time) or 2030-01-31T17:30:00+00:00 or ...Z (UTC)",
+        ) from None
+    return value.astimezone(UTC)  # astimezone() reads a naive value as local time
+
+
+def scheduled_time(start_in: str | None, start_at: str | None, now: datetime | None = None) -> datetime:
+    """The run's scheduled time from `--start-in` or `--start-at` (at most one), else now."""
+    now = now or utcnow()
+    if start_in is not None and start_at is not None:
+        raise DeploytoolError("--start-in and --start-at cannot be used together", hint="give one of them")
+    if start_in is not None:
+        return now + parse_duration(start_in)
+    if start_at is not None:
+        return parse_start_at(start_at)
+    return now
+
+
+# --- creating a run ------------------------------------------------------------------------------------------
+
+
+def create_run(
+    store: Store,
+    deployment_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    job_variables: Mapping[str, Any] | None = None,
+    scheduled_time: datetime | None = None,
+    idempotency_key: str | None = None,
+    *,
+    parameter_text: Mapping[str, str] | None = None,
+) -> FlowRun:
+    """Create a SCHEDULED run of `FLOW/DEPLOYMENT` and return it.
+
+    Parameters are the deployment's parameters overlaid (shallowly) by `parameters`; when the deployment
+    enforces its parameter schema, every problem (unknown name, wrong type, required parameter missing) is
+    reported at once in a ParameterError. `parameter_text` holds the raw command-line text of values: where
+    the schema wants a string and the text parsed as JSON into something else (`version=1.10`), the text is
+    used. Job variables are layered pool defaults < deployment < run and checked against the pool's template;
+    an error names the variable and the layer that set it. With an `idempotency_key` already used, the
+    existing run is returned unchanged (its `created` time is older than this call).
+    """
+    deployment = find_deployment(store, deployment_name)
+    merged = {**deployment.parameters, **_text_for_strings(deployment, dict(parameters or {}), parameter_text)}
+    if deployment.enforce_parameter_schema:
+        problems = check_parameters(deployment.parameter_schema, merged, require_all=True)
+        if problems:
+            raise ParameterError(deployment.full_name, _cli_hints(problems, deployment))
+    run_vars = dict(job_variables or {})
+    _check_job_variables(store, deployment, run_vars)
+    when = scheduled_time or utcnow()
+    if when.tzinfo is None:
+        raise ValueError("scheduled_time must be timezone-aware")
+    run = FlowRun(
+        flow_name=deployment.flow_name,
+        deployment_name=deployment.name,
+        pool_name=deployment.pool_name,
+        queue_name=deployment.queue_name,
+        deployment_id=deployment.id,
+        parameters=merged,
+        job_variables=run_vars,
+        scheduled_time=when.astimezone(UTC),
+        idempotency_key=idempotency_key,
+        state_message="created by deploytool run",
+    )
+    return store.runs.create(run)
+
+
+def _text_for_strings(
+    deployment: Deployment, parameters: dict[str, Any], text: Mapping[str, str] | None
+) -> dict[str, Any]:
+    properties = deployment.parameter_schema.get("properties") or {}
+    for name, raw in (text or {}).items():
+        prop = properties.get(name)
+        if isinstance(prop, Mapping) and prop.get("type") == "string" and not isinstance(parameters.get(name), str):
+            parameters[name] = raw
+    return parameters
+
+
+def _cli_hints(problems: list[ParamProblem], deployment: Deployment) -> list[ParamProblem]:
+    """check_parameters speaks of the project file; on the command line, say how to give the value."""
+    properties = deployment.parameter_schema.get("properties") or {}
+    fixed = []
+    for p in problems:
+        if p.message.startswith("required parameter"):
+            kind = describe(properties.get(p.name, {}))
+            p = replace(p, hint=f"give it a value ({kind}): --param {p.name}=VALUE")
+        fixed.append(p)
+    return fixed
+
+
+def _check_job_variables(store: Store, deployment: Deployment, run_vars: dict[str, Any]) -> None:
+    template = store.pools.get(deployment.pool_name).base_job_template
+    layers = job_variable_layers(template, deployment.job_variables, run_vars or None)
+    merged, provenance = merge_layers(layers)
+    problems = validate_job_variables(merged, template, provenance, check_required=True)
+    if problems:
+        lines = "\n".join(f"  {p.format()}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise DeploytoolError(
+            f"{len(problems)} job variable {noun} for a run of {deployment.full_name}:\n{lines}",
+            hint=f"see the pool's variables: deploytool work-pool inspect {deployment.pool_name}",
+        )
+
+
+# --- finding, listing and inspecting runs --------------------------------------------------------------------
+
+
+def resolve_run(store: Store, ref: str) -> FlowRun:
+    """The run whose id is `ref`, whose id starts with `ref`, or whose name is `ref`.
+
+    NotFoundError when nothing matches; DeploytoolError listing the candidates when several do.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise DeploytoolError("no flow run id given", hint=LS_HINT)
+    try:
+        return store.runs.get(ref)
+    except NotFoundError:
+        pass
+    lowered = ref.lower()
+    matches = [r for r in store.runs.list(limit=_SCAN_LIMIT) if r.id.startswith(lowered) or r.name == ref]
+    if not matches:
+        raise NotFoundError(f"no flow run has the id, id prefix or name {ref!r}", hint=LS_HINT)
+    by_name = [r for r in matches if r.name == ref]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(matches) > 1:
+        listing = ", ".join(f"{r.id[:12]} ({r.name})" for r in matches[:5])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        raise DeploytoolError(
+            f"{ref!r} matches {len(matches)} flow runs: {listing}{more}", hint="give more characters of the id"
+        )
+    return matches[0]
+
+
+def parse_states(values: Iterable[str]) -> tuple[set[RunState], bool]:
+    """`--state` values (any case; LATE allowed) -> (states, late_only)."""
+    states: set[RunState] = set()
+    late = False
+    names = [s.value for s in RunState] + [LATE]
+    for value in values:
+        upper = value.strip().upper()
+        if upper == LATE:
+            late = True
+        elif upper in RunState.__members__:
+            states.add(RunState(upper))
+        else:
+            hint = did_you_mean(upper, names) or f"states: {', '.join(names)}"
+            raise DeploytoolError(f"--state {value!r}: unknown state", hint=hint)
+    return states, late
+
+
+def list_runs(
+    store: Store,
+    *,
+    states: Iterable[str] = (),
+    deployment: str | None = None,
+    pool: str | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The newest runs first, filtered by state (LATE: overdue SCHEDULED runs), deployment and pool."""
+    if limit < 1:
+        raise DeploytoolError(f"--limit {limit}: must be at least 1")
+    now = now or utcnow()
+    wanted, late = parse_states(states)
+    deployment_id = find_deployment(store, deployment).id if deployment else None
+    if pool is not None:
+        store.pools.get(pool)  # a clear error for an unknown pool rather than an empty list
+    if not late:
+        runs = store.runs.list(state=wanted or None, deployment_id=deployment_id, pool_name=pool, limit=limit)
+    else:
+        candidates = store.runs.list(
+            state=wanted | {RunState.SCHEDULED}, deployment_id=deployment_id, pool_name=pool, limit=_SCAN_LIMIT
+        )
+        runs = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
+    return [run_summary(r, now) for r in runs]
+
+
+def run_summary(run: FlowRun, now: datetime | None = None) -> dict[str, Any]:
+    """A run as one JSON-ready row (flow-run ls, and the result of `deploytool run`)."""
+    now = now or utcnow()
+    return {
+        "id": run.id,
+        "name": run.name,
+        "deployment": f"{run.flow_name}/{run.deployment_name}",
+        "deployment_id": run.deployment_id,
+        "pool": run.pool_name,
+        "queue": run.queue_name,
+        "state": run.state.value,
+        "label": LATE if run.is_late(now) else run.state.value,
+        "state_message": run.state_message,
+        "scheduled_time": run.scheduled_time.isoformat(),
+        "start_time": run.start_time.isoformat() if run.start_time else None,
+        "end_time": run.end_time.isoformat() if run.end_time else None,
+        "duration_seconds": duration_seconds(run, now),
+        "attempt": run.attempt,
+        "worker": run.worker_name,
+    }
+
+
+def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
+    """How long the run has been running (or ran); None before it started."""
+    if run.start_time is None:
+        return None
+    end = run.end_time or (now or utcnow())
+    return round(max((end - run.start_time).total_seconds(), 0.0), 3)
+
+
+def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
+    """Everything about one run: its summary plus parameters, job variables, lease, exit code and log count."""
+    run = resolve_run(store, ref)
+    data = run_summary(run, now)
+    data.update(
+        parameters=run.parameters,
+        job_variables=run.job_variables,
+        idempotency_key=run.idempotency_key,
+        lease_expires=run.lease_expires.isoformat() if run.lease_expires else None,
+        infrastructure_id=run.infrastructure_id,
+        exit_code=run.exit_code,
+        created=run.created.isoformat(),
+        log_lines=len(store.logs.read(run.id, limit=_SCAN_LIMIT)),
+    )
+    return data
+
+
+# --- cancelling ----------------------------------------------------------------------------------------------
+
+
+def cancel_run(store: Store, ref: str) -> FlowRun:
+    """Cancel a run: SCHEDULED becomes CANCELLED at once; PENDING and RUNNING become CANCELLING (their worker
+    stops the job and records CANCELLED); CANCELLING stays as it is. A finished run is a ConflictError."""
+    run = resolve_run(store, ref)
+    for _ in range(3):  # the worker may move the run between our read and our write: read again and retry
+        if run.state in TERMINAL:
+            raise ConflictError(
+                f"flow run {run.name!r} already finished ({run.state}); there is nothing to cancel",
+                hint=f"see it: deploytool flow-run inspect {run.id[:8]}",
+            )
+        if run.state is RunState.CANCELLING:
+            return run
+        new = RunState.CANCELLED if run.state is RunState.SCHEDULED else RunState.CANCELLING
+        try:
+            return store.runs.set_state(run.id, new, "cancelled by the user")
+        except ConflictError:
+            run = store.runs.get(run.id)
+    raise ConflictError(f"flow run {run.name!r} keeps changing state; try again", hint=LS_HINT)
+
+
+@dataclass(frozen=True)
+class SubmittedRun:
+    """What `deploytool run` created: the run, whether it is new (False: an idempotency key matched an
+    existing run) and the status of its pool (NOT_READY: no worker polls it)."""
+
+    run: FlowRun
+    new: bool
+    pool_status: PoolStatus
+
+
+def submit_run(
+    store: Store,
+    deployment_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    job_variables: Mapping[str, Any] | None = None,
+    scheduled_time: datetime | None = None,
+    idempotency_key: str | None = None,
+    *,
+    parameter_text: Mapping[str, str] | None = None,
+) -> SubmittedRun:
+    """`create_run`, and what the user should know about it."""
+    before = utcnow()
+    run = create_run(
+        store,
+        deployment_name,
+        parameters,
+        job_variables,
+        scheduled_time,
+        idempotency_key,
+        parameter_text=parameter_text,
+    )
+    return SubmittedRun(run, run.created >= before, store.workers.pool_status(run.pool_name, utcnow()))

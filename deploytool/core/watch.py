@@ -1,0 +1,145 @@
+"""Following a flow run: its log lines, its state changes and pool notices, as a stream of events.
+
+`watch_run` polls the store (by log id, so no line is shown twice or skipped) and ends once the run is in a
+terminal state and every log line written before that has been yielded. It never ends on its own while the
+run is SCHEDULED, PENDING or RUNNING: the caller stops iterating (e.g. on Ctrl-C) to stop watching.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from deploytool.errors import NotFoundError
+from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
+from deploytool.store import Store
+
+# Exit codes of `deploytool run --watch` and `deploytool flow-run watch` (1 and 2 are deploytool's own errors
+# and usage errors, 130 an interrupt). Documented in docs/runs.md.
+EXIT_COMPLETED = 0
+EXIT_FAILED = 3
+EXIT_CRASHED = 4
+EXIT_CANCELLED = 5
+EXIT_CODES: Mapping[RunState, int] = {
+    RunState.COMPLETED: EXIT_COMPLETED,
+    RunState.FAILED: EXIT_FAILED,
+    RunState.CRASHED: EXIT_CRASHED,
+    RunState.CANCELLED: EXIT_CANCELLED,
+}
+POLL_SECONDS = 0.2
+POOL_CHECK_SECONDS = 5.0
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    line: LogLine
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """The run as it is after a state change (the first event shows the state it had when watching began)."""
+
+    run: FlowRun
+
+
+@dataclass(frozen=True)
+class PoolEvent:
+    """The run waits in a pool that nobody can serve: no worker polls it (NOT_READY) or it is PAUSED."""
+
+    pool: str
+    status: PoolStatus
+
+    @property
+    def message(self) -> str:
+        if self.status is PoolStatus.PAUSED:
+            return f"pool {self.pool} is paused: resume it with deploytool work-pool resume {self.pool}"
+        return f"no worker is polling pool {self.pool}: start one with deploytool worker start --pool {self.pool}"
+
+
+WatchEvent = LogEvent | StateEvent | PoolEvent
+
+
+def exit_code_for(state: RunState) -> int:
+    """The documented exit code for a terminal state."""
+    return EXIT_CODES[state]
+
+
+def watch_run(
+    store: Store,
+    run_id: str,
+    *,
+    logs: bool = True,
+    states: bool = True,
+    poll_seconds: float = POLL_SECONDS,
+    pool_check_seconds: float = POOL_CHECK_SECONDS,
+    after_id: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = utcnow,
+) -> Iterator[WatchEvent]:
+    """Yield the run's new log lines (after `after_id`), its state changes and pool notices until it is
+    terminal and its logs are drained. A non-terminal state change comes before the lines that follow it; the
+    terminal state comes after the last line."""
+    last_state: RunState | None = None
+    last_pool: PoolStatus | None = None
+    next_pool_check = 0.0
+    cursor = after_id
+    while True:
+        try:
+            run = store.runs.get(run_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"flow run {run_id} no longer exists (was its deployment deleted?)",
+                hint="list runs: deploytool flow-run ls",
+            ) from None
+        terminal = run.state in TERMINAL
+        if states and run.state is not last_state and not terminal:
+            yield StateEvent(run)
+        if logs:
+            while True:
+                batch = store.logs.read(run_id, after_id=cursor, limit=_BATCH)
+                for line in batch:
+                    yield LogEvent(line)
+                if batch:
+                    cursor = batch[-1].id
+                if len(batch) < _BATCH:
+                    break
+        if terminal:
+            if states and run.state is not last_state:
+                yield StateEvent(run)
+            return
+        last_state = run.state
+        if states and run.state is RunState.SCHEDULED and time.monotonic() >= next_pool_check:
+            next_pool_check = time.monotonic() + pool_check_seconds
+            status = _pool_status(store, run.pool_name, clock())
+            if status is not last_pool and status is not PoolStatus.READY:
+                yield PoolEvent(run.pool_name, status)
+            last_pool = status
+        sleep(poll_seconds)
+
+
+def _pool_status(store: Store, pool: str, now: datetime) -> PoolStatus:
+    try:
+        return store.workers.pool_status(pool, now)
+    except NotFoundError:
+        return PoolStatus.NOT_READY
+
+
+def follow_logs(
+    store: Store, run_id: str, *, follow: bool = False, poll_seconds: float = POLL_SECONDS
+) -> Iterator[LogLine]:
+    """The run's log lines, oldest first. With `follow`, keep polling until the run is terminal and drained."""
+    if follow:
+        for event in watch_run(store, run_id, states=False, poll_seconds=poll_seconds):
+            if isinstance(event, LogEvent):
+                yield event.line
+        return
+    cursor: int | None = None
+    while True:
+        batch = store.logs.read(run_id, after_id=cursor, limit=_BATCH)
+        yield from batch
+        if len(batch) < _BATCH:
+            return
+        cursor = batch[-1].id
