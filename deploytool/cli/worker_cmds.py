@@ -1,0 +1,145 @@
+"""`deploytool worker ...`: start a worker on a pool, list workers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from deploytool.cli.json_errors import json_errors
+from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.store_access import open_store
+
+if TYPE_CHECKING:
+    from deploytool.store import Store
+
+GROUP = "worker"
+worker_app = typer.Typer(
+    name=GROUP, help="Workers: claim a pool's runs and execute them as processes or containers.", no_args_is_help=True
+)
+
+
+@worker_app.command()
+def start(
+    pool: Annotated[str, typer.Option("--pool", "-p", help="The work pool to serve.")],
+    pool_type: Annotated[
+        str | None, typer.Option("--type", "-t", help="Create the pool with this type (process, docker) if missing.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="The worker's name (default: host-pid-xxxx).")
+    ] = None,
+    work_queue: Annotated[
+        list[str] | None, typer.Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", help="At most this many runs at once.")] = None,
+    run_once: Annotated[
+        bool, typer.Option("--run-once", help="Claim what is due now (up to --limit), wait for it, then exit.")
+    ] = False,
+    heartbeat_seconds: Annotated[
+        float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
+    ] = 5.0,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", help="Pause between polls while busy (idle: up to 0.25 s).")
+    ] = 0.1,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option("--shutdown-grace", help="On SIGTERM/SIGINT, how long runs may finish before they are stopped."),
+    ] = 30.0,
+    stop_grace: Annotated[
+        float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
+    ] = 10.0,
+) -> None:
+    """Start a worker: claim the pool's runs, execute them, record every outcome. Stop it with SIGTERM or Ctrl-C."""
+    from deploytool.worker.loop import Worker
+    from deploytool.worker.options import WorkerOptions, default_limit, default_name
+    from deploytool.worker.signals import shutdown_on_signals
+
+    _log_to_stderr()
+    options = WorkerOptions(
+        pool=pool,
+        name=name or default_name(),
+        queues=tuple(work_queue) if work_queue else None,
+        limit=limit if limit is not None else default_limit(),
+        heartbeat_seconds=heartbeat_seconds,
+        poll_seconds=poll_seconds,
+        idle_poll_seconds=max(poll_seconds, 0.25),
+        shutdown_grace_seconds=shutdown_grace,
+        stop_grace_seconds=stop_grace,
+        run_once=run_once,
+    )
+    with open_store() as store:
+        _ensure_pool(store, pool, pool_type)
+        worker = Worker(store, options)
+        with shutdown_on_signals(worker):
+            worker.run()
+
+
+def _ensure_pool(store: Store, pool: str, pool_type: str | None) -> None:
+    from deploytool.core.pools import check_pool_type, create_pool
+    from deploytool.errors import DeploytoolError, NotFoundError
+
+    try:
+        existing = store.pools.get(pool)
+    except NotFoundError:
+        if pool_type is None:
+            raise NotFoundError(
+                f"work pool {pool!r} not found",
+                hint=f"create it: deploytool work-pool create {pool} --type process,"
+                f" or start the worker with --type process to create it",
+            ) from None
+        create_pool(store, pool, check_pool_type(pool_type))
+        print(f"Created work pool {pool!r} ({pool_type}).", file=sys.stderr)
+        return
+    if pool_type is not None and existing.type != pool_type:
+        raise DeploytoolError(
+            f"work pool {pool!r} is of type {existing.type!r}, not {pool_type!r}",
+            hint=f"drop --type, or use --type {existing.type}",
+        )
+
+
+@worker_app.command("ls")
+def ls(
+    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only the workers of this pool.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """List workers: host, pid, last heartbeat, online or not, and the runs each holds."""
+    from deploytool.worker.listing import list_workers
+
+    with json_errors("worker-list", output), open_store() as store:
+        workers = list_workers(store, pool)
+    if output == OutputFormat.json:
+        print_json("worker-list", workers)
+        return
+    if not workers:
+        hint = f" --pool {pool}" if pool else " --pool NAME"
+        print(f"No workers. Start one: deploytool worker start{hint}", file=sys.stderr)
+        return
+    rows = [
+        (
+            w["name"],
+            w["pool"],
+            w["host"],
+            w["pid"],
+            f"{w['last_heartbeat'][:19]} ({w['seconds_since_heartbeat']:g}s ago)",
+            "online" if w["online"] else "offline",
+            ", ".join(f"{r['name']} ({r['state']})" for r in w["runs"]) or "-",
+        )
+        for w in workers
+    ]
+    print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows)
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("deploytool")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `worker` group to `app` (safe to call more than once)."""
+    if not any(group.name == GROUP for group in app.registered_groups):
+        app.add_typer(worker_app, name=GROUP)

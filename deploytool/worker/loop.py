@@ -1,0 +1,313 @@
+"""The worker: one synchronous loop that claims runs, launches them and owns them until their outcome is stored.
+
+Each `tick(now)` does, in order: heartbeat (every `heartbeat_seconds`: record the worker, renew the leases of
+its runs, recover any expired lease of any worker, re-read the pool); check the runs it owns against the
+store (a `CANCELLING` run is stopped; a run it no longer holds is stopped and left alone); stop runs past their
+timeout, or past the shutdown grace period; record the outcome of every job that has ended; claim and launch
+runs up to its limit. `run()` repeats that until it is told to stop and its runs are done. docs/worker.md has
+the whole story. `now` is a parameter so tests need not patch the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from deploytool.errors import ConflictError, DeploytoolError, InfraError, NotFoundError
+from deploytool.infra import infrastructure_for
+from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
+from deploytool.store import Store
+from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
+from deploytool.worker.launch import LaunchError, prepare, worker_environ
+from deploytool.worker.options import WorkerOptions
+from deploytool.worker.outcome import final_state
+from deploytool.worker.output import WORKER, Redactor, RunOutput
+
+log = logging.getLogger("deploytool.worker")
+
+
+class Worker:
+    """A worker of one pool. Create it, then `run()` it (or call `register()`, `tick()`..., `close()`)."""
+
+    def __init__(self, store: Store, options: WorkerOptions, *, infra: Any = None) -> None:
+        problems = options.problems()
+        if problems:
+            raise DeploytoolError("; ".join(problems))
+        self.store = store
+        self.options = options
+        self.name = options.name
+        self.pool = store.pools.get(options.pool)
+        self.infra = infra if infra is not None else infrastructure_for(self.pool.type)
+        self.active: dict[str, ActiveRun] = {}
+        self.wake = threading.Event()
+        self.claiming = True
+        self.signals: list[str] = []
+        self.launched = 0
+        self.finished = 0
+        self._signals_seen = 0
+        self._shutdown_at: datetime | None = None
+        self._next_heartbeat: datetime | None = None
+        self._idle = False
+        self._environ = worker_environ()
+
+    # --- the loop ---------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Register, tick until stopped and idle, then close. A failing tick is logged and retried."""
+        self.register()
+        try:
+            while True:
+                try:
+                    self.tick()
+                except DeploytoolError as exc:
+                    log.error("worker %s: %s", self.name, exc)
+                if self.done:
+                    break
+                self._sleep()
+        finally:
+            self.close()
+
+    @property
+    def done(self) -> bool:
+        """True when the worker no longer claims and has nothing running."""
+        return not self.claiming and not self.active
+
+    def register(self, now: datetime | None = None) -> None:
+        """The first heartbeat; recovers expired leases before anything is claimed."""
+        self._heartbeat(now or utcnow())
+        log.info(
+            "worker %s serves pool %r (%s), queues %s, limit %d; lease %gs, heartbeat %gs",
+            self.name,
+            self.pool.name,
+            self.pool.type,
+            ", ".join(self.options.queues) if self.options.queues else "all",
+            self.options.limit,
+            self.options.lease,
+            self.options.heartbeat_seconds,
+        )
+
+    def tick(self, now: datetime | None = None) -> None:
+        """One pass of the loop (see the module docstring)."""
+        now = now or utcnow()
+        self._handle_signals(now)
+        if self._next_heartbeat is None or now >= self._next_heartbeat:
+            self._heartbeat(now)
+        if self.active:
+            self._check_owned()
+            self._check_deadlines(now)
+        self._flush()
+        self._reap(now)
+        if self.claiming:
+            self._claim(now)
+            if self.options.run_once:
+                self.claiming = False
+        self._flush()
+
+    def request_shutdown(self, reason: str = "shutdown requested") -> None:
+        """What SIGTERM/SIGINT do (safe in a signal handler: it only records the request)."""
+        self.signals.append(reason)
+
+    def close(self, now: datetime | None = None) -> None:
+        """Stop what still runs (recording outcomes), release anything claimed but not started, deregister."""
+        now = now or utcnow()
+        for active in self.active.values():
+            active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, "before its runs were done")
+        for active in list(self.active.values()):
+            active.join()
+        self._flush()
+        self._reap(now)
+        for run in self._owned():
+            if run.state is RunState.PENDING:
+                self._set(run.id, RunState.SCHEDULED, f"released by worker {self.name!r} when it stopped")
+            elif run.id not in self.active:
+                self._set(run.id, RunState.CRASHED, f"worker {self.name!r} stopped without a job for this run")
+        with contextlib.suppress(NotFoundError):
+            self.store.workers.delete(self.pool.name, self.name)
+        log.info("worker %s stopped: %d run(s) launched, %d finished", self.name, self.launched, self.finished)
+
+    # --- heartbeat, ownership, deadlines ------------------------------------------------------------------
+
+    def _heartbeat(self, now: datetime) -> None:
+        self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
+        self.store.workers.heartbeat(self.name, self.pool.name, self.options.host, os.getpid(), now)
+        self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
+        for run, state in self.store.runs.recover_expired(now):
+            log.warning("recovered run %s (%s) of worker %r: now %s", run.name, run.id, run.worker_name, state)
+            note = f"recovered by worker {self.name!r}: {run.state_message}"
+            self.store.logs.append(run.id, [LogLine(run.id, now, "WARNING", WORKER, note)])
+        try:
+            self.pool = self.store.pools.get(self.pool.name)
+        except NotFoundError:
+            if self.claiming:
+                log.error("work pool %r was deleted: worker %s stops", self.pool.name, self.name)
+                self._begin_shutdown(now, "its work pool was deleted")
+
+    def _owned(self) -> list[FlowRun]:
+        runs = self.store.runs.list(state=ACTIVE, pool_name=self.pool.name, limit=1_000_000)
+        return [r for r in runs if r.worker_name == self.name]
+
+    def _check_owned(self) -> None:
+        owned = {r.id: r for r in self._owned()}
+        for run_id, active in self.active.items():
+            run = owned.get(run_id)
+            if run is None:
+                if active.request_stop(LOST, self.options.stop_grace_seconds):
+                    log.warning("run %s is no longer held by worker %s: stopping its job", run_id, self.name)
+            elif run.state is RunState.CANCELLING and active.request_stop(CANCEL, self.options.stop_grace_seconds):
+                active.output.note(f"cancel requested: stopping the job (grace {self.options.stop_grace_seconds:g}s)")
+
+    def _check_deadlines(self, now: datetime) -> None:
+        for active in self.active.values():
+            attempt = active.output.attempt
+            if attempt is not None and attempt.timeout_seconds is not None and active.stop_reason is None:
+                limit = attempt.timeout_seconds + self.options.timeout_grace_seconds
+                if now >= attempt.started + timedelta(seconds=limit):
+                    detail = f"timed out after {attempt.timeout_seconds:g} s"
+                    active.request_stop(TIMEOUT, self.options.stop_grace_seconds, detail)
+                    active.output.note(
+                        f"{detail} and still running {self.options.timeout_grace_seconds:g}s later: "
+                        "the worker stops it",
+                        "ERROR",
+                    )
+            if self._shutdown_at is not None and now >= self._shutdown_at:
+                grace = self.options.shutdown_grace_seconds
+                if active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, f"({self._why()}, after {grace:g}s)"):
+                    active.output.note(f"worker {self.name!r} is shutting down: stopping the job", "WARNING")
+
+    def _handle_signals(self, now: datetime) -> None:
+        while self._signals_seen < len(self.signals):
+            reason = self.signals[self._signals_seen]
+            self._signals_seen += 1
+            if self._signals_seen == 1:
+                self._begin_shutdown(now, reason)
+            elif self._signals_seen == 2:
+                log.warning("worker %s: %s again: stopping its runs now", self.name, reason)
+                self._shutdown_at = now
+            else:
+                log.warning("worker %s: %s a third time: killing its runs", self.name, reason)
+                for active in self.active.values():
+                    active.hurry(0.0)
+
+    def _begin_shutdown(self, now: datetime, reason: str) -> None:
+        self.claiming = False
+        self._shutdown_at = now + timedelta(seconds=self.options.shutdown_grace_seconds)
+        if self.active:
+            log.warning(
+                "worker %s: %s: no more claims; %d run(s) may finish within %gs, then they are stopped",
+                self.name, reason, len(self.active), self.options.shutdown_grace_seconds,
+            )  # fmt: skip
+        else:
+            log.info("worker %s: %s: stopping", self.name, reason)
+
+    def _why(self) -> str:
+        return self.signals[0] if self.signals else "shutdown"
+
+    # --- outcomes ------------------------------------------------------------------------------------------
+
+    def _reap(self, now: datetime) -> None:
+        for run_id in [r for r, a in self.active.items() if a.done]:
+            active = self.active.pop(run_id)
+            self.finished += 1
+            self._flush([active.output])
+            if active.stop_reason == LOST:
+                log.warning("run %s: job stopped; its state belongs to whoever recovered it", run_id)
+                continue
+            state, message = final_state(active, self.name)
+            exit_code = active.outcome.exit_code if active.outcome is not None else None
+            self._set(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
+
+    def _set(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
+        try:
+            self.store.runs.set_state(run_id, state, message, now=now, expect_worker=self.name, **fields)
+        except ConflictError as exc:
+            log.warning("run %s: could not record %s: %s", run_id, state, exc)
+            return False
+        log.info("run %s: %s (%s)", run_id, state, message)
+        return True
+
+    # --- claiming and launching ----------------------------------------------------------------------------
+
+    def _claim(self, now: datetime) -> None:
+        while len(self.active) < self.options.limit:
+            run = self.store.runs.claim_next(self.pool.name, self.options.queues, self.name, self.options.lease, now)
+            self._idle = run is None
+            if run is None:
+                return
+            self.launched += 1
+            self._launch(run, now)
+
+    def _launch(self, run: FlowRun, now: datetime) -> None:
+        output = RunOutput(run.id)
+        output.note(f"claimed by worker {self.name!r} on {self.options.host}")
+        try:
+            prepared = prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ)
+        except (LaunchError, DeploytoolError) as exc:
+            self._fail(run, output, RunState.FAILED, exc.message if isinstance(exc, DeploytoolError) else str(exc))
+            return
+        except Exception as exc:  # a bug must cost one run, not the worker
+            log.exception("run %s: preparing the job failed", run.id)
+            self._fail(run, output, RunState.CRASHED, f"the worker could not prepare the job: {exc!r}")
+            return
+        output.redact = Redactor(prepared.secrets)
+        output.echo = prepared.stream_output
+        try:
+            self.store.runs.set_state(run.id, RunState.RUNNING, None, now=now, expect_worker=self.name)
+        except ConflictError:
+            self._not_started(run, output)
+            return
+        try:
+            handle = self.infra.start(prepared.job, output)
+        except InfraError as exc:
+            self._fail(run, output, RunState.CRASHED, f"could not start the job: {exc}")
+            return
+        except Exception as exc:
+            log.exception("run %s: starting the job failed", run.id)
+            self._fail(run, output, RunState.CRASHED, f"could not start the job: {exc!r}")
+            return
+        pid = getattr(handle, "pid", None)
+        where = prepared.working_dir or "a new temporary directory"
+        output.note(f"started the job{f' (pid {pid})' if pid else ''} in {where}")
+        active = ActiveRun(run=run, output=output, infra=self.infra, handle=handle, started=now)
+        self.active[run.id] = active
+        active.watch(self.wake)
+
+    def _fail(self, run: FlowRun, output: RunOutput, state: RunState, message: str) -> None:
+        output.note(message, "ERROR")
+        self._flush([output])
+        self._set(run.id, state, output.redact(message))
+
+    def _not_started(self, run: FlowRun, output: RunOutput) -> None:
+        current = self.store.runs.get(run.id)
+        if current.state is RunState.CANCELLING and current.worker_name == self.name:
+            self._set(run.id, RunState.CANCELLED, "cancelled before its job was started")
+        else:
+            log.warning("run %s was taken from worker %s before it started (%s)", run.id, self.name, current.state)
+        self._flush([output])
+
+    # --- logs and sleeping ---------------------------------------------------------------------------------
+
+    def _flush(self, outputs: list[RunOutput] | None = None) -> None:
+        chosen = outputs if outputs is not None else [a.output for a in self.active.values()]
+        batches = [(o, o.drain()) for o in chosen]
+        batches = [(o, lines) for o, lines in batches if lines]
+        if not batches:
+            return
+        with self.store.transaction():
+            for o, lines in batches:
+                self.store.logs.append(o.run_id, lines)
+        for o, lines in batches:
+            if o.echo:
+                for line in lines:
+                    sys.stdout.write(f"{o.run_id[:8]} | {line.message}\n")
+        sys.stdout.flush()
+
+    def _sleep(self) -> None:
+        busy = self.active or not self._idle
+        timeout = self.options.poll_seconds if busy else self.options.idle_poll_seconds
+        if self.wake.wait(timeout):
+            self.wake.clear()

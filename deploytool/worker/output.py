@@ -1,0 +1,157 @@
+"""A job's output on its way into the run's logs: event lines parsed, secrets redacted, lines batched.
+
+The infrastructure's reader thread calls `RunOutput.__call__` for each line; it only parses and queues. The
+worker's loop drains the queue (`drain()`) once per tick and writes every run's new lines in one transaction,
+so a chatty flow costs one write per tick, not one per line.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deploytool.engine import events
+from deploytool.models import LogLine
+
+WORKER, ENGINE, STDOUT = "worker", "engine", "stdout"
+LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+REDACTED = "***"
+
+
+class Redactor:
+    """Replaces every occurrence of any secret value with `***` (one compiled pattern, longest first)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets = frozenset(values)
+        self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
+
+
+@dataclass
+class Attempt:
+    """The engine's current attempt: when it started and the timeout it runs under (None: none known)."""
+
+    number: int
+    started: datetime
+    timeout_seconds: float | None
+
+
+@dataclass
+class RunOutput:
+    """Collects one run's output. Thread-safe: the reader thread feeds it, the worker's loop drains it."""
+
+    run_id: str
+    redact: Redactor = field(default_factory=lambda: Redactor(()))
+    final: dict[str, Any] | None = None
+    started: dict[str, Any] | None = None
+    attempt: Attempt | None = None
+    echo: bool = False
+    _lines: list[LogLine] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, line: str) -> None:
+        """One line of the job's output (called from the infrastructure's reader thread)."""
+        text, event = events.parse_line(line)
+        now = datetime.now(UTC)
+        with self._lock:
+            if text is not None:
+                self._lines.append(LogLine(self.run_id, now, "INFO", STDOUT, text))
+            if event is not None:
+                self._lines.extend(self._on_event(event, now))
+
+    def note(self, message: str, level: str = "INFO", source: str = WORKER) -> None:
+        """A line written by the worker itself (claimed, started, stopped, ...)."""
+        with self._lock:
+            self._lines.append(LogLine(self.run_id, datetime.now(UTC), level, source, message))
+
+    def drain(self) -> list[LogLine]:
+        """The lines received since the last drain, redacted."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+        if self.redact.secrets:
+            lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in lines]
+        return lines
+
+    def _on_event(self, event: dict[str, Any], now: datetime) -> list[LogLine]:
+        kind = event["event"]
+        if kind in events.FINAL_EVENTS:
+            self.final = event
+        if kind == events.STARTED:
+            self.started = event
+        elif kind == events.ATTEMPT_STARTED:
+            timeout = event.get("timeout_seconds")
+            self.attempt = Attempt(
+                int(event.get("attempt") or 1),
+                now,
+                float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None,
+            )
+        return [LogLine(self.run_id, _time(event, now), level, source, text) for level, source, text in describe(event)]
+
+
+def _time(event: dict[str, Any], default: datetime) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(event.get("time")))
+    except ValueError:
+        return default
+    return when if when.tzinfo is not None else default
+
+
+def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The log lines (level, source, message) an engine event stands for; [] for events worth no line."""
+    kind = event["event"]
+    if kind == events.LOG:
+        level = str(event.get("level", "INFO")).upper()
+        return [(level if level in LEVELS else "INFO", ENGINE, str(event.get("message", "")))]
+    if kind == events.STARTED:
+        return [("DEBUG", ENGINE, f"engine started: pid {event.get('pid')}, Python {event.get('python')}")]
+    if kind == events.PULL_FINISHED:
+        return [("INFO", ENGINE, f"pull steps finished ({event.get('steps')}); running in {event.get('directory')}")]
+    if kind == events.FLOW_LOADED:
+        return [("DEBUG", ENGINE, f"loaded flow {event.get('flow_name')!r} from {event.get('entrypoint')}")]
+    if kind == events.ATTEMPT_FAILED:
+        retry = event.get("retry_in_seconds")
+        then = f"; retrying in {retry:g}s" if event.get("will_retry") and isinstance(retry, int | float) else ""
+        head = f"attempt {event.get('attempt')}/{event.get('max_attempts')} failed: {error_text(event)}{then}"
+        return [("ERROR", ENGINE, _with_traceback(head, event))]
+    if kind == events.COMPLETED:
+        took = event.get("duration_seconds")
+        took_text = f" in {took:.2f}s" if isinstance(took, int | float) else ""
+        return [("INFO", ENGINE, f"flow completed{took_text}; result: {event.get('result_repr')}")]
+    if kind in (events.FAILED, events.PULL_FAILED):
+        where = f" ({event.get('stage')})" if event.get("stage") not in (None, "flow") else ""
+        head = f"flow run failed{where}: {error_text(event)}"
+        if event.get("hint"):
+            head += f" (hint: {event.get('hint')})"
+        return [("ERROR", ENGINE, _with_traceback(head, event))]
+    if kind == events.TIMED_OUT:
+        return [("ERROR", ENGINE, _with_traceback(timed_out_text(event), event))]
+    if kind == events.TERMINATED:
+        return [("WARNING", ENGINE, f"the engine was terminated by {event.get('signal')}")]
+    return []
+
+
+def error_text(event: dict[str, Any]) -> str:
+    """`ErrorType: message` of a failure event."""
+    kind, message = event.get("error_type"), event.get("message")
+    if kind and message:
+        return f"{kind}: {message}"
+    return str(message or kind or "unknown error")
+
+
+def timed_out_text(event: dict[str, Any]) -> str:
+    seconds = event.get("timeout_seconds")
+    limit = f"{seconds:g} s" if isinstance(seconds, int | float) else "its timeout"
+    hard = " (it did not unwind and was ended)" if event.get("hard") else ""
+    return f"timed out after {limit}{hard}"
+
+
+def _with_traceback(head: str, event: dict[str, Any]) -> str:
+    tb = event.get("traceback")
+    return f"{head}\n{str(tb).rstrip()}" if tb else head
