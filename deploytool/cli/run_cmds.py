@@ -1,0 +1,362 @@
+"""`deploytool run FLOW/DEPLOYMENT` and the `flow-run` group: ls, inspect, logs, watch, cancel.
+
+Each command parses its arguments, calls deploytool.core.runs or deploytool.core.watch and renders the result.
+Exit codes of watching are in deploytool.core.watch (0 completed, 3 failed, 4 crashed, 5 cancelled, 130 Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from deploytool.cli.json_errors import json_errors
+from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.store_access import open_store
+from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
+
+if TYPE_CHECKING:
+    from deploytool.models import FlowRun, LogLine
+    from deploytool.store import Store
+
+OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+RunIdArgument = Annotated[str, typer.Argument(help="The run's id, a unique prefix of it, or its name.")]
+
+WATCH_EXIT_HELP = (
+    "Exit codes with --watch: 0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED, 1 error (e.g. bad parameters),"
+    " 130 interrupted (Ctrl-C stops watching; the run goes on)."
+)
+
+flow_run_app = typer.Typer(
+    name="flow-run",
+    help="Flow runs: list, inspect, read or follow their logs, watch, cancel.",
+    no_args_is_help=True,
+)
+
+
+def run(
+    deployment: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT, as `deploytool deployment ls` shows it.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="KEY=VALUE (repeatable). VALUE is JSON when it parses (3, true, [1,2]), else text."
+        ),
+    ] = None,
+    params: Annotated[
+        str | None,
+        typer.Option("--params", help="All parameters as one JSON object ('-' reads stdin); --param wins over it."),
+    ] = None,
+    job_variable: Annotated[
+        list[str] | None,
+        typer.Option("--job-variable", "-jv", help="KEY=VALUE (repeatable), a job variable for this run only."),
+    ] = None,
+    start_in: Annotated[
+        str | None, typer.Option("--start-in", help="Start after a delay: 30s, 10m, 2h, 1d, 1h30m.")
+    ] = None,
+    start_at: Annotated[
+        str | None,
+        typer.Option("--start-at", help="Start at an ISO 8601 time; without an offset it is local time."),
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Stream the run's logs and states until it ends.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option("--idempotency-key", help="Create at most one run per key; a repeat returns the same run."),
+    ] = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up. See docs/runs.md."""
+    from deploytool.core.runs import run_summary, scheduled_time, submit_run
+
+    if start_in is not None and start_at is not None:
+        raise typer.BadParameter("give --start-in or --start-at, not both", param_hint="'--start-in' / '--start-at'")
+    with json_errors("flow-run", output):
+        values, texts = _parameters(param or [], params, output)
+        from deploytool.cli.values import parse_assignments
+
+        job_vars = parse_assignments(job_variable or [], "--job-variable")
+        when = scheduled_time(start_in, start_at)
+        with open_store() as store:
+            submitted = submit_run(store, deployment, values, job_vars, when, idempotency_key, parameter_text=texts)
+            run_ = submitted.run
+            if output == OutputFormat.json and not watch:
+                print_json("flow-run", {**run_summary(run_), "new": submitted.new})
+                return
+            if output == OutputFormat.text:
+                _print_created(run_, submitted.new, submitted.pool_status.value, watch)
+            if watch:
+                _watch(store, run_, output, pool_status_shown=submitted.pool_status.value)
+
+
+def _parameters(items: list[str], params: str | None, output: OutputFormat) -> tuple[dict[str, Any], dict[str, str]]:
+    """--params first, then each --param over it; returns the values and the raw text of each --param."""
+    from deploytool.cli.values import parse_assignments
+
+    values: dict[str, Any] = {}
+    if params is not None:
+        text = sys.stdin.read() if params == "-" else params
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise DeploytoolError(f"--params: not JSON: {exc}", hint="for example --params '{\"n\": 3}'") from None
+        if not isinstance(parsed, dict):
+            raise DeploytoolError("--params: must be a JSON object", hint="for example --params '{\"n\": 3}'")
+        values.update(parsed)
+    texts: dict[str, str] = {}
+    overridden: list[str] = []
+    for item in items:
+        one = parse_assignments([item], "--param")
+        if not item.strip().startswith("{"):
+            key, _, raw = item.partition("=")
+            texts[key.strip()] = raw
+        overridden += [k for k in one if k in values and k not in overridden and params is not None]
+        values.update(one)
+    if overridden and output == OutputFormat.text:
+        print(f"note: --param overrides --params for: {', '.join(overridden)}", file=sys.stderr)
+    return values, texts
+
+
+def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> None:
+    from deploytool.models import utcnow
+
+    ahead = (run_.scheduled_time - utcnow()).total_seconds()
+    when = "now" if ahead <= 0 else f"for {_local(run_.scheduled_time)} (in {_duration(ahead)})"
+    if new:
+        print(f"Created flow run {run_.name} ({run_.id}) of {run_.flow_name}/{run_.deployment_name}, scheduled {when}.")
+    else:
+        print(f"Flow run {run_.name} ({run_.id}) already exists for this idempotency key; it is {run_.state}.")
+    if pool_status == "PAUSED":
+        print(
+            f"pool {run_.pool_name} is paused: resume it with deploytool work-pool resume {run_.pool_name}",
+            file=sys.stderr,
+        )
+    elif pool_status == "NOT_READY":
+        print(
+            f"no worker is polling pool {run_.pool_name}: start one with"
+            f" deploytool worker start --pool {run_.pool_name}",
+            file=sys.stderr,
+        )
+    if not watch:
+        short = run_.id[:8]
+        print(f"Follow its logs: deploytool flow-run logs {short} --follow", file=sys.stderr)
+        print(f"Wait for it:     deploytool flow-run watch {short}", file=sys.stderr)
+
+
+def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_shown: str | None = None) -> None:
+    """Stream logs (stdout in text mode, stderr in json mode) and states (stderr) until the run ends; exit with
+    the state's code. In json mode the final run is the envelope on stdout."""
+    from deploytool.core.runs import run_summary
+    from deploytool.core.watch import LogEvent, PoolEvent, StateEvent, exit_code_for, watch_run
+    from deploytool.models import TERMINAL
+
+    logs_to = sys.stdout if output == OutputFormat.text else sys.stderr
+    final = run_
+    first = True
+    try:
+        for event in watch_run(store, run_.id):
+            if isinstance(event, LogEvent):
+                print(_log_text(event.line), file=logs_to, flush=True)
+            elif isinstance(event, StateEvent):
+                final = event.run
+                if not (first and event.run.state is run_.state) and event.run.state not in TERMINAL:
+                    print(f"state: {_state_text(event.run)}", file=sys.stderr, flush=True)
+                first = False
+            elif isinstance(event, PoolEvent):
+                if event.status.value != pool_status_shown:  # not already said when the run was created
+                    print(event.message, file=sys.stderr, flush=True)
+                pool_status_shown = None
+    except KeyboardInterrupt:
+        print(
+            f"\nStopped watching. The run goes on: deploytool flow-run watch {run_.id[:8]}"
+            f" (cancel it: deploytool flow-run cancel {run_.id[:8]})",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    code = exit_code_for(final.state)
+    if output == OutputFormat.json:
+        errors = [] if code == 0 else [{"type": final.state.value, "message": _state_text(final), "hint": None}]
+        print_json("flow-run", run_summary(final), ok=code == 0, errors=errors)
+    else:
+        print(f"Flow run {final.name} {_state_text(final)}.", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _state_text(run_: FlowRun) -> str:
+    from deploytool.core.runs import duration_seconds
+
+    text = run_.state.value
+    duration = duration_seconds(run_)
+    if run_.end_time is not None and duration is not None:
+        text += f" after {_duration(duration)}"
+    if run_.worker_name and run_.state.value in ("PENDING", "RUNNING"):
+        text += f" (worker {run_.worker_name})"
+    if run_.state_message and run_.state.value not in ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED"):
+        text += f": {run_.state_message}"
+    return text
+
+
+def _log_text(line: LogLine) -> str:
+    source = "" if line.source in ("stdout", "stderr") else f" [{line.source}]"
+    return f"{line.time.astimezone():%H:%M:%S} {line.level:<7}{source} {line.message}"
+
+
+def _log_json(line: LogLine) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "time": line.time.isoformat(),
+        "level": line.level,
+        "source": line.source,
+        "message": line.message,
+    }
+
+
+def _local(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{when.astimezone():%Y-%m-%d %H:%M:%S}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+@flow_run_app.command("ls")
+def ls(
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", "-s", help="Only runs in this state (repeatable); LATE: overdue SCHEDULED runs."),
+    ] = None,
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d", help="Only runs of FLOW/DEPLOYMENT.")] = None,
+    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only runs of this work pool.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs, newest first.")] = 50,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """List flow runs, newest first. Times are local; --output json gives UTC ISO 8601."""
+    from deploytool.core.runs import list_runs
+
+    with json_errors("flow-run-list", output), open_store() as store:
+        rows = list_runs(store, states=state or [], deployment=deployment, pool=pool, limit=limit)
+    if output == OutputFormat.json:
+        print_json("flow-run-list", rows)
+        return
+    if not rows:
+        print("No flow runs. Queue one: deploytool run FLOW/DEPLOYMENT", file=sys.stderr)
+        return
+    print_table(
+        None,
+        ["id", "name", "deployment", "state", "scheduled", "started", "duration"],
+        [
+            (
+                r["id"][:8],
+                r["name"],
+                r["deployment"],
+                r["label"],
+                _local(r["scheduled_time"]),
+                _local(r["start_time"]),
+                _duration(r["duration_seconds"]),
+            )
+            for r in rows
+        ],
+    )
+
+
+@flow_run_app.command()
+def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Show one flow run: state, times, worker, parameters, job variables."""
+    from deploytool.core.runs import inspect_run
+
+    with json_errors("flow-run", output), open_store() as store:
+        data = inspect_run(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run", data)
+        return
+    for key in ("id", "name", "deployment", "pool", "queue", "label", "state_message", "attempt", "worker"):
+        value = data[key]
+        print(f"{'state' if key == 'label' else key}: {'-' if value is None else value}")
+    for key in ("scheduled_time", "start_time", "end_time"):
+        print(f"{key.replace('_time', '')}: {_local(data[key]) or '-'}")
+    print(f"duration: {_duration(data['duration_seconds']) or '-'}")
+    for key in ("exit_code", "infrastructure_id", "idempotency_key"):
+        print(f"{key}: {'-' if data[key] is None else data[key]}")
+    print(f"parameters: {json.dumps(data['parameters'], default=str)}")
+    print(f"job_variables: {json.dumps(data['job_variables'], default=str)}")
+    print(f"logs: {data['log_lines']} lines: deploytool flow-run logs {data['id'][:8]}")
+
+
+@flow_run_app.command()
+def logs(
+    run_id: RunIdArgument,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")] = False,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--output", "-o", help="text or json (with --follow: one JSON object per line)."),
+    ] = OutputFormat.text,
+) -> None:
+    """Print a run's logs (the flow's output, the engine's and the worker's messages)."""
+    from deploytool.core.runs import resolve_run
+    from deploytool.core.watch import follow_logs
+
+    with json_errors("flow-run-logs", output), open_store() as store:
+        found = resolve_run(store, run_id)
+        lines = follow_logs(store, found.id, follow=follow)
+        try:
+            if output == OutputFormat.json and not follow:
+                print_json("flow-run-logs", [_log_json(line) for line in lines])
+                return
+            for line in lines:
+                text = json.dumps(_log_json(line)) if output == OutputFormat.json else _log_text(line)
+                print(text, flush=follow)
+        except KeyboardInterrupt:
+            print("\nStopped following; the run goes on.", file=sys.stderr)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@flow_run_app.command("watch")
+def watch_cmd(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Stream a run's logs and states until it ends, and exit with its outcome (any run, however started).
+
+    Exit codes: 0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED, 1 error, 130 interrupted.
+    """
+    from deploytool.core.runs import resolve_run
+
+    with json_errors("flow-run", output), open_store() as store:
+        found = resolve_run(store, run_id)
+        if output == OutputFormat.text:
+            print(f"Watching flow run {found.name} ({found.id}): {_state_text(found)}", file=sys.stderr)
+        _watch(store, found, output)
+
+
+@flow_run_app.command()
+def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Cancel a run: a SCHEDULED one at once; a PENDING or RUNNING one is stopped by its worker."""
+    from deploytool.core.runs import cancel_run, run_summary
+
+    with json_errors("flow-run", output), open_store() as store:
+        cancelled = cancel_run(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run", run_summary(cancelled))
+        return
+    if cancelled.state.value == "CANCELLED":
+        print(f"Cancelled flow run {cancelled.name} ({cancelled.id}).")
+    else:
+        print(
+            f"Flow run {cancelled.name} ({cancelled.id}) is CANCELLING: worker {cancelled.worker_name or '?'}"
+            " stops it and records CANCELLED."
+        )
+        print(f"Wait for it: deploytool flow-run watch {cancelled.id[:8]}", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=WATCH_EXIT_HELP)(run)
+    app.add_typer(flow_run_app, name="flow-run")
