@@ -41,7 +41,10 @@ def start(
         float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
     ] = 5.0,
     poll_seconds: Annotated[
-        float, typer.Option("--poll-seconds", help="Pause between polls while busy (idle: up to 0.25 s).")
+        float,
+        typer.Option(
+            "--poll-seconds", help="Pause between polls (the store is checked that often for new runs and cancels)."
+        ),
     ] = 0.1,
     shutdown_grace: Annotated[
         float,
@@ -53,7 +56,7 @@ def start(
 ) -> None:
     """Start a worker: claim the pool's runs, execute them, record every outcome. Stop it with SIGTERM or Ctrl-C."""
     from deploytool.worker.loop import Worker
-    from deploytool.worker.options import WorkerOptions, default_limit, default_name
+    from deploytool.worker.options import DEFAULT_IDLE_POLL_SECONDS, WorkerOptions, default_limit, default_name
     from deploytool.worker.signals import shutdown_on_signals
 
     _log_to_stderr()
@@ -64,7 +67,7 @@ def start(
         limit=limit if limit is not None else default_limit(),
         heartbeat_seconds=heartbeat_seconds,
         poll_seconds=poll_seconds,
-        idle_poll_seconds=max(poll_seconds, 0.25),
+        idle_poll_seconds=max(poll_seconds, DEFAULT_IDLE_POLL_SECONDS),
         shutdown_grace_seconds=shutdown_grace,
         stop_grace_seconds=stop_grace,
         run_once=run_once,

@@ -64,8 +64,11 @@ class Worker:
             while True:
                 try:
                     self.tick()
-                except DeploytoolError as exc:
+                except DeploytoolError as exc:  # e.g. the store stayed locked: try again next pass
                     log.error("worker %s: %s", self.name, exc)
+                except Exception:  # a bug in one pass must not take the runs' owner down
+                    log.exception("worker %s: unexpected error in the loop; carrying on", self.name)
+                    self.wake.wait(1.0)
                 if self.done:
                     break
                 self._sleep()

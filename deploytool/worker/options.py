@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 DEFAULT_HEARTBEAT_SECONDS = 5.0
 LEASE_HEARTBEATS = 3  # a lease lasts three heartbeats: two may be missed before other workers recover the runs
 DEFAULT_POLL_SECONDS = 0.1
-DEFAULT_IDLE_POLL_SECONDS = 0.25
+DEFAULT_IDLE_POLL_SECONDS = 0.1
 DEFAULT_STOP_GRACE_SECONDS = 10.0
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 DEFAULT_TIMEOUT_GRACE_SECONDS = 5.0

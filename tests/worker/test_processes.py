@@ -1,0 +1,161 @@
+"""Workers as separate OS processes: racing on many runs, killed with SIGKILL, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploytool.models import ACTIVE, TERMINAL, RunState
+from deploytool.store import Store
+from tests.worker.helpers import log_text, make_deployment, queue_run, wait_for, write_flow
+
+MAIN = Path(__file__).with_name("worker_main.py")
+HEARTBEAT = 0.5  # lease: 1.5 s
+
+
+class Workers:
+    """Worker processes started by a test; whatever is left is killed at the end."""
+
+    def __init__(self, home: Path, log_dir: Path) -> None:
+        self.home, self.log_dir = home, log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "DEPLOYTOOL_HOME": str(self.home)}
+        command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name,
+                   "--heartbeat-seconds", str(HEARTBEAT), "--stop-grace", "1", *args]  # fmt: skip
+        with open(self.log_dir / f"{name}.log", "wb") as out:
+            proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def output(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def workers(isolated_home: Path, tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(isolated_home, tmp_path)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def home_store(isolated_home: Path) -> Iterator[Store]:
+    from tests.worker.helpers import make_pool
+
+    with Store.open(isolated_home / "deploytool.db") as opened:
+        make_pool(opened)
+        yield opened
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_three_workers_execute_300_runs_exactly_once(workers: Workers, home_store: Store, project: Path) -> None:
+    ledger = project / "ledger"
+    entry = write_flow(
+        project,
+        f"import os\nfd = os.open({str(ledger)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
+        "os.write(fd, (os.environ['DEPLOYTOOL_RUN_ID'] + '\\n').encode())\nos.close(fd)",
+    )
+    deployment = make_deployment(home_store, project, entry)
+    with home_store.transaction():
+        runs = [queue_run(home_store, deployment) for _ in range(300)]
+    for index in range(3):
+        workers.start(f"w{index}", "--limit", "4")
+    wait_for(lambda: not home_store.runs.list(state=[RunState.SCHEDULED, *ACTIVE], limit=1), timeout=240)
+    for proc in workers.procs.values():
+        proc.send_signal(signal.SIGTERM)
+    for name, proc in workers.procs.items():
+        assert proc.wait(30) == 0, workers.output(name)
+    executed = ledger.read_text().split()
+    assert len(executed) == 300
+    assert sorted(executed) == sorted(r.id for r in runs)
+    finished = home_store.runs.list(limit=1000)
+    assert {r.state for r in finished} == {RunState.COMPLETED}
+    by_worker = {r.worker_name for r in finished}
+    assert len(by_worker) >= 2, by_worker  # the work was shared
+    assert home_store.workers.list() == []  # each deregistered when it stopped
+
+
+@pytest.mark.slow
+def test_a_killed_worker_s_run_is_crashed_by_another_worker_which_carries_on(
+    workers: Workers, home_store: Store, project: Path
+) -> None:
+    pid_file = project / "pid"
+    slow = make_deployment(
+        home_store,
+        project,
+        write_flow(project, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"),
+        name="slow",
+    )
+    quick = make_deployment(home_store, project, write_flow(project, "print('quick')", name="quick.py"), name="quick")
+    victim_run = queue_run(home_store, slow)
+    victim = workers.start("victim", "--limit", "1")
+    wait_for(lambda: home_store.runs.get(victim_run.id).state is RunState.RUNNING and pid_file.exists())
+    survivor = workers.start("survivor", "--limit", "1")
+    wait_for(lambda: any(w.name == "survivor" for w in home_store.workers.list()))
+    victim.kill()
+    killed_at = time.monotonic()
+    try:
+        wait_for(lambda: home_store.runs.get(victim_run.id).state in TERMINAL, timeout=3 * 3 * HEARTBEAT + 5)
+        assert time.monotonic() - killed_at < 3 * 3 * HEARTBEAT + 1
+        crashed = home_store.runs.get(victim_run.id)
+        assert crashed.state is RunState.CRASHED
+        assert "worker 'victim' stopped renewing its lease" in (crashed.state_message or "")
+        assert "recovered by worker 'survivor'" in log_text(home_store, victim_run.id)
+        after = queue_run(home_store, quick)
+        wait_for(lambda: home_store.runs.get(after.id).state is RunState.COMPLETED)
+        assert home_store.runs.get(after.id).worker_name == "survivor"
+        assert survivor.poll() is None
+    finally:
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_no_run_running_or_pending_without_an_owner(
+    workers: Workers, home_store: Store, project: Path
+) -> None:
+    pids = project / "pids"
+    entry = write_flow(
+        project,
+        f"import os, time\nwith open({str(pids)!r}, 'a') as f: f.write(f'{{os.getpid()}}\\n')\n"
+        "time.sleep(kwargs.get('seconds', 60))",
+    )
+    deployment = make_deployment(home_store, project, entry)
+    long_runs = [queue_run(home_store, deployment) for _ in range(2)]
+    short_run = queue_run(home_store, deployment, parameters={"seconds": 1.0})
+    waiting = [queue_run(home_store, deployment) for _ in range(3)]  # beyond --limit: never claimed
+    proc = workers.start("w", "--limit", "3", "--shutdown-grace", "2")
+    wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 3)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, workers.output("w")
+    states = {r.id: home_store.runs.get(r.id) for r in [*long_runs, short_run, *waiting]}
+    assert states[short_run.id].state is RunState.COMPLETED
+    for run in long_runs:
+        assert states[run.id].state is RunState.CRASHED
+        assert "worker 'w' shut down (received SIGTERM, after 2s)" in (states[run.id].state_message or "")
+    assert all(states[r.id].state is RunState.SCHEDULED for r in waiting)
+    assert not home_store.runs.list(state=ACTIVE, limit=10)
+    assert not any(_alive(int(p)) for p in pids.read_text().split())
+    assert home_store.workers.list() == []
