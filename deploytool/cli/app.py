@@ -1,19 +1,33 @@
-"""The typer application: the command groups, registered from their modules."""
+"""The typer application: the command groups, registered from their modules.
+
+typer turns every registered command into a click command (reading each function's signature) on every
+start, so `build_app(command)` registers only the module that holds the command being run; `--help` and
+unknown commands get every module. `app` (everything) is what tests and `python -m` tooling import.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 
 from deploytool import __version__
 
-app = typer.Typer(
-    name="deploytool",
-    help="Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# The top-level command or group name -> the module under deploytool.cli that registers it.
+COMMAND_MODULES = {
+    "validate": "config_cmds",
+    "schema": "config_cmds",
+    "init": "config_cmds",
+    "deploy": "deploy_cmds",
+    "deployment": "deploy_cmds",
+    "work-pool": "pool_cmds",
+    "work-queue": "queue_cmds",
+    "variable": "value_cmds",
+    "block": "value_cmds",
+    "run": "run_cmds",
+    "flow-run": "run_cmds",
+    "worker": "worker_cmds",
+}
 
 
 def _version(value: bool) -> None:
@@ -22,7 +36,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
@@ -31,14 +44,29 @@ def _root(
     """Declarative deployments and workers for Python flows."""
 
 
-def _register() -> None:
-    from deploytool.cli import config_cmds, deploy_cmds, pool_cmds, queue_cmds, value_cmds
+def build_app(command: str | None = None) -> typer.Typer:
+    """The application with the module of `command` registered, or every module when it is not known."""
+    application = typer.Typer(
+        name="deploytool",
+        help="Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    application.callback()(_root)
+    every = list(dict.fromkeys(COMMAND_MODULES.values()))
+    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else every
+    for name in modules:
+        module = importlib.import_module(f"deploytool.cli.{name}")
+        module.register(application)
+    return application
 
-    config_cmds.register(app)
-    deploy_cmds.register(app)
-    pool_cmds.register(app)
-    queue_cmds.register(app)
-    value_cmds.register(app)
 
-
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    # `from deploytool.cli.app import app`: the whole application, built on first use.
+    if name == "app":
+        application = build_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,9 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deploytool {__version__}")
         return 0
     try:
-        from deploytool.cli.app import app
+        from deploytool.cli.app import build_app
 
-        app(args=args, prog_name="deploytool")
+        command = next((a for a in args if not a.startswith("-")), None)
+        build_app(command)(args=args, prog_name="deploytool")
     except SystemExit as exc:
         return _exit_code(exc.code)
     except DeploytoolError as exc:

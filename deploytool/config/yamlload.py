@@ -71,11 +71,13 @@ def _mark(node: Node) -> Mark:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that records positions and collects duplicate keys instead of dropping values."""
+class _PositionsMixin(yaml.constructor.SafeConstructor):
+    """Safe construction that records positions and collects duplicate keys instead of dropping values.
+
+    Mixed in before a loader class (the pure-Python SafeLoader or libyaml's CSafeLoader)."""
 
     def __init__(self, stream: str, filename: str) -> None:
-        super().__init__(stream)
+        super().__init__(stream)  # type: ignore[call-arg]  # the loader class mixed in after this one takes it
         self.filename = filename
         self.containers: dict[int, _Container] = {}
         self.issues: list[ConfigIssue] = []
@@ -156,21 +158,41 @@ class _Loader(yaml.SafeLoader):
         return mapping
 
 
-# Dates stay strings (anchor_date: 2024-01-01T00:00:00 is validated and parsed later, with its timezone).
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map_positions)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq_positions)
+class _Loader(_PositionsMixin, yaml.SafeLoader):
+    """The pure-Python parser: slower, and its syntax error messages say more than libyaml's."""
+
+
+class _FastLoader(_PositionsMixin, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser (PyYAML's wheels include it): several times faster, with the same positions."""
+
+
+for _cls in (_Loader, _FastLoader):
+    # Dates stay strings (anchor_date: 2024-01-01T00:00:00 is validated and parsed later, with its timezone).
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_constructor("tag:yaml.org,2002:map", _PositionsMixin.construct_yaml_map_positions)  # type: ignore[type-var]
+    _cls.add_constructor("tag:yaml.org,2002:seq", _PositionsMixin.construct_yaml_seq_positions)  # type: ignore[type-var]
+
+
+def _load_with(cls: type[_Loader | _FastLoader], text: str, filename: str) -> LoadedYaml:
+    loader = cls(text, filename)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return LoadedYaml(data, Positions(data, loader.containers), loader.issues)
 
 
 def load_yaml(text: str, filename: str) -> LoadedYaml:
     """Parse one YAML document. Syntax errors come back as issues, never as exceptions."""
-    loader: _Loader | None = None
     try:
-        loader = _Loader(text, filename)
-        data = loader.get_single_data()
+        return _load_with(_FastLoader, text, filename)
+    except yaml.YAMLError:
+        pass  # read it again with the pure-Python parser, whose messages name the problem better
+    try:
+        return _load_with(_Loader, text, filename)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -186,10 +208,6 @@ def load_yaml(text: str, filename: str) -> LoadedYaml:
         return LoadedYaml(None, Positions(None, {}), [issue])
     except yaml.YAMLError as exc:
         return LoadedYaml(None, Positions(None, {}), [ConfigIssue(filename, 1, 1, "", f"invalid YAML: {exc}")])
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return LoadedYaml(data, Positions(data, loader.containers), loader.issues)
 
 
 def _line_col(text: str, position: int) -> Mark:
