@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from deploytool.engine import events
+from deploytool.engine import events, orphan
 from deploytool.engine.load import LoadError, check_parameters, load_flow
 from deploytool.engine.pull import PullStepError, run_pull_steps
 from deploytool.engine.spec import (
@@ -87,7 +87,9 @@ class _Attempts(AttemptListener):
 
     def attempt_started(self, attempt: int, max_attempts: int) -> None:
         self.attempts = attempt
-        self.reporter.emit(events.ATTEMPT_STARTED, attempt=attempt, max_attempts=max_attempts)
+        self.reporter.emit(
+            events.ATTEMPT_STARTED, attempt=attempt, max_attempts=max_attempts, timeout_seconds=self.timeout
+        )
         if self.timeout is not None:
             # The flow is interrupted at the timeout (SIGALRM); this is for a flow that ignores the interruption.
             self._watchdog = threading.Timer(
@@ -134,6 +136,7 @@ def main() -> int:
         return EXIT_NOT_STARTED
 
     _install_signal_handlers(reporter)
+    orphan.die_with_parent()
     _route_logging(reporter.writer)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # keep the flow's prints in order with the events
