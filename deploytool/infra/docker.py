@@ -1,0 +1,350 @@
+"""The `docker` pool type: each run is a container on the Docker daemon `docker.from_env()` finds (`DOCKER_HOST`).
+
+`start` makes sure the image is there (image_pull_policy), creates the container from the job configuration
+(deploytool.infra.docker_config), starts it, then follows it with two threads: one blocks in the daemon's
+`wait` for the exit code, one streams the container's stdout and stderr to `on_output` line by line. Docker's own
+AutoRemove is never used: it would race reading the exit code, the OOM flag and the last output. With
+`auto_remove: true` the worker removes the container itself once it has all three; a container whose worker
+died meanwhile keeps its labels, so a restarted worker finds it (`find_containers`), `attach`es to it and
+finishes the job. The exit code is the container's (137 SIGKILL, 143 SIGTERM); an out-of-memory kill is
+reported by `DockerOutcome.oom_killed`. See docs/docker.md.
+
+The Docker SDK is imported inside functions only: a process worker and the CLI never load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from deploytool.errors import InfraError
+from deploytool.infra.base import Job, JobOutcome, OutputSink
+from deploytool.infra.docker_api import connect, create_container, docker_errors, ensure_image
+from deploytool.infra.docker_config import AUTO_REMOVE_LABEL, POOL_LABEL, RUN_ID_LABEL, WORKER_LABEL, plan_container
+
+log = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 1024 * 1024  # a longer line is delivered in pieces
+OUTPUT_DRAIN_SECONDS = 5.0  # how long to wait for the last output after the container exited
+OOM_FLAG_SECONDS = 1.5  # how long a container that exited 137 is watched for its OOMKilled flag
+DAEMON_LOST_SECONDS = 300.0  # give up on a container whose daemon has not answered for this long
+
+
+@dataclass(frozen=True)
+class DockerOutcome(JobOutcome):
+    """A JobOutcome with what Docker adds: whether the kernel killed the container for memory, and why else."""
+
+    oom_killed: bool = False
+    container_id: str = ""
+    detail: str = ""
+
+    def describe(self) -> str:
+        if self.oom_killed:
+            text = f"the container ran out of memory and was killed (exit code {self.exit_code}, OOMKilled)"
+        else:
+            text = super().describe()
+        return f"{text}; {self.detail}" if self.detail else text
+
+
+@dataclass
+class DockerHandle:
+    """A followed container. `client` is the handle's own connection, for its blocking wait and log stream."""
+
+    run_id: str
+    container_id: str
+    name: str
+    auto_remove: bool
+    client: Any
+    ended: threading.Event = field(default_factory=threading.Event)
+    exit_code: int | None = None
+    detail: str = ""
+    stopped: bool = False
+    killed: bool = False
+    outcome: DockerOutcome | None = None
+    reader: threading.Thread | None = None
+    stream: Any = None  # the log stream, closed if it outlives the container
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A run's container as found by its labels: for a restarted worker to reconcile its runs."""
+
+    run_id: str
+    container_id: str
+    name: str
+    status: str  # created, running, paused, restarting, removing, exited, dead
+    exit_code: int | None  # None while it runs
+    oom_killed: bool
+    labels: dict[str, str]
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "paused", "restarting", "created")
+
+
+class DockerInfrastructure:
+    """Runs jobs as Docker containers. Implements deploytool.infra.base.Infrastructure[DockerHandle].
+
+    `worker_name` and `pool_name` become the containers' `org.deploytool.worker` / `.pool` labels, which
+    `find_containers` searches. `client` is for tests; by default `docker.from_env()` is called on first use.
+    """
+
+    def __init__(self, *, worker_name: str | None = None, pool_name: str | None = None, client: Any = None) -> None:
+        self.worker_name = worker_name
+        self.pool_name = pool_name
+        self._client = client
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = connect()
+            return self._client
+
+    def start(self, job: Job, on_output: OutputSink) -> DockerHandle:
+        """Pull the image if the policy says so, create and start the container, follow its exit and output."""
+        plan = plan_container(
+            job.run_id, job.configuration, job.env, worker_name=self.worker_name, pool_name=self.pool_name
+        )
+        client = self.client
+        ensure_image(client, plan)
+        container = create_container(client, plan)
+        try:
+            with docker_errors(f"starting container {container.name} of run {job.run_id}"):
+                for network in plan.networks[1:]:
+                    client.networks.get(network).connect(container)
+                container.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                container.remove(force=True, v=True)
+            raise
+        log.info(
+            "run %s: started container %s (%s) from %s", job.run_id, container.name, container.short_id, plan.image
+        )
+        return self._follow(container.id, container.name, job.run_id, plan.auto_remove, on_output, since=None)
+
+    def poll(self, handle: DockerHandle) -> int | None:
+        """The container's exit code once it has exited, else None. Never blocks (the waiter thread asks Docker)."""
+        return handle.exit_code if handle.ended.is_set() else None
+
+    def wait(self, handle: DockerHandle, timeout: float | None = None) -> DockerOutcome | None:
+        """Wait up to `timeout` seconds for the container to exit; then collect its output and outcome.
+
+        With auto_remove the container is removed here, after its exit code, OOM flag and output were read.
+        """
+        if handle.outcome is not None:
+            return handle.outcome
+        if not handle.ended.wait(timeout):
+            return None
+        return self._finish(handle)
+
+    def stop(self, handle: DockerHandle, grace_seconds: float) -> DockerOutcome:
+        """`docker stop`: SIGTERM (the image's stop signal), `grace_seconds`, then SIGKILL. Blocks until it exited."""
+        if handle.outcome is not None:
+            return handle.outcome
+        if not handle.ended.is_set():
+            handle.stopped = True
+            import docker.errors
+
+            grace = max(0, math.ceil(grace_seconds))
+            try:
+                with docker_errors(f"stopping container {handle.name} of run {handle.run_id}"):
+                    handle.client.api.stop(handle.container_id, timeout=grace)
+            except InfraError as exc:
+                if not isinstance(exc.__cause__, docker.errors.NotFound):
+                    raise
+            if not handle.ended.wait(grace + 30):
+                _read_state(handle)
+        return self._finish(handle)
+
+    def find_containers(self, worker_name: str | None = None, pool_name: str | None = None) -> list[ContainerInfo]:
+        """Every container of a deploytool run (running or exited) carrying these worker and pool labels."""
+        filters = [RUN_ID_LABEL]
+        if worker_name:
+            filters.append(f"{WORKER_LABEL}={worker_name}")
+        if pool_name:
+            filters.append(f"{POOL_LABEL}={pool_name}")
+        import docker.errors
+
+        found = []
+        with docker_errors("listing the runs' containers"):
+            summaries = self.client.api.containers(all=True, filters={"label": filters})
+            for summary in summaries:
+                try:
+                    attrs = self.client.api.inspect_container(summary["Id"])
+                except docker.errors.NotFound:  # removed since it was listed
+                    continue
+                state = attrs.get("State") or {}
+                status = str(state.get("Status") or "")
+                labels = dict((attrs.get("Config") or {}).get("Labels") or {})
+                found.append(
+                    ContainerInfo(
+                        run_id=labels.get(RUN_ID_LABEL, ""),
+                        container_id=str(attrs["Id"]),
+                        name=str(attrs.get("Name") or "").lstrip("/"),
+                        status=status,
+                        exit_code=int(state.get("ExitCode", -1)) if status in ("exited", "dead") else None,
+                        oom_killed=bool(state.get("OOMKilled")),
+                        labels=labels,
+                    )
+                )
+        return found
+
+    def attach(
+        self, container_id: str, on_output: OutputSink | None = None, *, since: float | None = None
+    ) -> DockerHandle:
+        """A handle on an existing run container (running or exited), as `start` would have returned.
+
+        Output is streamed from `since` (epoch seconds; None: from now on, so lines already stored are not
+        repeated). `wait`/`stop` then work as for a started container, including removal under auto_remove.
+        """
+        with docker_errors(f"finding container {container_id}"):
+            container = self.client.containers.get(container_id)
+        labels = dict(container.labels or {})
+        if RUN_ID_LABEL not in labels:
+            raise InfraError(f"container {container.name} is not a deploytool run's container (no {RUN_ID_LABEL})")
+        return self._follow(
+            container.id,
+            container.name,
+            labels[RUN_ID_LABEL],
+            labels.get(AUTO_REMOVE_LABEL) == "true",
+            on_output or (lambda line: None),
+            since=time.time() if since is None else since,
+        )
+
+    def _follow(
+        self, container_id: str, name: str, run_id: str, auto_remove: bool, on_output: OutputSink, since: float | None
+    ) -> DockerHandle:
+        handle = DockerHandle(
+            run_id=run_id,
+            container_id=container_id,
+            name=name,
+            auto_remove=auto_remove,
+            client=connect(version=self.client.api.api_version),
+        )
+        threading.Thread(target=_wait_exit, args=(handle,), name=f"wait-{run_id[:8]}", daemon=True).start()
+        handle.reader = threading.Thread(
+            target=_read_logs, args=(handle, on_output, since), name=f"output-{run_id[:8]}", daemon=True
+        )
+        handle.reader.start()
+        return handle
+
+    def _finish(self, handle: DockerHandle) -> DockerOutcome:
+        with handle.lock:
+            if handle.outcome is not None:
+                return handle.outcome
+            if handle.reader is not None:
+                handle.reader.join(OUTPUT_DRAIN_SECONDS)
+                if handle.reader.is_alive():
+                    log.warning("run %s: output still open after the container exited; not waiting", handle.run_id)
+                    with contextlib.suppress(Exception):
+                        handle.stream.close()
+            code = -1 if handle.exit_code is None else handle.exit_code
+            oom = _oom_killed(handle, patient=code == 137 and not handle.stopped)
+            handle.killed = handle.stopped and code == 137 and not oom
+            if handle.auto_remove:
+                try:
+                    handle.client.api.remove_container(handle.container_id, v=True, force=True)
+                except Exception as exc:
+                    if getattr(getattr(exc, "response", None), "status_code", None) != 404:
+                        log.warning("run %s: could not remove container %s: %s", handle.run_id, handle.name, exc)
+            with contextlib.suppress(Exception):
+                handle.client.close()
+            handle.outcome = DockerOutcome(
+                exit_code=code,
+                stopped=handle.stopped,
+                killed=handle.killed,
+                oom_killed=oom,
+                container_id=handle.container_id,
+                detail=handle.detail,
+            )
+            return handle.outcome
+
+
+def _wait_exit(handle: DockerHandle) -> None:
+    """Block in the daemon's wait; on a broken connection, keep asking until the daemon has been gone too long."""
+    import docker.errors
+
+    lost_since: float | None = None
+    while True:
+        try:
+            result = handle.client.api.wait(handle.container_id, timeout=None)
+            handle.exit_code = int(result.get("StatusCode", -1))
+            error = (result.get("Error") or {}).get("Message")
+            if error:
+                handle.detail = f"Docker: {error}"
+            break
+        except docker.errors.NotFound:
+            handle.detail = "the container was removed before its exit code could be read"
+            break
+        except Exception as exc:
+            now = time.monotonic()
+            if lost_since is None:
+                lost_since = now
+                log.warning("run %s: lost the Docker daemon while waiting (%s); retrying", handle.run_id, exc)
+            if now - lost_since > DAEMON_LOST_SECONDS:
+                handle.detail = f"the Docker daemon did not answer for {DAEMON_LOST_SECONDS:.0f} s: {exc}"
+                break
+            time.sleep(2.0)
+    handle.ended.set()
+
+
+def _oom_killed(handle: DockerHandle, patient: bool) -> bool:
+    """State.OOMKilled. The daemon may record the OOM event just after the exit: for a 137, ask for a while."""
+    deadline = time.monotonic() + (OOM_FLAG_SECONDS if patient else 0.0)
+    while True:
+        try:
+            state = handle.client.api.inspect_container(handle.container_id).get("State") or {}
+        except Exception:
+            return False
+        if state.get("OOMKilled") or time.monotonic() >= deadline:
+            return bool(state.get("OOMKilled"))
+        time.sleep(0.1)
+
+
+def _read_state(handle: DockerHandle) -> None:
+    """After a stop whose exit the waiter did not see: read the state directly."""
+    with contextlib.suppress(Exception):
+        state = handle.client.api.inspect_container(handle.container_id).get("State") or {}
+        if state.get("Status") in ("exited", "dead"):
+            handle.exit_code = int(state.get("ExitCode", -1))
+
+
+def _read_logs(handle: DockerHandle, on_output: OutputSink, since: float | None) -> None:
+    complained = False
+
+    def deliver(raw: bytes) -> None:
+        nonlocal complained
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            on_output(line.decode("utf-8", errors="replace"))
+        except Exception:
+            if not complained:
+                log.exception("output callback failed; further failures are not reported")
+                complained = True
+
+    buffer = b""
+    try:
+        handle.stream = handle.client.api.logs(
+            handle.container_id, stdout=True, stderr=True, stream=True, follow=True, since=since
+        )
+        for chunk in handle.stream:
+            buffer += chunk
+            while (end := buffer.find(b"\n")) >= 0:
+                deliver(buffer[:end])
+                buffer = buffer[end + 1 :]
+            while len(buffer) > MAX_LINE_BYTES:
+                deliver(buffer[:MAX_LINE_BYTES])
+                buffer = buffer[MAX_LINE_BYTES:]
+    except Exception as exc:
+        if not handle.outcome:
+            log.warning("run %s: the container's output stream ended: %s", handle.run_id, exc)
+    if buffer:
+        deliver(buffer)
