@@ -115,6 +115,13 @@ class Resolver:
     def _render_pull(self, spec: DeploymentSpec, outputs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         from deploytool.core.deploy import stored_pull_steps
 
+        if not spec.pull and _uses_auto_image(spec):
+            # The auto image holds the project at a fixed place; runs start there (Prefect writes this step
+            # into the file instead, with the deploying machine's directory name in it).
+            from deploytool.steps.dockerfile import AUTO_PROJECT_DIR
+
+            return [{"name": "set_working_directory", "id": None, "inputs": {"directory": AUTO_PROJECT_DIR}}]
+
         pull_ids = {c.id for c in spec.pull if c.id}
         context = TemplateContext.for_phase(
             Phase.DEPLOY, keep=_PULL_KEEP | pull_ids, env=self.env, variables=self._variables, steps=outputs
@@ -196,6 +203,10 @@ class Resolver:
             raise StepError(f"deployment {spec.full_name}: {exc.message}", exc.hint) from exc
         self._step_outputs[key] = {k: dict(v) for k, v in outputs.items()}
         return self._step_outputs[key]
+
+
+def _uses_auto_image(spec: DeploymentSpec) -> bool:
+    return any(c.name == "build_docker_image" and c.inputs.get("dockerfile") == "auto" for c in spec.build)
 
 
 def _with_hash(deployment: Deployment, hasher: Callable[[Deployment], str]) -> Deployment:

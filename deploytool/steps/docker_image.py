@@ -228,7 +228,9 @@ def _auto_context(
         wheels = wheelhouse_dir(requirements, refresh=refresh, ctx=ctx)
         extra.append(("deps/requirements.txt", requirements.read_bytes()))
         extra += [(f"deps/wheels/{w.name}", w.read_bytes()) for w in sorted(wheels.iterdir()) if w.is_file()]
-    text = render_dockerfile(base, wheel_name=wheel.name, has_requirements=requirements.is_file())
+    text = render_dockerfile(
+        base, wheel_name=wheel.name, has_requirements=requirements.is_file(), project_name=root.resolve().name
+    )
     extra.append(("Dockerfile", text.encode()))
     excluded = [*AUTO_EXCLUDES, as_str("dockerfile_output_path", output_path) or "Dockerfile.generated"]
     files = context_files(root, [*dockerignore_patterns(root), *excluded], ".dockerignore")

@@ -301,3 +301,60 @@ def test_deploy_output_json(cli: CLI, pool: str, tmp_path: Path) -> None:
     assert data["kind"] == "deploy"
     assert data["data"]["applied"] is True
     assert [i["action"] for i in data["data"]["items"]] == ["create", "create"]
+
+
+DOCKER_PROJECT = """
+build:
+  - build_docker_image:
+      id: build-image
+      image_name: deploytool-test/deploy-auto
+      dockerfile: auto
+      labels: {LABELS}
+deployments:
+  - name: first
+    entrypoint: flows/etl.py:etl
+    parameters: {{source: a}}
+    work_pool:
+      name: containers
+      job_variables:
+        image: "{{{{ build-image.image }}}}"
+  - name: second
+    entrypoint: flows/etl.py:etl
+    parameters: {{source: b}}
+    work_pool:
+      name: containers
+      job_variables:
+        image: "{{{{ build-image.image }}}}"
+"""
+
+
+def test_deploy_builds_the_auto_image_once_and_adds_its_pull_step(
+    cli: CLI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    base_image: str,
+    docker_labels: dict[str, str],
+    docker_janitor: object,
+) -> None:
+    monkeypatch.setenv("DEPLOYTOOL_BASE_IMAGE", base_image)
+    assert cli("work-pool", "create", "containers", "--type", "docker").code == 0
+    labels = json.dumps(docker_labels)
+    file = write_project(tmp_path, DOCKER_PROJECT.format(LABELS=labels))
+    result = cli("deploy", "--all", "--file", str(file))
+    assert result.code == 0, result.err
+    assert "Deployed: 2 created." in result.out
+    with open_store() as store:
+        first = store.deployments.get_by_name("etl", "first")
+        second = store.deployments.get_by_name("etl", "second")
+    image = first.job_variables["image"]
+    assert image.startswith("deploytool-test/deploy-auto:")
+    assert second.job_variables["image"] == image
+    assert first.pull_steps == [
+        {"name": "set_working_directory", "id": None, "inputs": {"directory": "/opt/deploytool/project"}}
+    ]
+    # one build (or reuse of an earlier identical one) for the two deployments
+    shown = result.out + result.err
+    assert shown.count("Step 1/") + shown.count("reusing deploytool-test/deploy-auto") == 1, shown
+    again = cli("deploy", "--all", "--file", str(file))
+    assert "Nothing to change: 2 unchanged." in again.out
+    assert "reusing deploytool-test/deploy-auto" in again.out + again.err

@@ -76,6 +76,9 @@ def test_auto_image_runs_a_flow_with_its_requirements(
     )
     assert code == 0, logs
     assert logs.split() == [".dockerignore", "flows", "requirements.txt"], "the project, .dockerignore applied"
+    # prefect.yaml files name Prefect's location of the project: /opt/prefect/<directory name>
+    code, logs = run(docker_client, docker_janitor, out["image"], ["ls", "-A", f"/opt/prefect/{project.name}/"])
+    assert code == 0 and logs.split() == [".dockerignore", "flows", "requirements.txt"], logs
 
     spec = RunSpec(
         run_id="r1",

@@ -126,12 +126,13 @@ def test_set_working_directory_moves_later_steps(workdir: Path) -> None:
     assert outputs["pwd"]["stdout"] == str(workdir / "sub") == outputs["cd"]["directory"]
 
 
-def test_docker_steps_say_they_are_not_implemented(workdir: Path) -> None:
+def test_docker_build_step_reports_a_missing_dockerfile(workdir: Path) -> None:
     with pytest.raises(StepError) as err:
         run_steps(
             [call("build_docker_image", {"image_name": "x"}, "img")], phase="build", cwd=workdir, render=no_render
         )
-    assert "build_docker_image is not yet implemented in this version of deploytool" in err.value.message
+    assert err.value.message.startswith("build step 1 of 1 (build_docker_image, id 'img') failed: Dockerfile ")
+    assert "does not exist" in err.value.message
 
 
 def test_secrets_are_redacted_from_streamed_lines_and_errors(workdir: Path, lines: Lines) -> None:
