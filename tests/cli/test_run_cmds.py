@@ -11,14 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deploytool.cli import run_cmds
-from deploytool.cli.app import app
 from deploytool.jobvars import default_base_job_template
 from deploytool.models import FlowRun, LogLine, RunState, WorkPool, utcnow
 from tests.cli.cli_helpers import CLI, open_store
 from tests.core.test_runs import add_deployment, simulate_worker
-
-run_cmds.register(app)  # the lead registers it in deploytool.cli.app; registering twice is harmless
 
 
 @pytest.fixture
