@@ -200,8 +200,7 @@ def resolve_run(store: Store, ref: str) -> FlowRun:
         return store.runs.get(ref)
     except NotFoundError:
         pass
-    lowered = ref.lower()
-    matches = [r for r in store.runs.list(limit=_SCAN_LIMIT) if r.id.startswith(lowered) or r.name == ref]
+    matches = store.runs.find(ref)
     if not matches:
         raise NotFoundError(f"no flow run has the id, id prefix or name {ref!r}", hint=LS_HINT)
     by_name = [r for r in matches if r.name == ref]
@@ -209,7 +208,7 @@ def resolve_run(store: Store, ref: str) -> FlowRun:
         return by_name[0]
     if len(matches) > 1:
         listing = ", ".join(f"{r.id[:12]} ({r.name})" for r in matches[:5])
-        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        more = " and more" if len(matches) > 5 else ""
         raise DeploytoolError(
             f"{ref!r} matches {len(matches)} flow runs: {listing}{more}", hint="give more characters of the id"
         )

@@ -151,6 +151,17 @@ class FlowRunRepo:
             raise NotFoundError(f"flow run {run_id!r} not found", hint="list runs: deploytool flow-run ls")
         return run_from_row(row)
 
+    def find(self, ref: str, limit: int = 6) -> builtins.list[FlowRun]:
+        """Runs whose id starts with `ref` (a range on the primary key) or whose name is `ref`; at most `limit`."""
+        prefix = ref.lower()
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, prefix + "\uffff", limit)
+            ).fetchall()
+            rows += conn.execute(f"{_SELECT} WHERE name = ? LIMIT ?", (ref, limit)).fetchall()
+        found = {row["id"]: run_from_row(row) for row in rows}
+        return builtins.list(found.values())[:limit]
+
     def list(
         self,
         *,
