@@ -46,6 +46,8 @@ class DockerOutcome(JobOutcome):
     def describe(self) -> str:
         if self.oom_killed:
             text = f"the container ran out of memory and was killed (exit code {self.exit_code}, OOMKilled)"
+        elif self.exit_code == 137 and not self.stopped:
+            text = "the container was killed by SIGKILL (exit code 137; not out of memory: by hand, or by its host)"
         else:
             text = super().describe()
         return f"{text}; {self.detail}" if self.detail else text

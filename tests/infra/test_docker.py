@@ -285,7 +285,7 @@ def test_a_container_killed_from_outside_is_reported_as_exit_137(
     outcome = infra.wait(handle, timeout=30)
     assert outcome is not None and outcome.exit_code == 137
     assert not outcome.stopped and not outcome.oom_killed
-    assert "SIGKILL" in outcome.describe()
+    assert "SIGKILL" in outcome.describe() and "not out of memory" in outcome.describe()
     assert lines.kinds()[-1] == "attempt_started"  # no final event: the worker records a crash
     assert gone(docker_janitor.client, handle.container_id)
 
@@ -350,6 +350,27 @@ def test_never_with_a_missing_image_fails_the_run_with_a_clear_message(
         infra.start(make_job(image, "hello", docker_labels), Lines())
     assert caught.value.message == f"image {image} is not present locally and image_pull_policy is Never"
     assert caught.value.hint and "IfNotPresent" in caught.value.hint
+    with pytest.raises(InfraError, match="invalid reference format"):
+        infra.start(make_job("Not A Valid Image!", "hello", docker_labels), Lines())
+    with pytest.raises(InfraError) as caught:  # nothing listens on port 9: the registry is unreachable
+        infra.start(make_job("127.0.0.1:9/team/app:1", "hello", docker_labels, image_pull_policy="Always"), Lines())
+    assert caught.value.message.startswith("pulling image 127.0.0.1:9/team/app:1 failed:")
+    assert "connection refused" in caught.value.message
+
+
+def test_a_taken_name_gets_a_suffix(
+    infra: DockerInfrastructure, flow_image: str, docker_labels: dict[str, str], docker_janitor: DockerJanitor
+) -> None:
+    job = make_job(flow_image, "hello", docker_labels, name="fixed name")
+    name = container_name("fixed name", job.run_id, "hello")
+    assert name == f"fixed-name-{job.run_id[:8]}"
+    squatter = docker_janitor.container(
+        docker_janitor.client.containers.create(flow_image, name=name, labels=docker_labels)
+    )
+    handle = started(infra, job, docker_janitor, Lines())
+    assert handle.name == f"{name}-1" and squatter.name == name
+    outcome = infra.wait(handle, timeout=60)
+    assert outcome is not None and outcome.exit_code == 0
 
 
 def test_if_not_present_pulls_a_missing_image_from_the_registry(
