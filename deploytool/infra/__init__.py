@@ -22,10 +22,16 @@ def _process() -> Any:
     return ProcessInfrastructure()
 
 
-INFRA: dict[str, InfrastructureFactory] = {"process": _process}
-"""Pool type -> infrastructure factory. The docker pool type registers `"docker"` here."""
+def _docker() -> Any:
+    from deploytool.infra.docker import DockerInfrastructure
 
-_PLANNED = {"docker": "Docker infrastructure is not available in this version of deploytool yet"}
+    return DockerInfrastructure()
+
+
+INFRA: dict[str, InfrastructureFactory] = {"process": _process, "docker": _docker}
+"""Pool type -> infrastructure factory."""
+
+_PLANNED: dict[str, str] = {}
 
 
 def infrastructure_for(pool_type: str) -> Any:

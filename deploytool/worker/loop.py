@@ -43,6 +43,8 @@ class Worker:
         self.name = options.name
         self.pool = store.pools.get(options.pool)
         self.infra = infra if infra is not None else infrastructure_for(self.pool.type)
+        if hasattr(self.infra, "worker_name"):  # docker labels its containers with these, for reconciliation
+            self.infra.worker_name, self.infra.pool_name = self.name, self.pool.name
         self.active: dict[str, ActiveRun] = {}
         self.wake = threading.Event()
         self.claiming = True
