@@ -6,6 +6,7 @@ in one transaction, so a deploy is all or nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
@@ -16,7 +17,8 @@ from typing import Any
 from deploytool.config import DeploymentSpec, Project, StepCall
 from deploytool.core.plan import Plan, PlanItem, plan_deployments
 from deploytool.errors import DeploytoolError, NotFoundError
-from deploytool.models import DEFAULT_QUEUE, Deployment
+from deploytool.models import DEFAULT_QUEUE, Deployment, utcnow
+from deploytool.scheduling import prune as prune_schedules
 from deploytool.store import Store
 
 OutputSink = Callable[[str, str], None]
@@ -109,7 +111,9 @@ def deploy(
     with store.transaction():
         for item in plan.items:
             if item.action in ("create", "update"):
-                store.deployments.upsert(item.deployment)
+                stored, _ = store.deployments.upsert(item.deployment)
+                # A changed or removed schedule takes its waiting runs with it (deploytool.scheduling).
+                prune_schedules(store, stored, utcnow())
             elif item.action == "delete":
                 store.deployments.delete(item.deployment.id)
     return DeployResult(plan, applied=True)
@@ -142,27 +146,13 @@ def content_hash(deployment: Deployment) -> str:
     """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
     import hashlib
 
-    fields = {
-        "flow_name": deployment.flow_name,
-        "name": deployment.name,
-        "entrypoint": deployment.entrypoint,
-        "pool_name": deployment.pool_name,
-        "queue_name": deployment.queue_name,
-        "parameters": deployment.parameters,
-        "parameter_schema": deployment.parameter_schema,
-        "job_variables": deployment.job_variables,
-        "pull_steps": deployment.pull_steps,
-        "schedules": deployment.schedules,
-        "tags": deployment.tags,
-        "version": deployment.version,
-        "description": deployment.description,
-        "concurrency_limit": deployment.concurrency_limit,
-        "enforce_parameter_schema": deployment.enforce_parameter_schema,
-        "paused": deployment.paused,
-        "source_file": deployment.source_file,
-    }
+    fields = {k: v for k, v in dataclasses.asdict(deployment).items() if k not in _NOT_HASHED}
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Bookkeeping the store sets, and the hash itself.
+_NOT_HASHED = frozenset({"id", "created", "updated", "content_hash"})
 
 
 def queue_of(spec: DeploymentSpec) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -11,23 +12,16 @@ from deploytool.store import Store
 
 Action = Literal["create", "update", "unchanged", "delete"]
 
-COMPARED_FIELDS = (
-    "entrypoint",
-    "pool_name",
-    "queue_name",
-    "parameters",
-    "parameter_schema",
-    "job_variables",
-    "pull_steps",
-    "schedules",
-    "tags",
-    "version",
-    "description",
-    "concurrency_limit",
-    "enforce_parameter_schema",
-    "paused",
-    "source_file",
-)
+# Bookkeeping fields that differ between any two writes; every other field is the deployment's content.
+_BOOKKEEPING = frozenset({"id", "created", "updated", "content_hash", "flow_name", "name"})
+
+
+def changed_fields(current: Deployment, wanted: Deployment) -> list[str]:
+    return [
+        f.name
+        for f in dataclasses.fields(Deployment)
+        if f.name not in _BOOKKEEPING and getattr(current, f.name) != getattr(wanted, f.name)
+    ]
 
 
 @dataclass
@@ -68,7 +62,6 @@ def plan_deployments(store: Store, wanted: list[Deployment], prune: list[Deploym
         if current.content_hash == deployment.content_hash:
             items.append(PlanItem("unchanged", current))
             continue
-        changed = [f for f in COMPARED_FIELDS if getattr(current, f) != getattr(deployment, f)]
-        items.append(PlanItem("update", deployment, changed or ["content"]))
+        items.append(PlanItem("update", deployment, changed_fields(current, deployment) or ["content"]))
     items.extend(PlanItem("delete", d) for d in prune)
     return Plan(items)

@@ -5,18 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from deploytool.config import Project
-
-
-def _schedule_text(schedule: dict[str, Any]) -> str:
-    for kind in ("cron", "interval", "rrule"):
-        if kind in schedule:
-            text = f"{kind} {schedule[kind]}"
-            if schedule.get("timezone"):
-                text += f" ({schedule['timezone']})"
-            if schedule.get("active") is False:
-                text += " [inactive]"
-            return text
-    return "?"
+from deploytool.core.deployments import schedules_text
 
 
 def summarise(project: Project) -> dict[str, Any]:
@@ -32,7 +21,7 @@ def summarise(project: Project) -> dict[str, Any]:
                 "work_queue": spec.work_queue,
                 "parameters": spec.parameters,
                 "schedules": spec.schedules,
-                "schedules_text": ", ".join(_schedule_text(s) for s in spec.schedules) or "-",
+                "schedules_text": schedules_text(spec.schedules),
                 "steps": steps,
                 "steps_text": " / ".join(str(len(v)) for v in steps.values()),
                 "tags": spec.tags,
