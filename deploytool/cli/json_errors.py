@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import typer
 
-from deploytool.cli.output import OutputFormat, print_error, print_json
-from deploytool.errors import DeploytoolError
+from deploytool.cli.output import OutputFormat, issue_to_json, print_error, print_json
+from deploytool.errors import ConfigError, DeploytoolError
 
 
 @contextmanager
@@ -21,7 +21,10 @@ def json_errors(kind: str, output: OutputFormat) -> Iterator[None]:
     except DeploytoolError as exc:
         if output != OutputFormat.json:
             raise
-        error = {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}
-        print_json(kind, None, ok=False, errors=[error])
+        if isinstance(exc, ConfigError):
+            errors = [{"type": "ConfigIssue", **issue_to_json(issue)} for issue in exc.issues]
+        else:
+            errors = [{"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}]
+        print_json(kind, None, ok=False, errors=errors)
         print_error(exc)
         raise typer.Exit(exc.exit_code) from None
