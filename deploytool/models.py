@@ -125,6 +125,9 @@ class Deployment:
     version: str | None = None
     description: str | None = None
     concurrency_limit: dict[str, Any] | None = None
+    # Retrying CRASHED runs: None, or {"max": 3, "backoff_seconds": 30, "max_backoff_seconds": 600}
+    # (deploytool.crashretry reads it; docs/concurrency-and-retries.md).
+    crash_retries: dict[str, Any] | None = None
     enforce_parameter_schema: bool = True
     paused: bool = False
     source_file: str | None = None

@@ -32,7 +32,7 @@ WATCH_EXIT_HELP = (
 
 flow_run_app = typer.Typer(
     name="flow-run",
-    help="Flow runs: list, inspect, read or follow their logs, watch, cancel.",
+    help="Flow runs: list, inspect, read or follow their logs, watch, cancel, retry, and why one waits.",
     no_args_is_help=True,
 )
 
@@ -355,6 +355,43 @@ def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> N
             " stops it and records CANCELLED."
         )
         print(f"Wait for it: deploytool flow-run watch {cancelled.id[:8]}", file=sys.stderr)
+
+
+@flow_run_app.command()
+def why(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Say why a run has not started (not due, no worker, paused, a concurrency limit held by named runs)."""
+    from deploytool.core.why import explain
+
+    with json_errors("flow-run-why", output), open_store() as store:
+        data = explain(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run-why", data)
+        return
+    print(f"{data['name']} ({data['id']}): {data['state']}, attempt {data['attempt']}, {data['deployment']}")
+    blocking = [r for r in data["reasons"] if r["blocking"]]
+    if len(blocking) > 1:
+        print("waiting:")
+        for reason in blocking:
+            print(f"  - {reason['message']}")
+    else:
+        print(data["summary"])
+    for reason in data["reasons"]:
+        if not reason["blocking"]:
+            print(f"note: {reason['message']}")
+
+
+@flow_run_app.command()
+def retry(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Queue a finished run (COMPLETED, FAILED, CRASHED, CANCELLED) again as the next attempt."""
+    from deploytool.core.runs import retry_run, run_summary
+
+    with json_errors("flow-run", output), open_store() as store:
+        retried = retry_run(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run", run_summary(retried))
+        return
+    print(f"Queued flow run {retried.name} ({retried.id}) again: attempt {retried.attempt}, SCHEDULED.")
+    print(f"Follow it: deploytool flow-run watch {retried.id[:8]}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from deploytool import crashretry
 from deploytool.config.flowscan import EntrypointError, FlowInfo, check_parameters, scan_entrypoint
 from deploytool.config.keypath import format_path
 from deploytool.config.project import (
@@ -207,6 +208,7 @@ def _check_deployment(
         schedules_given=schedules_given,
         paused=raw.get("paused") if isinstance(raw.get("paused"), bool) else None,
         concurrency_limit=normalise_concurrency(raw.get("concurrency_limit")),
+        crash_retries=crashretry.normalise(raw.get("crash_retries")),
         build=steps["build"],
         push=steps["push"],
         pull=steps["pull"],

@@ -74,6 +74,7 @@ def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
         "version": deployment.version,
         "description": deployment.description,
         "concurrency_limit": deployment.concurrency_limit,
+        "crash_retries": deployment.crash_retries,
         "enforce_parameter_schema": deployment.enforce_parameter_schema,
         "paused": deployment.paused,
         "source_file": deployment.source_file,

@@ -105,6 +105,7 @@ class Resolver:
             version=None if rendered["version"] is None else str(rendered["version"]),
             description=rendered["description"],
             concurrency_limit=spec.concurrency_limit,
+            crash_retries=spec.crash_retries,
             enforce_parameter_schema=spec.enforce_parameter_schema,
             # A redeploy keeps a paused deployment paused unless the file says otherwise.
             paused=spec.paused if spec.paused is not None else existing_paused,

@@ -329,6 +329,29 @@ def cancel_run(store: Store, ref: str) -> FlowRun:
     raise ConflictError(f"flow run {run.name!r} keeps changing state; try again", hint=LS_HINT)
 
 
+def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:
+    """Queue a finished run (COMPLETED, FAILED, CRASHED, CANCELLED) again: SCHEDULED, due now, attempt + 1.
+
+    An active or queued run is a ConflictError (one run never has two executions); so is a run whose
+    deployment was deleted (nothing to run it from).
+    """
+    run = resolve_run(store, ref)
+    if run.state not in TERMINAL:
+        hint = (
+            "it is already queued: deploytool flow-run why " + run.id[:8]
+            if run.state is RunState.SCHEDULED
+            else f"wait for it to finish, or cancel it first: deploytool flow-run cancel {run.id[:8]}"
+        )
+        raise ConflictError(f"flow run {run.name!r} is {run.state}; only a finished run can be retried", hint=hint)
+    if run.deployment_id is None:
+        raise ConflictError(
+            f"flow run {run.name!r} cannot be retried: its deployment was deleted",
+            hint="deploy it again and start a new run: deploytool run FLOW/DEPLOYMENT",
+        )
+    message = f"retried by the user after {run.state} (attempt {run.attempt + 1})"
+    return store.runs.retry(run.id, message, now=now, expect_attempt=run.attempt)
+
+
 @dataclass(frozen=True)
 class SubmittedRun:
     """What `deploytool run` created: the run, whether it is new (False: an idempotency key matched an

@@ -181,8 +181,12 @@ def migrations() -> list[tuple[int, str]]:
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [v for v, _ in found]
-    # A gap or duplicate would silently skip schema changes: refuse to start instead.
-    assert versions == list(range(1, len(found) + 1)), f"migration files are not numbered 1..n: {versions}"
+    # A duplicate would silently skip schema changes: refuse to start instead. A gap is allowed (two changes
+    # made at the same time take 0002 and 0003, whichever lands first): `migrate` records each version it
+    # applied, so a lower number shipped later is still applied.
+    assert len(set(versions)) == len(versions) and (not versions or versions[0] == 1), (
+        f"migration files must be numbered from 1 without duplicates: {versions}"
+    )
     return found
 
 
@@ -205,21 +209,38 @@ def migrate(db: Database) -> int:
     DeploytoolError if the database was written by a newer deploytool (a schema version we do not know).
     """
     scripts = migrations()
-    known = len(scripts)
+    known = scripts[-1][0] if scripts else 0
     with db.read() as conn:
         current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if current == known:
-        return current
+        if current == known and not _pending(conn, scripts, current):
+            return current
     _refuse_newer(current, known, db.path)
     with db.transaction() as conn:
         # Read again under the write lock: another process may have migrated meanwhile.
         current = int(conn.execute("PRAGMA user_version").fetchone()[0])
         _refuse_newer(current, known, db.path)
-        for version, script in scripts[current:]:
+        pending = _pending(conn, scripts, current)
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY) STRICT")
+        waiting = {version for version, _ in pending}
+        conn.executemany(
+            "INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)",
+            [(version,) for version, _ in scripts if version <= current and version not in waiting],
+        )
+        for version, script in pending:
             for statement in _statements(script):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
+        conn.execute(f"PRAGMA user_version = {known}")
     return known
+
+
+def _pending(conn: sqlite3.Connection, scripts: list[tuple[int, str]], current: int) -> list[tuple[int, str]]:
+    """The scripts not applied yet. A store made before `schema_migrations` existed applied 1..user_version."""
+    table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    if table is None:
+        return [(v, s) for v, s in scripts if v > current]
+    applied = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
+    return [(v, s) for v, s in scripts if v not in applied]
 
 
 def _refuse_newer(current: int, known: int, path: str) -> None:

@@ -15,7 +15,8 @@ from deploytool.store.rows import dt, dump, load, ts
 _COLUMNS = (
     "id, flow_name, flow_key, name, entrypoint, pool_name, queue_name, parameters, parameter_schema,"
     " job_variables, pull_steps, schedules, tags, version, description, concurrency, concurrency_limit,"
-    " collision_strategy, enforce_parameter_schema, paused, source_file, content_hash, created, updated"
+    " collision_strategy, enforce_parameter_schema, paused, source_file, content_hash, created, updated,"
+    " crash_retries"
 )
 
 
@@ -41,6 +42,7 @@ def deployment_from_row(row: sqlite3.Row) -> Deployment:
         version=row["version"],
         description=row["description"],
         concurrency_limit=load(row["concurrency"]),
+        crash_retries=load(row["crash_retries"]),
         enforce_parameter_schema=bool(row["enforce_parameter_schema"]),
         paused=bool(row["paused"]),
         source_file=row["source_file"],
@@ -77,6 +79,7 @@ def _values(d: Deployment) -> tuple[object, ...]:
         d.content_hash,
         ts(d.created),
         ts(d.updated),
+        None if d.crash_retries is None else dump(d.crash_retries),
     )
 
 
@@ -157,7 +160,8 @@ class DeploymentRepo:
             ).fetchone()
             if existing is None:
                 stored = replace(deployment, created=now, updated=now)
-                conn.execute(f"INSERT INTO deployments ({_COLUMNS}) VALUES ({', '.join('?' * 24)})", _values(stored))
+                values = _values(stored)
+                conn.execute(f"INSERT INTO deployments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
                 return stored, True
             stored = replace(deployment, id=existing["id"], created=dt(existing["created"]), updated=now)
             assignments = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(",")[1:])

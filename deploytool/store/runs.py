@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +46,11 @@ SETTABLE_FIELDS = frozenset(
         "scheduled_time",
     }
 )
+
+
+# Decides whether a run that has just become CRASHED is queued again: (the crashed run, its previous state) ->
+# (when it is due, the state message), or None to leave it CRASHED. deploytool.crashretry.plan makes these.
+CrashHook = Callable[[FlowRun, RunState], "tuple[datetime, str] | None"]
 
 
 def run_from_row(row: sqlite3.Row) -> FlowRun:
@@ -142,6 +147,12 @@ class FlowRunRepo:
                 _values(run),
             )
         return run
+
+    def insert_many(self, runs: Iterable[FlowRun], *, batch: int = 10_000) -> int:
+        """Store complete runs as given, in any state, in few transactions (imports, benchmarks); how many."""
+        from deploytool.store.bulk import insert_runs
+
+        return insert_runs(self._db, runs, batch=batch)
 
     def get(self, run_id: str) -> FlowRun:
         """The run with this id; NotFoundError if none."""
@@ -264,6 +275,31 @@ class FlowRunRepo:
             self._write(conn, updated)
         return updated
 
+    def retry(
+        self,
+        run_id: str,
+        message: str,
+        *,
+        now: datetime | None = None,
+        scheduled_time: datetime | None = None,
+        expect_attempt: int | None = None,
+    ) -> FlowRun:
+        """Queue a finished run again: terminal -> SCHEDULED (the table's retry transition), attempt + 1, due at
+        `scheduled_time` (default now). ConflictError for a run that is not finished, and, with `expect_attempt`,
+        for one whose attempt moved on meanwhile (someone else retried it: never two retries of one crash).
+        """
+        now = now or utcnow()
+        with self._db.transaction():
+            run = self.get(run_id)
+            if expect_attempt is not None and run.attempt != expect_attempt:
+                raise ConflictError(
+                    f"flow run {run.name!r} was already retried (it is at attempt {run.attempt}, {run.state})",
+                    hint=f"see it: deploytool flow-run inspect {run.id[:8]}",
+                )
+            return self.set_state(
+                run_id, RunState.SCHEDULED, message, now=now, retry=True, scheduled_time=scheduled_time or now
+            )
+
     def _write(self, conn: sqlite3.Connection, run: FlowRun) -> None:
         assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
         conn.execute(f"UPDATE flow_runs SET {assignments} WHERE id = ?", (*_values(run)[1:], run.id))
@@ -368,11 +404,14 @@ class FlowRunRepo:
         with self._db.transaction() as conn:
             return int(conn.execute(sql, args).rowcount)
 
-    def recover_expired(self, now: datetime) -> builtins.list[tuple[FlowRun, RunState]]:
+    def recover_expired(
+        self, now: datetime, on_crash: CrashHook | None = None
+    ) -> builtins.list[tuple[FlowRun, RunState]]:
         """Recover the active runs whose lease expired before `now` (their worker is gone).
 
         PENDING goes back to SCHEDULED (it never started); RUNNING and CANCELLING become CRASHED with a
-        message naming the worker. Returns each recovered run (as it is now) with its new state.
+        message naming the worker. A CRASHED run for which `on_crash` returns (when, message) is then retried
+        (`retry`) in the same transaction. Returns each recovered run (as it is now) with its new state.
         """
         recovered: builtins.list[tuple[FlowRun, RunState]] = []
         with self._db.transaction() as conn:
@@ -400,5 +439,12 @@ class FlowRunRepo:
                 check_transition(run, new_state)
                 updated = replace(run, state=new_state, state_message=message, **changes)
                 self._write(conn, updated)
+                decision = on_crash(updated, run.state) if on_crash and new_state is RunState.CRASHED else None
+                if decision is not None:
+                    when, retry_message = decision
+                    updated = self.retry(
+                        run.id, retry_message, now=now, scheduled_time=when, expect_attempt=run.attempt
+                    )
+                    new_state = RunState.SCHEDULED
                 recovered.append((updated, new_state))
         return recovered

@@ -22,6 +22,7 @@ from deploytool.errors import ConflictError, DeploytoolError, InfraError, NotFou
 from deploytool.infra import infrastructure_for
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
 from deploytool.store import Store
+from deploytool.worker.crashes import crash_hook, retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
 from deploytool.worker.launch import LaunchError, prepare, worker_environ
 from deploytool.worker.options import WorkerOptions
@@ -141,7 +142,9 @@ class Worker:
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
         self.store.workers.heartbeat(self.name, self.pool.name, self.options.host, os.getpid(), now)
         self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
-        for run, state in self.store.runs.recover_expired(now):
+        # A crashed run is retried by its deployment's crash_retries policy, no sooner than one lease from now.
+        hook = crash_hook(self.store, now, min_delay_seconds=self.options.lease)
+        for run, state in self.store.runs.recover_expired(now, on_crash=hook):
             log.warning("recovered run %s (%s) of worker %r: now %s", run.name, run.id, run.worker_name, state)
             note = f"recovered by worker {self.name!r}: {run.state_message}"
             self.store.logs.append(run.id, [LogLine(run.id, now, "WARNING", WORKER, note)])
@@ -227,12 +230,23 @@ class Worker:
             self._set(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
 
     def _set(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
+        now = now or utcnow()
+        retried = None
         try:
-            self.store.runs.set_state(run_id, state, message, now=now, expect_worker=self.name, **fields)
+            with self.store.transaction():  # a crash and its retry (crash_retries) are one change
+                previous = self.store.runs.get(run_id).state
+                run = self.store.runs.set_state(run_id, state, message, now=now, expect_worker=self.name, **fields)
+                if state is RunState.CRASHED:
+                    retried = retry_after_crash(self.store, run, previous, now)
+                    if retried is not None:
+                        line = LogLine(run_id, now, "WARNING", WORKER, retried.state_message or "")
+                        self.store.logs.append(run_id, [line])
         except ConflictError as exc:
             log.warning("run %s: could not record %s: %s", run_id, state, exc)
             return False
         log.info("run %s: %s (%s)", run_id, state, message)
+        if retried is not None:
+            log.warning("run %s: %s", run_id, retried.state_message)
         return True
 
     # --- claiming and launching ----------------------------------------------------------------------------
@@ -242,6 +256,9 @@ class Worker:
             run = self.store.runs.claim_next(self.pool.name, self.options.queues, self.name, self.options.lease, now)
             self._idle = run is None
             if run is None:
+                return
+            if run.id in self.active:  # recovered and re-queued while our old job of it still runs: never two
+                self._set(run.id, RunState.SCHEDULED, f"released by worker {self.name!r}: its previous job still runs")
                 return
             self.launched += 1
             self._launch(run, now)
