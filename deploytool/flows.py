@@ -1,4 +1,5 @@
-"""The user-facing flow API: `@flow`, `Flow`, `get_run_logger()` and the `DockerImage` placeholder.
+"""The user-facing flow API: `@flow`, `Flow`, `get_run_logger()`, `DockerImage`, and `Flow.deploy`/`Flow.serve`
+(implemented in deploytool.pyapi, imported only when called).
 
 This module is imported inside every job by the engine, so it imports the standard library only.
 
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 __all__ = ["DockerImage", "Flow", "FlowTimeoutError", "flow", "get_run_logger"]
@@ -105,6 +106,81 @@ class Flow(Generic[P, R]):
         _ensure_console_logging()
         return run_attempts(self, args, kwargs)
 
+    def deploy(
+        self,
+        name: str,
+        work_pool_name: str,
+        image: str | DockerImage | None = None,
+        build: bool = True,
+        push: bool = True,
+        job_variables: dict[str, Any] | None = None,
+        parameters: dict[str, Any] | None = None,
+        cron: str | Sequence[str] | None = None,
+        interval: float | timedelta | Sequence[float | timedelta] | None = None,
+        rrule: str | Sequence[str] | None = None,
+        schedules: Sequence[dict[str, Any]] | None = None,
+        tags: Sequence[str] | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        work_queue_name: str | None = None,
+    ) -> str:
+        """Register a deployment of this flow, as `deploytool deploy` does with a deploy.yaml; returns its id.
+
+        The entrypoint is this function's file, relative to the current directory when the file is below it,
+        else to the file's directory (the project directory: the image's build context). With `image`, the
+        image is built (`dockerfile="auto"` unless a DockerImage says otherwise) when `build` is true, pushed
+        when `push` is true, and becomes the `image` job variable. Running the script again updates the
+        deployment. An error is printed as the CLI prints it and the script exits with status 1 (SystemExit,
+        whose `__cause__` is the DeploytoolError). docs/tutorial.md walks through it.
+        """
+        from deploytool.pyapi.deploy import deploy_or_exit
+
+        return deploy_or_exit(
+            self.fn,
+            name=name,
+            work_pool_name=work_pool_name,
+            image=image,
+            build=build,
+            push=push,
+            job_variables=job_variables,
+            parameters=parameters,
+            cron=cron,
+            interval=interval,
+            rrule=rrule,
+            schedules=schedules,
+            tags=tags,
+            description=description if description is not None else self.description,
+            version=version if version is not None else self.version,
+            work_queue_name=work_queue_name,
+        )
+
+    def serve(
+        self,
+        name: str | None = None,
+        cron: str | Sequence[str] | None = None,
+        interval: float | timedelta | Sequence[float | timedelta] | None = None,
+        rrule: str | Sequence[str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> None:
+        """Register a deployment of this flow and run its scheduled and queued runs here, in local processes,
+        until Ctrl-C. The deployment's pool is the process pool `serve:<flow>:<name>` (created when missing);
+        `name` defaults to the flow's name; `limit` caps the runs at once. Ctrl-C stops like a worker's
+        SIGINT: no new runs, running ones may finish (a second Ctrl-C stops them), every outcome recorded.
+        """
+        from deploytool.pyapi.serve import serve_or_exit
+
+        serve_or_exit(
+            self.fn,
+            flow_name=self.name,
+            name=name or self.name,
+            cron=cron,
+            interval=interval,
+            rrule=rrule,
+            parameters=parameters,
+            limit=limit,
+        )
+
 
 @overload
 def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
@@ -165,17 +241,29 @@ def get_run_logger() -> logging.Logger:
     return logging.getLogger(RUN_LOGGER_NAME)
 
 
-@dataclass
 class DockerImage:
-    """Describes an image for `Flow.deploy` (coming in a later version; nothing uses this class yet).
+    """The image of `Flow.deploy(image=...)`: `name` (a `:tag` in it is split off), `tag` (default: the build
+    context's content hash), `dockerfile` (`"auto"` generates one; else a path relative to the project
+    directory), and any other keyword as an input of the `build_docker_image` step (`buildargs`, `platform`,
+    `base_image`, ...)."""
 
-    `dockerfile="auto"` will mean a generated Dockerfile; `build_options` are passed to the image build.
-    """
+    def __init__(self, name: str, tag: str | None = None, dockerfile: str = "auto", **build_options: Any) -> None:
+        self.name = name
+        self.tag = tag
+        self.dockerfile = dockerfile
+        self.build_options: dict[str, Any] = dict(build_options)
 
-    name: str
-    tag: str | None = None
-    dockerfile: str = "auto"
-    build_options: dict[str, Any] = field(default_factory=dict)
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.build_options.items())
+        return f"DockerImage({self.name!r}, tag={self.tag!r}, dockerfile={self.dockerfile!r}{extra})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DockerImage):
+            return NotImplemented
+        mine = (self.name, self.tag, self.dockerfile, self.build_options)
+        return mine == (other.name, other.tag, other.dockerfile, other.build_options)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def retry_delay(delays: RetryDelay, retry_number: int) -> float:

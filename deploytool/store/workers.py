@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -12,7 +13,20 @@ from deploytool.store.pools import pool_from_row, pool_not_found
 from deploytool.store.rows import dt, ts
 
 # A worker is online while its last heartbeat is younger than this: 3 missed heartbeats of 30 s, as Prefect.
-ONLINE_WINDOW_SECONDS = 90.0
+# $DEPLOYTOOL_WORKER_ONLINE_SECONDS changes it (read when this module is imported, i.e. once per command).
+ONLINE_WINDOW_ENV = "DEPLOYTOOL_WORKER_ONLINE_SECONDS"
+
+
+def _online_window(default: float = 90.0) -> float:
+    text = os.environ.get(ONLINE_WINDOW_ENV, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+ONLINE_WINDOW_SECONDS = _online_window()
 
 
 def _worker_from_row(row: sqlite3.Row) -> Worker:
