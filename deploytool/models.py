@@ -132,6 +132,7 @@ class Deployment:
     paused: bool = False
     source_file: str | None = None
     content_hash: str | None = None
+    catch_up: str = "latest"  # runs missed while nothing ran: "all", "latest" or "none" (docs/schedules.md)
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)

@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "run": "run_cmds",
     "flow-run": "run_cmds",
     "worker": "worker_cmds",
+    "scheduler": "scheduler_cmds",
 }
 
 

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
 from deploytool.cli.values import parse_assignments
 
 if TYPE_CHECKING:
+    from deploytool.core.deploy import DeployOptions
     from deploytool.core.plan import Action
 
 OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
@@ -35,29 +37,55 @@ def deploy(
     job_variable: Annotated[
         list[str] | None, typer.Option("--job-variable", "-jv", help="KEY=VALUE, merged into job_variables.")
     ] = None,
+    cron: Annotated[
+        list[str] | None,
+        typer.Option("--cron", help="A cron schedule (repeatable); replaces the file's schedules of the selection."),
+    ] = None,
+    interval: Annotated[
+        list[str] | None,
+        typer.Option("--interval", help="An interval schedule: seconds, PT10M or HH:MM:SS (repeatable); replaces."),
+    ] = None,
+    rrule: Annotated[
+        list[str] | None, typer.Option("--rrule", help="An RFC 5545 rrule schedule (repeatable); replaces.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="IANA timezone of the --cron/--interval/--rrule schedules.")
+    ] = None,
+    anchor_date: Annotated[
+        str | None, typer.Option("--anchor-date", help="ISO date and time the --interval schedules count from.")
+    ] = None,
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Validate the file, run build and push steps, and register its deployments (all or nothing)."""
+    from deploytool.core.deploy import DeployOptions
+    from deploytool.scheduling import schedule_items
+
+    with json_errors("deploy", output):
+        options = DeployOptions(
+            names=list(names or []),
+            all=all_,
+            dry_run=dry_run,
+            prune=prune,
+            pool=pool,
+            params=parse_assignments(param or [], "--param"),
+            job_variables=parse_assignments(job_variable or [], "--job-variable"),
+            schedules=schedule_items(cron or [], interval or [], rrule or [], timezone, anchor_date),
+        )
+        _deploy(file, options, output)
+
+
+def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> None:
     from deploytool.cli.store_access import open_store
     from deploytool.config import load_project
-    from deploytool.core.deploy import DeployOptions
     from deploytool.core.deploy import deploy as run_deploy
 
-    result = load_project(file, default_pool=pool)
+    dry_run = options.dry_run
+    result = load_project(file, default_pool=options.pool)
     if result.warnings and output == OutputFormat.text:
         from deploytool.cli.output import print_issues
 
         print_issues(result.warnings)
     project = result.require_valid()
-    options = DeployOptions(
-        names=list(names or []),
-        all=all_,
-        dry_run=dry_run,
-        prune=prune,
-        pool=pool,
-        params=parse_assignments(param or [], "--param"),
-        job_variables=parse_assignments(job_variable or [], "--job-variable"),
-    )
     with open_store() as store:
         outcome = run_deploy(project, store, options, env=os.environ, on_output=_show_step_output)
     plan = outcome.plan
@@ -101,19 +129,59 @@ def ls(
     from deploytool.cli.store_access import open_store
     from deploytool.core.deployments import list_deployments
 
-    with open_store() as store:
+    with json_errors("deployment-list", output), open_store() as store:
         rows = list_deployments(store, pool)
     if output == OutputFormat.json:
         print_json("deployment-list", rows)
         return
     print_table(
         None,
-        ["deployment", "pool", "queue", "schedules", "paused", "updated"],
+        ["deployment", "pool", "queue", "schedules", "next run", "paused", "updated"],
         [
-            (r["full_name"], r["pool"], r["queue"], r["schedules_text"], "yes" if r["paused"] else "", r["updated"])
+            (
+                r["full_name"],
+                r["pool"],
+                r["queue"],
+                r["schedules_text"],
+                _local_time(r["next_run"]),
+                "yes" if r["paused"] else "",
+                r["updated"],
+            )
             for r in rows
         ],
     )
+
+
+def _local_time(iso: str | None) -> str:
+    """An ISO UTC time as this machine's local time, `-` for none."""
+    from datetime import datetime
+
+    if iso is None:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@deployment_app.command("pause")
+def pause(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
+    """Pause a deployment's schedules: its waiting scheduled runs are deleted (manual runs stay)."""
+    from deploytool.cli.store_access import open_store
+    from deploytool.core.deployments import pause_deployment
+
+    with open_store() as store:
+        deployment, removed = pause_deployment(store, name)
+    print(f"Paused {deployment.full_name}: deleted {removed} scheduled run{'s' if removed != 1 else ''}.")
+    print(f"Resume it with: deploytool deployment resume '{deployment.full_name}'", file=sys.stderr)
+
+
+@deployment_app.command("resume")
+def resume(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
+    """Resume a paused deployment: its schedules make runs again from now on (missed times are not made up)."""
+    from deploytool.cli.store_access import open_store
+    from deploytool.core.deployments import resume_deployment
+
+    with open_store() as store:
+        deployment, created = resume_deployment(store, name)
+    print(f"Resumed {deployment.full_name}: scheduled {created} run{'s' if created != 1 else ''}.")
 
 
 @deployment_app.command("inspect")
@@ -127,7 +195,7 @@ def inspect(
     from deploytool.cli.store_access import open_store
     from deploytool.core.deployments import inspect_deployment
 
-    with open_store() as store:
+    with json_errors("deployment", output), open_store() as store:
         data = inspect_deployment(store, name)
     if output == OutputFormat.json:
         print_json("deployment", data)
@@ -151,7 +219,7 @@ def render(
     from deploytool.core.deployments import render_deployment
 
     overrides = parse_assignments(job_variable or [], "--job-variable")
-    with open_store() as store:
+    with json_errors("job-configuration", output), open_store() as store:
         data = render_deployment(store, name, overrides, explain=explain)
     if output == OutputFormat.json:
         print_json("job-configuration", data)

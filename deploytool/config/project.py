@@ -48,6 +48,7 @@ class DeploymentSpec:
     pull: list[StepCall]
     index: int  # position in the file's `deployments` list
     raw: dict[str, Any] = field(repr=False)
+    catch_up: str = "latest"  # what the scheduler does with missed runs: all, latest, none (docs/schedules.md)
     crash_retries: dict[str, Any] | None = None  # deploytool.crashretry.normalise of the file's value
 
     @property

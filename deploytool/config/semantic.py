@@ -208,6 +208,7 @@ def _check_deployment(
         schedules_given=schedules_given,
         paused=raw.get("paused") if isinstance(raw.get("paused"), bool) else None,
         concurrency_limit=normalise_concurrency(raw.get("concurrency_limit")),
+        catch_up=raw["catch_up"] if raw.get("catch_up") in ("all", "latest", "none") else "latest",
         crash_retries=crashretry.normalise(raw.get("crash_retries")),
         build=steps["build"],
         push=steps["push"],

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from deploytool.errors import DeploytoolError
-from deploytool.models import Deployment
+from deploytool.models import Deployment, utcnow
 from deploytool.store import Store
 
 REDACTED = "********"
@@ -36,7 +37,10 @@ def schedules_text(schedules: list[dict[str, Any]]) -> str:
     return ", ".join(parts) or "-"
 
 
-def list_deployments(store: Store, pool: str | None = None) -> list[dict[str, Any]]:
+def list_deployments(store: Store, pool: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    from deploytool.scheduling import next_run_time
+
+    now = now or utcnow()
     return [
         {
             "id": d.id,
@@ -48,6 +52,8 @@ def list_deployments(store: Store, pool: str | None = None) -> list[dict[str, An
             "schedules": d.schedules,
             "schedules_text": schedules_text(d.schedules),
             "paused": d.paused,
+            "catch_up": d.catch_up,
+            "next_run": _iso(next_run_time(d, now)),
             "tags": d.tags,
             "updated": d.updated.strftime("%Y-%m-%d %H:%M:%S"),
         }
@@ -77,6 +83,8 @@ def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
         "crash_retries": deployment.crash_retries,
         "enforce_parameter_schema": deployment.enforce_parameter_schema,
         "paused": deployment.paused,
+        "catch_up": deployment.catch_up,
+        "next_runs": _next_runs(deployment, utcnow(), 5),
         "source_file": deployment.source_file,
         "content_hash": deployment.content_hash,
         "created": deployment.created.isoformat(),
@@ -135,6 +143,48 @@ def render_deployment(
             for row in explain_values(template, layers, context)
         ]
     return render_job_configuration(template, merged, context)
+
+
+def _next_runs(deployment: Deployment, now: datetime, count: int) -> list[dict[str, str]]:
+    """The next `count` run times of the deployment's active schedules, each with the schedule that makes it."""
+    from deploytool.config.schedules import next_times
+    from deploytool.scheduling import live_schedules
+
+    times = [
+        (when, live.describe()) for live in live_schedules(deployment) for when in next_times(live.schedule, now, count)
+    ]
+    return [{"time": when.isoformat(), "schedule": text} for when, text in sorted(times)[:count]]
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def pause_deployment(store: Store, full_name: str, now: datetime | None = None) -> tuple[Deployment, int]:
+    """Pause a deployment: its schedules stop, and their waiting runs are deleted (manual runs stay).
+
+    Returns the deployment and how many scheduled runs were deleted. A redeploy keeps it paused unless the
+    file says `paused: false`.
+    """
+    from deploytool.scheduling import prune
+
+    with store.transaction():
+        deployment = store.deployments.set_paused(find(store, full_name).id, True)
+        removed = prune(store, deployment, now or utcnow())
+    return deployment, removed
+
+
+def resume_deployment(store: Store, full_name: str, now: datetime | None = None) -> tuple[Deployment, int]:
+    """Resume a paused deployment: its schedules make runs again from now on (nothing missed is made up).
+
+    Returns the deployment and how many runs were scheduled at once.
+    """
+    from deploytool.scheduling import schedule_deployment
+
+    with store.transaction():
+        deployment = store.deployments.set_paused(find(store, full_name).id, False)
+        report = schedule_deployment(store, deployment.id, now or utcnow())
+    return deployment, report.created
 
 
 def delete_deployment(store: Store, full_name: str) -> tuple[str, int]:

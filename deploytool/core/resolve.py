@@ -105,6 +105,7 @@ class Resolver:
             version=None if rendered["version"] is None else str(rendered["version"]),
             description=rendered["description"],
             concurrency_limit=spec.concurrency_limit,
+            catch_up=spec.catch_up,
             crash_retries=spec.crash_retries,
             enforce_parameter_schema=spec.enforce_parameter_schema,
             # A redeploy keeps a paused deployment paused unless the file says otherwise.

@@ -24,6 +24,7 @@ from deploytool.store.logs import LogRepo
 from deploytool.store.pools import WorkPoolRepo
 from deploytool.store.queues import WorkQueueRepo
 from deploytool.store.runs import FlowRunRepo
+from deploytool.store.schedules import ScheduleRepo
 from deploytool.store.variables import VariableRepo
 from deploytool.store.workers import WorkerRepo
 
@@ -43,6 +44,7 @@ class Store:
         self.workers = WorkerRepo(db)
         self.variables = VariableRepo(db)
         self.blocks = BlockRepo(db)
+        self.schedules = ScheduleRepo(db)
 
     @classmethod
     def open(cls, path: Path | str) -> Store:

@@ -16,7 +16,7 @@ _COLUMNS = (
     "id, flow_name, flow_key, name, entrypoint, pool_name, queue_name, parameters, parameter_schema,"
     " job_variables, pull_steps, schedules, tags, version, description, concurrency, concurrency_limit,"
     " collision_strategy, enforce_parameter_schema, paused, source_file, content_hash, created, updated,"
-    " crash_retries"
+    " crash_retries, catch_up"
 )
 
 
@@ -49,6 +49,7 @@ def deployment_from_row(row: sqlite3.Row) -> Deployment:
         content_hash=row["content_hash"],
         created=dt(row["created"]),
         updated=dt(row["updated"]),
+        catch_up=row["catch_up"],
     )
 
 
@@ -80,6 +81,7 @@ def _values(d: Deployment) -> tuple[object, ...]:
         ts(d.created),
         ts(d.updated),
         None if d.crash_retries is None else dump(d.crash_retries),
+        d.catch_up,
     )
 
 

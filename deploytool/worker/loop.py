@@ -21,6 +21,7 @@ from typing import Any
 from deploytool.errors import ConflictError, DeploytoolError, InfraError, NotFoundError
 from deploytool.infra import infrastructure_for
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
+from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook, retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
@@ -55,6 +56,7 @@ class Worker:
         self._signals_seen = 0
         self._shutdown_at: datetime | None = None
         self._next_heartbeat: datetime | None = None
+        self._next_schedule: datetime | None = None
         self._idle = False
         self._environ = worker_environ()
 
@@ -109,6 +111,7 @@ class Worker:
         self._flush()
         self._reap(now)
         if self.claiming:
+            self._schedule(now)
             self._claim(now)
             if self.options.run_once:
                 self.claiming = False
@@ -249,7 +252,23 @@ class Worker:
             log.warning("run %s: %s", run_id, retried.state_message)
         return True
 
-    # --- claiming and launching ----------------------------------------------------------------------------
+    # --- scheduling, claiming and launching ----------------------------------------------------------------
+
+    def _schedule(self, now: datetime) -> None:
+        """Every SCHEDULE_EVERY_SECONDS: create the upcoming runs of the pool's deployments (deploytool.scheduling)."""
+        if self._next_schedule is not None and now < self._next_schedule:
+            return
+        self._next_schedule = now + timedelta(seconds=SCHEDULE_EVERY_SECONDS)
+        try:
+            report = schedule_runs(self.store, now, pool=self.pool.name)
+        except DeploytoolError as exc:
+            log.error("worker %s: scheduling failed: %s", self.name, exc)
+            return
+        if report.created or report.cancelled or report.deleted:
+            log.info(
+                "worker %s scheduled runs: %d created, %d missed cancelled, %d outdated deleted",
+                self.name, report.created, report.cancelled, report.deleted,
+            )  # fmt: skip
 
     def _claim(self, now: datetime) -> None:
         while len(self.active) < self.options.limit:

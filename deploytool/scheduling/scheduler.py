@@ -1,0 +1,286 @@
+"""The scheduler: turn deployments' schedules into SCHEDULED runs up to a horizon, and apply the catch-up policy.
+
+`schedule_runs(store, now)` is one pass. Workers call it for their pool every few seconds; `deploytool scheduler`
+calls it in a loop for every pool. Any number of passes may run at once, anywhere: each deployment is handled in
+one write transaction, and every run's idempotency key is derived from (deployment, schedule identity, time), so
+a slot is created once whoever gets there first. docs/schedules.md is the user's guide.
+
+One deployment's pass, at `now`:
+
+1. **Prune.** Waiting (SCHEDULED, unclaimed) auto-scheduled runs of a schedule that is gone, changed or inactive,
+   or of a paused deployment, are deleted; so are future ones whose parameters, pool or queue no longer match
+   the deployment (they are made again, right, in step 3). Manual runs are never touched.
+2. **Catch up.** A waiting run is *missed* when the schedule's next time after it has passed too. Slots between
+   the schedule's mark (the last slot a pass handled) and `now` were never created: no scheduler was running.
+   The deployment's `catch_up` policy decides: `all` keeps the missed runs and creates the never-created slots
+   (the most recent `max_runs` of them); `latest` keeps or creates only the most recent due slot and cancels
+   the other missed runs; `none` cancels every missed run and creates no past slot.
+3. **Look ahead.** Create the schedule's runs after `now`: at least `min_runs`, and all within `min_seconds`,
+   but never more than `max_runs` nor beyond `max_seconds`. Then move the mark.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from deploytool.config.schedules import Schedule, next_times
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
+from deploytool.models import Deployment, FlowRun, RunState
+from deploytool.scheduling.identity import (
+    CATCH_UP_POLICIES,
+    DEFAULT_CATCH_UP,
+    LiveSchedule,
+    key_schedule,
+    live_schedules,
+    run_key,
+)
+from deploytool.store import Store
+
+log = logging.getLogger("deploytool.scheduler")
+
+SCHEDULE_EVERY_SECONDS = 10.0  # how often a worker (or `deploytool scheduler`) makes a pass
+_WALK_CHUNK = 1000
+_WALK_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """How far ahead runs are created: at least `min_runs` and `min_seconds`, at most `max_runs`/`max_seconds`."""
+
+    min_runs: int = 3
+    min_seconds: float = 3600.0
+    max_runs: int = 100
+    max_seconds: float = 100 * 86400.0
+
+    def problems(self) -> list[str]:
+        found = []
+        if not 1 <= self.min_runs <= self.max_runs:
+            found.append(f"the minimum number of runs ({self.min_runs}) must be between 1 and the maximum")
+        if self.max_runs < 1:
+            found.append(f"the maximum number of runs must be at least 1, not {self.max_runs}")
+        if self.min_seconds < 0 or self.max_seconds <= 0:
+            found.append("the horizon's durations must be positive")
+        return found
+
+    def upcoming(
+        self, schedule: Schedule, now: datetime, after: datetime | None = None, have: int = 0
+    ) -> list[datetime]:
+        """The schedule's slots after `now` that a pass creates.
+
+        With `after` (a slot already created) and `have` (how many created slots lie between `now` and it), only
+        the slots after `after` that the horizon still lacks: a steady pass costs next to nothing.
+        """
+        end = now + timedelta(seconds=self.min_seconds)
+        limit = now + timedelta(seconds=self.max_seconds)
+        start = max(after, now) if after is not None else now
+        times: list[datetime] = []
+        while have + len(times) < self.max_runs:
+            last = times[-1] if times else start
+            if (have + len(times) >= self.min_runs and last >= end) or last > limit:
+                break
+            more = next_times(schedule, last, min(self.max_runs - have - len(times), max(8, len(times))))
+            if not more:
+                break
+            times += more
+        kept = [t for i, t in enumerate(times) if (have + i < self.min_runs or t <= end) and t <= limit]
+        return kept[: max(self.max_runs - have, 0)]
+
+
+@dataclass
+class PassReport:
+    """What one pass did."""
+
+    deployments: int = 0
+    created: int = 0
+    cancelled: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.cancelled or self.deleted or self.errors)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "deployments": self.deployments,
+            "created": self.created,
+            "cancelled": self.cancelled,
+            "deleted": self.deleted,
+            "errors": self.errors,
+        }
+
+
+def schedule_runs(store: Store, now: datetime, pool: str | None = None, horizon: Horizon | None = None) -> PassReport:
+    """One scheduler pass over every deployment (or those of `pool`). A failing deployment does not stop it."""
+    horizon = horizon or Horizon()
+    report = PassReport()
+    for deployment in store.deployments.list(pool):
+        try:
+            schedule_deployment(store, deployment.id, now, horizon, report)
+        except NotFoundError:
+            continue  # deleted since the list was read
+        except DeploytoolError as exc:
+            report.errors.append(f"{deployment.full_name}: {exc.message}")
+            log.error("scheduler: deployment %s: %s", deployment.full_name, exc.message)
+    return report
+
+
+def schedule_deployment(
+    store: Store, deployment_id: str, now: datetime, horizon: Horizon | None = None, report: PassReport | None = None
+) -> PassReport:
+    """One deployment's pass (see the module docstring), in one write transaction."""
+    horizon = horizon or Horizon()
+    report = report if report is not None else PassReport()
+    with store.transaction():
+        deployment = store.deployments.get(deployment_id)
+        report.deployments += 1
+        lives = live_schedules(deployment)
+        waiting = store.schedules.waiting_runs(deployment.id)
+        deleted = _prune(store, deployment, lives, waiting, now)
+        report.deleted += len(deleted)
+        if not lives:
+            return report
+        marks = store.schedules.marks(deployment.id)
+        by_schedule: dict[str, list[FlowRun]] = collections.defaultdict(list)
+        for run in waiting:
+            if run.id not in deleted:
+                by_schedule[key_schedule(run.idempotency_key) or ""].append(run)
+        for live in lives:
+            # After a deletion the runs are remade from scratch (the mark says nothing about what is left).
+            mark = marks.get(live.id)
+            full = bool(deleted) or mark is None
+            _schedule_one(store, deployment, live, by_schedule[live.id], mark, full, now, horizon, report)
+    return report
+
+
+def prune(store: Store, deployment: Deployment, now: datetime) -> int:
+    """Delete the deployment's waiting auto-scheduled runs that its schedules no longer make; return how many.
+
+    Called by every pass, by deploy (in its transaction) and by pause. Forgets the marks of gone schedules.
+    """
+    waiting = store.schedules.waiting_runs(deployment.id)
+    return len(_prune(store, deployment, live_schedules(deployment), waiting, now))
+
+
+def _prune(
+    store: Store, deployment: Deployment, lives: list[LiveSchedule], waiting: list[FlowRun], now: datetime
+) -> set[str]:
+    by_id = {live.id: live for live in lives}
+    stale = set()
+    for run in waiting:
+        live = by_id.get(key_schedule(run.idempotency_key) or "")
+        if live is None or (run.scheduled_time > now and _outdated(run, live, deployment)):
+            stale.add(run.id)
+    with store.transaction():
+        store.schedules.clear_marks(deployment.id, keep=by_id.keys())
+        if stale:
+            store.schedules.delete_waiting(stale)
+    return stale
+
+
+def _outdated(run: FlowRun, live: LiveSchedule, deployment: Deployment) -> bool:
+    """True when a waiting run no longer looks like what its schedule makes now (the deployment changed)."""
+    return (
+        run.parameters != live.run_parameters(deployment)
+        or run.pool_name != deployment.pool_name
+        or run.queue_name != deployment.queue_name
+    )
+
+
+def _schedule_one(
+    store: Store,
+    deployment: Deployment,
+    live: LiveSchedule,
+    waiting: list[FlowRun],
+    mark: datetime | None,
+    full: bool,
+    now: datetime,
+    horizon: Horizon,
+    report: PassReport,
+) -> None:
+    policy = deployment.catch_up if deployment.catch_up in CATCH_UP_POLICIES else DEFAULT_CATCH_UP
+    overdue = [r for r in waiting if r.scheduled_time <= now]
+    missed = [r for r in overdue if _passed(live.schedule, r.scheduled_time, now)]
+    never_created = _due_slots(live.schedule, mark, now, horizon.max_runs) if mark is not None else []
+    due_times = [r.scheduled_time for r in overdue] + never_created
+    latest = max(due_times) if due_times else None
+
+    backfill: list[datetime] = []
+    cancel: list[FlowRun] = []
+    if policy == "all":
+        backfill = never_created
+    elif policy == "latest":
+        cancel = [r for r in missed if r.scheduled_time != latest]
+        backfill = [latest] if latest is not None and latest in never_created else []
+    else:
+        cancel = missed
+    for run in cancel:
+        message = (
+            f"missed while no worker was running (scheduled for {run.scheduled_time:%Y-%m-%d %H:%M:%S} UTC, "
+            f"and later runs of its schedule were due too); catch_up: {policy}"
+            + (" keeps only the most recent missed run" if policy == "latest" else " skips missed runs")
+        )
+        try:
+            store.runs.set_state(run.id, RunState.CANCELLED, message, now=now)
+            report.cancelled += 1
+        except ConflictError:
+            pass  # claimed meanwhile: it runs
+
+    if full or mark is None:
+        upcoming = horizon.upcoming(live.schedule, now)
+    else:
+        upcoming = horizon.upcoming(live.schedule, now, mark, sum(1 for r in waiting if r.scheduled_time > now))
+    slots = [(t, "caught up after a gap", True) for t in backfill] + [(t, "", False) for t in upcoming]
+    keys = {run_key(deployment.id, live.id, t): (t, caught) for t, _, caught in slots}
+    existing = store.schedules.existing_keys(keys)
+    parameters = live.run_parameters(deployment)
+    for key, (when, caught) in keys.items():
+        if key in existing:
+            continue
+        note = f"; caught up (catch_up: {policy})" if caught else ""
+        store.runs.create(
+            FlowRun(
+                flow_name=deployment.flow_name,
+                deployment_name=deployment.name,
+                pool_name=deployment.pool_name,
+                queue_name=deployment.queue_name,
+                deployment_id=deployment.id,
+                parameters=parameters,
+                scheduled_time=when,
+                idempotency_key=key,
+                state_message=f"scheduled by {live.describe()}{note}",
+                created=now,
+            )
+        )
+        report.created += 1
+    until = max([now, *upcoming, *([mark] if mark else [])])
+    store.schedules.set_mark(deployment.id, live.id, until)
+
+
+def _passed(schedule: Schedule, when: datetime, now: datetime) -> bool:
+    """True when the schedule's next time after `when` is not later than `now` (so `when` was missed)."""
+    following = next_times(schedule, when, 1)
+    return bool(following) and following[0] <= now
+
+
+def _due_slots(schedule: Schedule, mark: datetime, now: datetime, keep: int) -> list[datetime]:
+    """The most recent `keep` slots after `mark` and not after `now` (the ones never created)."""
+    if mark >= now:
+        return []
+    found: collections.deque[datetime] = collections.deque(maxlen=keep)
+    cursor, walked, jumped = mark, 0, False
+    while True:
+        chunk = next_times(schedule, cursor, _WALK_CHUNK)
+        found.extend(t for t in chunk if t <= now)
+        if len(chunk) < _WALK_CHUNK or chunk[-1] > now:
+            return list(found)
+        cursor = chunk[-1]
+        walked += len(chunk)
+        if walked >= _WALK_LIMIT and not jumped:
+            # A long gap on a fast schedule: skip ahead to just before the last `keep` slots.
+            period = (chunk[-1] - chunk[0]) / (len(chunk) - 1)
+            cursor = max(cursor, now - period * (keep + 2))
+            jumped = True
