@@ -358,3 +358,17 @@ def test_deploy_builds_the_auto_image_once_and_adds_its_pull_step(
     again = cli("deploy", "--all", "--file", str(file))
     assert "Nothing to change: 2 unchanged." in again.out
     assert "reusing deploytool-test/deploy-auto" in again.out + again.err
+
+
+def test_deploy_output_json_errors_are_envelopes_with_every_issue(cli: CLI, pool: str, tmp_path: Path) -> None:
+    file = write_project(tmp_path, TWO.replace("parameters: {source: s3://hourly}", "parameters: {sourse: x}"))
+    result = cli("deploy", "--all", "--file", str(file), "--output", "json")
+    assert result.code == 1
+    envelope = json.loads(result.out)
+    assert envelope["kind"] == "deploy" and envelope["ok"] is False and envelope["data"] is None
+    [error] = envelope["errors"]
+    assert error["path"] == "deployments[hourly].parameters.sourse"
+    assert error["message"] == "unknown parameter 'sourse'"
+    assert error["line"] == 15
+    missing = cli("deployment", "inspect", "etl/nope", "-o", "json")
+    assert missing.code == 1 and json.loads(missing.out)["ok"] is False
