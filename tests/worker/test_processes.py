@@ -81,7 +81,9 @@ def test_three_workers_execute_300_runs_exactly_once(workers: Workers, home_stor
     with home_store.transaction():
         runs = [queue_run(home_store, deployment) for _ in range(300)]
     for index in range(3):
-        workers.start(f"w{index}", "--limit", "4")
+        # A 6 s lease: on a loaded 2-core CI machine a 1.5 s lease can expire between two heartbeats, and a run
+        # recovered from a live worker is (correctly) CRASHED, not executed twice.
+        workers.start(f"w{index}", "--limit", "4", "--heartbeat-seconds", "2")
     wait_for(lambda: not home_store.runs.list(state=[RunState.SCHEDULED, *ACTIVE], limit=1), timeout=240)
     for proc in workers.procs.values():
         proc.send_signal(signal.SIGTERM)
