@@ -86,8 +86,11 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> 
 
         print_issues(result.warnings)
     project = result.require_valid()
-    with open_store() as store:
-        outcome = run_deploy(project, store, options, env=os.environ, on_output=_show_step_output)
+    from deploytool.cli.progress import step_output
+
+    live = output == OutputFormat.text and sys.stdout.isatty()  # a live build/push display; plain lines in CI
+    with open_store() as store, step_output(live, _show_step_output) as on_output:
+        outcome = run_deploy(project, store, options, env=os.environ, on_output=on_output)
     plan = outcome.plan
     if output == OutputFormat.json:
         data = {"applied": outcome.applied, "dry_run": dry_run, "items": [i.to_json() for i in plan.items]}
@@ -117,7 +120,8 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> 
 
 
 def _show_step_output(stream: str, line: str) -> None:
-    print(line, file=sys.stderr if stream == "stderr" else sys.stdout)
+    if stream != "progress":  # progress events go to a live display only (deploytool.cli.progress)
+        print(line, file=sys.stderr if stream == "stderr" else sys.stdout)
 
 
 @deployment_app.command("ls")

@@ -166,6 +166,22 @@ class DockerInfrastructure:
                 _read_state(handle)
         return self._finish(handle)
 
+    def remove(self, container_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
+        """Stop a container that is no handle's (a leftover found by `find_containers`), then remove it.
+
+        `docker stop` with `grace_seconds`, then `docker rm` unless `stop_only`. A container already gone is fine.
+        """
+        import docker.errors
+
+        try:
+            with docker_errors(f"stopping container {container_id[:12]}"):
+                self.client.api.stop(container_id, timeout=max(0, math.ceil(grace_seconds)))
+                if not stop_only:
+                    self.client.api.remove_container(container_id, v=True, force=True)
+        except InfraError as exc:
+            if not isinstance(exc.__cause__, docker.errors.NotFound):
+                raise
+
     def find_containers(self, worker_name: str | None = None, pool_name: str | None = None) -> list[ContainerInfo]:
         """Every container of a deploytool run (running or exited) carrying these worker and pool labels."""
         filters = [RUN_ID_LABEL]

@@ -18,7 +18,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from deploytool.errors import ConflictError, DeploytoolError, InfraError, NotFoundError
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.infra import infrastructure_for
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
@@ -27,8 +27,9 @@ from deploytool.worker.crashes import crash_hook, retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
 from deploytool.worker.launch import LaunchError, prepare, worker_environ
 from deploytool.worker.options import WorkerOptions
-from deploytool.worker.outcome import final_state
 from deploytool.worker.output import WORKER, Redactor, RunOutput
+from deploytool.worker.reconcile import Reconciler
+from deploytool.worker.starting import JobOutput, job_state, start_job
 
 log = logging.getLogger("deploytool.worker")
 
@@ -59,6 +60,7 @@ class Worker:
         self._next_schedule: datetime | None = None
         self._idle = False
         self._environ = worker_environ()
+        self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
 
     # --- the loop ---------------------------------------------------------------------------------------
 
@@ -87,7 +89,9 @@ class Worker:
 
     def register(self, now: datetime | None = None) -> None:
         """The first heartbeat; recovers expired leases before anything is claimed."""
-        self._heartbeat(now or utcnow())
+        now = now or utcnow()
+        self._heartbeat(now)
+        self.reconciler.run(now, starting=True)
         log.info(
             "worker %s serves pool %r (%s), queues %s, limit %d; lease %gs, heartbeat %gs",
             self.name,
@@ -147,10 +151,13 @@ class Worker:
         self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
         # A crashed run is retried by its deployment's crash_retries policy, no sooner than one lease from now.
         hook = crash_hook(self.store, now, min_delay_seconds=self.options.lease)
-        for run, state in self.store.runs.recover_expired(now, on_crash=hook):
+        recovered = self.store.runs.recover_expired(now, on_crash=hook)
+        for run, state in recovered:
             log.warning("recovered run %s (%s) of worker %r: now %s", run.name, run.id, run.worker_name, state)
             note = f"recovered by worker {self.name!r}: {run.state_message}"
             self.store.logs.append(run.id, [LogLine(run.id, now, "WARNING", WORKER, note)])
+        if recovered:
+            self.reconciler.run(now)  # the recovered runs' containers may still run: stop the leftovers
         try:
             self.pool = self.store.pools.get(self.pool.name)
         except NotFoundError:
@@ -228,7 +235,7 @@ class Worker:
             if active.stop_reason == LOST:
                 log.warning("run %s: job stopped; its state belongs to whoever recovered it", run_id)
                 continue
-            state, message = final_state(active, self.name)
+            state, message = job_state(active, self.name)
             exit_code = active.outcome.exit_code if active.outcome is not None else None
             self._set(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
 
@@ -283,7 +290,7 @@ class Worker:
             self._launch(run, now)
 
     def _launch(self, run: FlowRun, now: datetime) -> None:
-        output = RunOutput(run.id)
+        output = JobOutput(run.id)
         output.note(f"claimed by worker {self.name!r} on {self.options.host}")
         try:
             prepared = prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ)
@@ -301,19 +308,8 @@ class Worker:
         except ConflictError:
             self._not_started(run, output)
             return
-        try:
-            handle = self.infra.start(prepared.job, output)
-        except InfraError as exc:
-            self._fail(run, output, RunState.CRASHED, f"could not start the job: {exc}")
-            return
-        except Exception as exc:
-            log.exception("run %s: starting the job failed", run.id)
-            self._fail(run, output, RunState.CRASHED, f"could not start the job: {exc!r}")
-            return
-        pid = getattr(handle, "pid", None)
-        where = prepared.working_dir or "a new temporary directory"
-        output.note(f"started the job{f' (pid {pid})' if pid else ''} in {where}")
-        active = ActiveRun(run=run, output=output, infra=self.infra, handle=handle, started=now)
+        # The watcher thread starts the job (an image pull may take minutes): the loop keeps beating meanwhile.
+        active = start_job(run, output, self.infra, prepared.job, prepared.working_dir or "", now)
         self.active[run.id] = active
         active.watch(self.wake)
 

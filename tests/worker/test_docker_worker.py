@@ -1,0 +1,341 @@
+"""The worker on a docker pool, against the real daemon: deploy, run, cancel, crash, bad images, slow pulls,
+and reconciliation after a worker is killed with SIGKILL (its containers survive it).
+
+The flows run in an image built once per session FROM the local base image with a wheel of this checkout
+installed offline (tests.infra.test_docker.build_wheel). Every container carries the session's labels.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploytool import jobvars
+from deploytool.infra import docker_api
+from deploytool.infra.docker_config import RUN_ID_LABEL
+from deploytool.models import TERMINAL, Deployment, RunState, WorkPool
+from deploytool.store import Store
+from tests.infra.test_docker import build_wheel
+from tests.worker.helpers import FAST, log_text, queue_run, state_of, tick_until, wait_for
+from tests.worker.helpers import worker as make_worker
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = Path(__file__).with_name("worker_main.py")
+POOL = "dp"
+
+FLOWS = """
+import os
+import time
+
+from deploytool import flow
+
+
+@flow(name="hello")
+def hello(name: str = "world"):
+    print(f"hello {name}")
+    print(f"GREETING={os.environ.get('GREETING')}")
+    return f"done {name}"
+
+
+@flow(name="slow")
+def slow(seconds: float = 600):
+    print("sleeping", flush=True)
+    time.sleep(seconds)
+    print("woke up", flush=True)
+"""
+
+
+@pytest.fixture(scope="session")
+def worker_image(
+    docker_client: Any, base_image: str, docker_labels: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    context = tmp_path_factory.mktemp("worker-image")
+    wheel = build_wheel(context)
+    (context / "flows.py").write_text(textwrap.dedent(FLOWS))
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image}\n"
+        f"COPY {wheel.name} /tmp/\n"
+        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
+        "WORKDIR /opt/flows\n"
+        "COPY flows.py /opt/flows/\n"
+    )
+    tag = f"deploytool-test/docker-worker:{uuid.uuid4().hex[:12]}"
+    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=docker_labels)
+    return tag
+
+
+@pytest.fixture
+def store(isolated_home: Path) -> Iterator[Store]:
+    with Store.open(isolated_home / "deploytool.db") as opened:
+        template = jobvars.default_base_job_template("docker")
+        opened.pools.create(WorkPool(POOL, "docker", base_job_template=template))
+        yield opened
+
+
+def deployment(store: Store, image: str, entry: str, labels: dict[str, str], **job_variables: Any) -> Deployment:
+    variables = {"image": image, "image_pull_policy": "Never", "labels": dict(labels), **job_variables}
+    stored, _ = store.deployments.upsert(
+        Deployment(flow_name=entry, name="d", entrypoint=f"flows.py:{entry}", pool_name=POOL, job_variables=variables)
+    )
+    return stored
+
+
+def containers_of(client: Any, run_id: str) -> list[Any]:
+    """The run's containers (summaries: no inspect per container, which races their removal)."""
+    return list(client.api.containers(all=True, filters={"label": f"{RUN_ID_LABEL}={run_id}"}))
+
+
+def docker_worker(store: Store, **options: Any) -> Any:
+    return make_worker(store, pool=POOL, **options)
+
+
+def finish(w: Any, store: Store, run_id: str, timeout: float = 60) -> None:
+    tick_until(w, lambda: state_of(store, run_id) in TERMINAL and run_id not in w.active, timeout=timeout)
+
+
+# --- through the CLI, as a user runs it -----------------------------------------------------------------
+
+
+def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "deploytool", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
+    isolated_home: Path, tmp_path: Path, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "flows.py").write_text(textwrap.dedent(FLOWS))
+    labels = "".join(f"\n          {k}: '{v}'" for k, v in docker_labels.items())
+    (project / "deploy.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            deployments:
+              - name: in-docker
+                entrypoint: flows.py:hello
+                work_pool:
+                  name: {POOL}
+                  job_variables:
+                    image: {worker_image}
+                    image_pull_policy: Never
+                    auto_remove: true
+                    env:
+                      GREETING: from job_variables
+                    labels:"""
+        )
+        + labels
+        + "\n"
+    )
+    assert cli(isolated_home, "work-pool", "create", POOL, "--type", "docker").returncode == 0
+    deployed = subprocess.run(
+        [sys.executable, "-m", "deploytool", "deploy", "--all"],
+        cwd=project, env={**os.environ, "DEPLOYTOOL_HOME": str(isolated_home)}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert deployed.returncode == 0, deployed.stderr
+    created = cli(isolated_home, "run", "hello/in-docker", "--param", "name=Ada")
+    assert created.returncode == 0, created.stderr
+    run_id = created.stdout.split("(")[1].split(")")[0]
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(isolated_home)}
+    worker = subprocess.run(
+        [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--run-once", "--heartbeat-seconds", "0.5"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    logs = cli(isolated_home, "flow-run", "logs", run_id[:8]).stdout
+    assert "hello Ada" in logs and "GREETING=from job_variables" in logs
+    assert f"from image {worker_image}" in logs
+    inspected = cli(isolated_home, "flow-run", "inspect", run_id[:8]).stdout
+    assert "COMPLETED" in inspected
+    assert containers_of(docker_client, run_id) == []  # auto_remove: removed after its outcome was read
+
+
+# --- states and messages ----------------------------------------------------------------------------------
+
+
+def test_cancel_stops_the_container_and_removes_it(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
+    w = docker_worker(store)
+    w.register()
+    tick_until(w, lambda: "sleeping" in log_text(store, run.id), timeout=60)
+    store.runs.set_state(run.id, RunState.CANCELLING, "cancel requested")
+    finish(w, store, run.id)
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CANCELLED, done.state_message
+    assert "after it was asked to stop" in (done.state_message or "")
+    assert containers_of(docker_client, run.id) == []
+    w.close()
+
+
+def test_a_container_killed_from_outside_crashes_the_run_and_says_it_was_not_oom(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
+    w = docker_worker(store)
+    w.register()
+    tick_until(w, lambda: "sleeping" in log_text(store, run.id), timeout=60)
+    docker_client.api.kill(containers_of(docker_client, run.id)[0]["Id"])
+    finish(w, store, run.id)
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CRASHED and done.exit_code == 137
+    assert "killed by SIGKILL (exit code 137; not out of memory" in (done.state_message or "")
+    w.close()
+
+
+def test_never_with_a_missing_image_crashes_that_run_and_the_worker_goes_on(
+    store: Store, worker_image: str, docker_labels: dict[str, str]
+) -> None:
+    missing = queue_run(store, deployment(store, f"deploytool-test/missing:{uuid.uuid4().hex[:8]}", "hello", {}))
+    w = docker_worker(store)
+    w.register()
+    finish(w, store, missing.id)
+    done = store.runs.get(missing.id)
+    assert done.state is RunState.CRASHED
+    assert "is not present locally and image_pull_policy is Never" in (done.state_message or "")
+    assert "could not start the job" in log_text(store, missing.id)
+    good = queue_run(store, deployment(store, worker_image, "hello", docker_labels, auto_remove=True))
+    finish(w, store, good.id)
+    assert state_of(store, good.id) is RunState.COMPLETED
+    w.close()
+
+
+def test_an_image_without_deploytool_is_named_in_the_crash_message(
+    store: Store, base_image: str, docker_labels: dict[str, str]
+) -> None:
+    run = queue_run(store, deployment(store, base_image, "hello", docker_labels, auto_remove=True))
+    w = docker_worker(store)
+    w.register()
+    finish(w, store, run.id)
+    done = store.runs.get(run.id)
+    message = done.state_message or ""
+    assert done.state is RunState.CRASHED, message
+    assert f"the image {base_image} does not contain deploytool" in message
+    assert "job_variables.image" in message and "dockerfile: auto" in message
+    assert "No module named 'deploytool'" in log_text(store, run.id)
+    w.close()
+
+
+# --- a slow image pull does not hold the loop -------------------------------------------------------------
+
+
+def test_a_slow_pull_keeps_the_loop_beating_and_a_cancel_during_it_is_honoured(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any, monkeypatch: Any
+) -> None:
+    release = threading.Event()
+    pulling = threading.Event()
+    real = docker_api.ensure_image
+
+    def slow_ensure_image(client: Any, plan: Any) -> None:
+        pulling.set()
+        release.wait(60)
+        real(client, plan)
+
+    monkeypatch.setattr("deploytool.infra.docker.ensure_image", slow_ensure_image)
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels))
+    w = docker_worker(store)
+    w.register()
+    tick_until(w, pulling.is_set, timeout=20)
+    first_beat = store.workers.list()[0].last_heartbeat
+    lease = store.runs.get(run.id).lease_expires
+    time.sleep(FAST["heartbeat_seconds"] * 2)
+    w.tick()
+    assert store.workers.list()[0].last_heartbeat > first_beat  # the loop went on while the image was "pulled"
+    assert store.runs.get(run.id).lease_expires > lease  # and renewed the run's lease
+    assert state_of(store, run.id) is RunState.RUNNING
+    store.runs.set_state(run.id, RunState.CANCELLING, "cancel requested")
+    finish(w, store, run.id, timeout=10)  # without waiting for the pull
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CANCELLED and "while its job was starting" in (done.state_message or "")
+    release.set()  # the pull ends; the container that appears after all is discarded by the starting thread
+    starter = f"start-{run.id[:8]}"
+    wait_for(lambda: not any(t.name == starter for t in threading.enumerate()), timeout=60)
+    assert containers_of(docker_client, run.id) == []
+    w.close()
+
+
+# --- reconciliation ---------------------------------------------------------------------------------------
+
+
+def start_worker_process(home: Path, name: str, log_file: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(home)}
+    command = [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--name", name,
+               "--heartbeat-seconds", "2", "--stop-grace", "1"]  # fmt: skip
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.parametrize("exited", [False, True], ids=["still-running", "exited-meanwhile"])
+def test_a_worker_killed_with_sigkill_and_started_again_reattaches_to_its_container(
+    store: Store,
+    isolated_home: Path,
+    tmp_path: Path,
+    worker_image: str,
+    docker_labels: dict[str, str],
+    docker_client: Any,
+    exited: bool,
+) -> None:
+    seconds = 1 if exited else 8
+    run = queue_run(
+        store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True), parameters={"seconds": seconds}
+    )
+    log_file = tmp_path / "worker.log"
+    first = start_worker_process(isolated_home, "A", log_file)
+    try:
+        wait_for(lambda: "sleeping" in log_text(store, run.id), timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert state_of(store, run.id) is RunState.RUNNING  # the lease (6 s) has not expired yet
+        if exited:  # the container ends while no worker watches it: its exit code and output wait for one
+            container = containers_of(docker_client, run.id)[0]["Id"]
+            wait_for(lambda: docker_client.containers.get(container).status == "exited", timeout=10)
+        second = start_worker_process(isolated_home, "A", log_file)
+        try:
+            wait_for(lambda: state_of(store, run.id) in TERMINAL, timeout=60)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    done = store.runs.get(run.id)
+    logs = log_text(store, run.id)
+    assert done.state is RunState.COMPLETED, (done.state_message, logs, log_file.read_text())
+    assert "reattached to container" in logs
+    assert logs.count("sleeping") == 1 and logs.count("woke up") == 1  # no line lost, none doubled
+
+
+def test_the_container_of_a_run_recovered_as_crashed_by_another_worker_is_stopped(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    from datetime import timedelta
+
+    from deploytool.models import utcnow
+
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
+    a = docker_worker(store, name="A")
+    a.register()
+    tick_until(a, lambda: "sleeping" in log_text(store, run.id), timeout=60)
+    # A stops ticking (as if it hung or died); B recovers A's expired lease: CRASHED, then reconciles.
+    b = docker_worker(store, name="B")
+    later = utcnow() + timedelta(seconds=60)
+    b.register(later)
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CRASHED, done.state_message
+    wait_for(lambda: containers_of(docker_client, run.id) == [], timeout=30)
+    assert "leftover container" in log_text(store, run.id)
+    b.close(later)
