@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "deploytool"
-MAX_LINES = 450  # DESIGN.md: "about 400 lines at most"
+MAX_LINES = 400  # DESIGN.md: "about 400 lines at most"
 HEAVY = ("docker", "jsonschema", "jinja2", "typer", "rich", "yaml", "click")
 
 

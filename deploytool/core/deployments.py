@@ -147,7 +147,7 @@ def render_deployment(
 
 def _next_runs(deployment: Deployment, now: datetime, count: int) -> list[dict[str, str]]:
     """The next `count` run times of the deployment's active schedules, each with the schedule that makes it."""
-    from deploytool.config.schedules import next_times
+    from deploytool.config.schedule_times import next_times
     from deploytool.scheduling import live_schedules
 
     times = [

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from deploytool.config.schedules import Schedule, ScheduleError, check_schedule, next_times, normalise_schedule
+from deploytool.config.schedule_times import next_times
+from deploytool.config.schedules import Schedule, ScheduleError, check_schedule, normalise_schedule
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment
 from deploytool.store.schedules import AUTO_PREFIX

@@ -26,7 +26,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from deploytool.config.schedules import Schedule, next_times
+from deploytool.config.schedule_times import next_times
+from deploytool.config.schedules import Schedule
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.models import Deployment, FlowRun, RunState
 from deploytool.scheduling.identity import (

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from deploytool.models import FlowRun
 from deploytool.store.db import Database
 from deploytool.store.queues import ensure_queue
-from deploytool.store.runs import _COLUMNS, _values
+from deploytool.store.run_rows import COLUMNS, run_values
 
 
 def insert_runs(db: Database, runs: Iterable[FlowRun], *, batch: int = 10_000) -> int:
@@ -15,7 +15,7 @@ def insert_runs(db: Database, runs: Iterable[FlowRun], *, batch: int = 10_000) -
 
     The queues they name are created. Returns how many runs were inserted.
     """
-    sql = f"INSERT INTO flow_runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    sql = f"INSERT INTO flow_runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     count = 0
     pending: list[FlowRun] = []
 
@@ -23,7 +23,7 @@ def insert_runs(db: Database, runs: Iterable[FlowRun], *, batch: int = 10_000) -
         with db.transaction() as conn:
             for pool_name, queue_name in sorted({(r.pool_name, r.queue_name) for r in pending}):
                 ensure_queue(conn, pool_name, queue_name)
-            conn.executemany(sql, [_values(r) for r in pending])
+            conn.executemany(sql, [run_values(r) for r in pending])
         pending.clear()
 
     for run in runs:

@@ -15,7 +15,6 @@ from typing import Any
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import (
     ACTIVE,
-    ALLOWED_TRANSITIONS,
     TERMINAL,
     FlowRun,
     RunCounts,
@@ -25,96 +24,19 @@ from deploytool.models import (
 from deploytool.store.db import Database
 from deploytool.store.pools import pool_not_found
 from deploytool.store.queues import ensure_queue
-from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
-
-_COLUMNS = (
-    "id", "name", "deployment_id", "flow_name", "deployment_name", "pool_name", "queue_name", "parameters",
-    "job_variables", "state", "state_message", "scheduled_time", "start_time", "end_time", "attempt",
-    "worker_name", "lease_expires", "infrastructure_id", "exit_code", "created", "idempotency_key",
-)  # fmt: skip
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM flow_runs"
-_ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
-# Fields a caller may set along with a state change; the rest are owned by the store.
-SETTABLE_FIELDS = frozenset(
-    {
-        "start_time",
-        "end_time",
-        "exit_code",
-        "infrastructure_id",
-        "worker_name",
-        "lease_expires",
-        "scheduled_time",
-    }
+from deploytool.store.rows import dt, ts
+from deploytool.store.run_rows import (
+    ACTIVE_SQL,
+    COLUMNS,
+    SELECT,
+    SETTABLE_FIELDS,
+    check_transition,
+    has_room,
+    run_from_row,
+    run_values,
 )
 
-
-# Decides whether a run that has just become CRASHED is queued again: (the crashed run, its previous state) ->
-# (when it is due, the state message), or None to leave it CRASHED. deploytool.crashretry.plan makes these.
 CrashHook = Callable[[FlowRun, RunState], "tuple[datetime, str] | None"]
-
-
-def run_from_row(row: sqlite3.Row) -> FlowRun:
-    return FlowRun(
-        id=row["id"],
-        name=row["name"],
-        deployment_id=row["deployment_id"],
-        flow_name=row["flow_name"],
-        deployment_name=row["deployment_name"],
-        pool_name=row["pool_name"],
-        queue_name=row["queue_name"],
-        parameters=load(row["parameters"]),
-        job_variables=load(row["job_variables"]),
-        state=RunState(row["state"]),
-        state_message=row["state_message"],
-        scheduled_time=dt(row["scheduled_time"]),
-        start_time=dt_or_none(row["start_time"]),
-        end_time=dt_or_none(row["end_time"]),
-        attempt=row["attempt"],
-        worker_name=row["worker_name"],
-        lease_expires=dt_or_none(row["lease_expires"]),
-        infrastructure_id=row["infrastructure_id"],
-        exit_code=row["exit_code"],
-        created=dt(row["created"]),
-        idempotency_key=row["idempotency_key"],
-    )
-
-
-def _values(run: FlowRun) -> tuple[object, ...]:
-    return (
-        run.id, run.name, run.deployment_id, run.flow_name, run.deployment_name, run.pool_name,
-        run.queue_name, dump(run.parameters), dump(run.job_variables), run.state.value, run.state_message,
-        ts(run.scheduled_time), ts_or_none(run.start_time), ts_or_none(run.end_time), run.attempt,
-        run.worker_name, ts_or_none(run.lease_expires), run.infrastructure_id, run.exit_code, ts(run.created),
-        run.idempotency_key,
-    )  # fmt: skip
-
-
-def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> None:
-    """Refuse (ConflictError) a state change that `ALLOWED_TRANSITIONS` does not allow.
-
-    Leaving a terminal state (back to SCHEDULED) needs `retry=True`, and `retry=True` needs a terminal state.
-    """
-    label = f"flow run {run.name!r}" if run.name else f"flow run {run.id}"
-    if retry and run.state not in TERMINAL:
-        raise ConflictError(
-            f"{label} is {run.state}; only a finished run can be retried",
-            hint="cancel it first, or wait for it",
-        )
-    if new not in ALLOWED_TRANSITIONS[run.state] or (run.state in TERMINAL and not retry):
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[run.state])) if run.state not in TERMINAL else "none"
-        raise ConflictError(
-            f"{label} is {run.state} and cannot become {new}",
-            hint=f"from {run.state} it can become: {allowed}"
-            + ("; a finished run can only be retried" if run.state in TERMINAL else ""),
-        )
-
-
-def _has_room(conn: sqlite3.Connection, limit: int | None, where: str, *args: object) -> bool:
-    """True if fewer than `limit` runs matching `where` hold a slot (no limit: always)."""
-    if limit is None:
-        return True
-    busy = conn.execute(f"SELECT count(*) FROM flow_runs WHERE {where} AND state IN {_ACTIVE_SQL}", args)
-    return int(busy.fetchone()[0]) < limit
 
 
 class FlowRunRepo:
@@ -138,13 +60,13 @@ class FlowRunRepo:
             run = replace(run, name=f"{run.deployment_name}-{run.id[:8]}")
         with self._db.transaction() as conn:
             if run.idempotency_key is not None:
-                row = conn.execute(f"{_SELECT} WHERE idempotency_key = ?", (run.idempotency_key,)).fetchone()
+                row = conn.execute(f"{SELECT} WHERE idempotency_key = ?", (run.idempotency_key,)).fetchone()
                 if row is not None:
                     return run_from_row(row)
             ensure_queue(conn, run.pool_name, run.queue_name)
             conn.execute(
-                f"INSERT INTO flow_runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                _values(run),
+                f"INSERT INTO flow_runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                run_values(run),
             )
         return run
 
@@ -157,7 +79,7 @@ class FlowRunRepo:
     def get(self, run_id: str) -> FlowRun:
         """The run with this id; NotFoundError if none."""
         with self._db.read() as conn:
-            row = conn.execute(f"{_SELECT} WHERE id = ?", (run_id,)).fetchone()
+            row = conn.execute(f"{SELECT} WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"flow run {run_id!r} not found", hint="list runs: deploytool flow-run ls")
         return run_from_row(row)
@@ -167,9 +89,9 @@ class FlowRunRepo:
         prefix = ref.lower()
         with self._db.read() as conn:
             rows = conn.execute(
-                f"{_SELECT} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, prefix + "\uffff", limit)
+                f"{SELECT} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, prefix + "\uffff", limit)
             ).fetchall()
-            rows += conn.execute(f"{_SELECT} WHERE name = ? LIMIT ?", (ref, limit)).fetchall()
+            rows += conn.execute(f"{SELECT} WHERE name = ? LIMIT ?", (ref, limit)).fetchall()
         found = {row["id"]: run_from_row(row) for row in rows}
         return builtins.list(found.values())[:limit]
 
@@ -197,7 +119,7 @@ class FlowRunRepo:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"{_SELECT}{clause} ORDER BY created DESC, rowid DESC LIMIT ?", (*args, limit)
+                f"{SELECT}{clause} ORDER BY created DESC, rowid DESC LIMIT ?", (*args, limit)
             ).fetchall()
         return [run_from_row(r) for r in rows]
 
@@ -301,8 +223,8 @@ class FlowRunRepo:
             )
 
     def _write(self, conn: sqlite3.Connection, run: FlowRun) -> None:
-        assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
-        conn.execute(f"UPDATE flow_runs SET {assignments} WHERE id = ?", (*_values(run)[1:], run.id))
+        assignments = ", ".join(f"{c} = ?" for c in COLUMNS[1:])
+        conn.execute(f"UPDATE flow_runs SET {assignments} WHERE id = ?", (*run_values(run)[1:], run.id))
 
     # --- claiming and leases ------------------------------------------------------------------------------
 
@@ -329,10 +251,10 @@ class FlowRunRepo:
             ).fetchone()
             if pool is None:
                 raise pool_not_found(pool_name)
-            if pool["paused"] or not _has_room(conn, pool["concurrency_limit"], "pool_name = ?", pool_name):
+            if pool["paused"] or not has_room(conn, pool["concurrency_limit"], "pool_name = ?", pool_name):
                 return None
             for queue in self._open_queues(conn, pool_name, queue_names):
-                if not _has_room(
+                if not has_room(
                     conn,
                     queue["concurrency_limit"],
                     "pool_name = ? AND queue_name = ?",
@@ -370,13 +292,13 @@ class FlowRunRepo:
             row = conn.execute(
                 "SELECT r.id, d.collision_strategy, d.concurrency_limit,"
                 f" (SELECT count(*) FROM flow_runs a WHERE a.deployment_id = r.deployment_id"
-                f"  AND a.state IN {_ACTIVE_SQL}) AS busy"
+                f"  AND a.state IN {ACTIVE_SQL}) AS busy"
                 " FROM flow_runs r LEFT JOIN deployments d ON d.id = r.deployment_id"
                 " WHERE r.pool_name = ? AND r.queue_name = ? AND r.state = 'SCHEDULED'"
                 "  AND r.scheduled_time <= ?"
                 "  AND (d.concurrency_limit IS NULL OR d.collision_strategy = 'CANCEL_NEW'"
                 "   OR (SELECT count(*) FROM flow_runs a WHERE a.deployment_id = r.deployment_id"
-                f"       AND a.state IN {_ACTIVE_SQL}) < d.concurrency_limit)"
+                f"       AND a.state IN {ACTIVE_SQL}) < d.concurrency_limit)"
                 " ORDER BY r.scheduled_time, r.rowid LIMIT 1",
                 (pool_name, queue_name, ts(now)),
             ).fetchone()
@@ -396,7 +318,7 @@ class FlowRunRepo:
 
     def renew_leases(self, worker_name: str, lease_seconds: float, now: datetime, pool_name: str | None = None) -> int:
         """Extend the lease of every active run the worker holds to now + lease_seconds; return how many."""
-        sql = f"UPDATE flow_runs SET lease_expires = ? WHERE worker_name = ? AND state IN {_ACTIVE_SQL}"
+        sql = f"UPDATE flow_runs SET lease_expires = ? WHERE worker_name = ? AND state IN {ACTIVE_SQL}"
         args: builtins.list[object] = [ts(now + timedelta(seconds=lease_seconds)), worker_name]
         if pool_name is not None:
             sql += " AND pool_name = ?"
@@ -416,7 +338,7 @@ class FlowRunRepo:
         recovered: builtins.list[tuple[FlowRun, RunState]] = []
         with self._db.transaction() as conn:
             rows = conn.execute(
-                f"{_SELECT} WHERE state IN {_ACTIVE_SQL} AND lease_expires < ? ORDER BY lease_expires",
+                f"{SELECT} WHERE state IN {ACTIVE_SQL} AND lease_expires < ? ORDER BY lease_expires",
                 (ts(now),),
             ).fetchall()
             for row in rows:

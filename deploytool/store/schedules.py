@@ -12,7 +12,7 @@ from datetime import datetime
 from deploytool.models import FlowRun
 from deploytool.store.db import Database
 from deploytool.store.rows import dt, ts
-from deploytool.store.runs import _SELECT, run_from_row
+from deploytool.store.run_rows import SELECT, run_from_row
 
 AUTO_PREFIX = "scheduled:"
 
@@ -69,7 +69,7 @@ class ScheduleRepo:
         pattern = _escape_like(f"{AUTO_PREFIX}{deployment_id}:") + "%"
         with self._db.read() as conn:
             rows = conn.execute(
-                f"{_SELECT} WHERE deployment_id = ? AND state = 'SCHEDULED' AND idempotency_key LIKE ? ESCAPE '\\'"
+                f"{SELECT} WHERE deployment_id = ? AND state = 'SCHEDULED' AND idempotency_key LIKE ? ESCAPE '\\'"
                 " ORDER BY scheduled_time",
                 (deployment_id, pattern),
             ).fetchall()

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import (
     Schedule,
     ScheduleError,
     check_schedule,
-    next_times,
     normalise_schedule,
     parse_interval,
 )

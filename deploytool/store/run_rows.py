@@ -1,0 +1,97 @@
+"""Flow-run rows: the columns, row <-> FlowRun conversion, and the one check of state transitions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from deploytool.errors import ConflictError
+from deploytool.models import ALLOWED_TRANSITIONS, TERMINAL, FlowRun, RunState
+from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
+
+COLUMNS = (
+    "id", "name", "deployment_id", "flow_name", "deployment_name", "pool_name", "queue_name", "parameters",
+    "job_variables", "state", "state_message", "scheduled_time", "start_time", "end_time", "attempt",
+    "worker_name", "lease_expires", "infrastructure_id", "exit_code", "created", "idempotency_key",
+)  # fmt: skip
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM flow_runs"
+ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
+# Fields a caller may set along with a state change; the rest are owned by the store.
+SETTABLE_FIELDS = frozenset(
+    {
+        "start_time",
+        "end_time",
+        "exit_code",
+        "infrastructure_id",
+        "worker_name",
+        "lease_expires",
+        "scheduled_time",
+    }
+)
+
+
+# Decides whether a run that has just become CRASHED is queued again: (the crashed run, its previous state) ->
+# (when it is due, the state message), or None to leave it CRASHED. deploytool.crashretry.plan makes these.
+
+
+def run_from_row(row: sqlite3.Row) -> FlowRun:
+    return FlowRun(
+        id=row["id"],
+        name=row["name"],
+        deployment_id=row["deployment_id"],
+        flow_name=row["flow_name"],
+        deployment_name=row["deployment_name"],
+        pool_name=row["pool_name"],
+        queue_name=row["queue_name"],
+        parameters=load(row["parameters"]),
+        job_variables=load(row["job_variables"]),
+        state=RunState(row["state"]),
+        state_message=row["state_message"],
+        scheduled_time=dt(row["scheduled_time"]),
+        start_time=dt_or_none(row["start_time"]),
+        end_time=dt_or_none(row["end_time"]),
+        attempt=row["attempt"],
+        worker_name=row["worker_name"],
+        lease_expires=dt_or_none(row["lease_expires"]),
+        infrastructure_id=row["infrastructure_id"],
+        exit_code=row["exit_code"],
+        created=dt(row["created"]),
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+def run_values(run: FlowRun) -> tuple[object, ...]:
+    return (
+        run.id, run.name, run.deployment_id, run.flow_name, run.deployment_name, run.pool_name,
+        run.queue_name, dump(run.parameters), dump(run.job_variables), run.state.value, run.state_message,
+        ts(run.scheduled_time), ts_or_none(run.start_time), ts_or_none(run.end_time), run.attempt,
+        run.worker_name, ts_or_none(run.lease_expires), run.infrastructure_id, run.exit_code, ts(run.created),
+        run.idempotency_key,
+    )  # fmt: skip
+
+
+def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> None:
+    """Refuse (ConflictError) a state change that `ALLOWED_TRANSITIONS` does not allow.
+
+    Leaving a terminal state (back to SCHEDULED) needs `retry=True`, and `retry=True` needs a terminal state.
+    """
+    label = f"flow run {run.name!r}" if run.name else f"flow run {run.id}"
+    if retry and run.state not in TERMINAL:
+        raise ConflictError(
+            f"{label} is {run.state}; only a finished run can be retried",
+            hint="cancel it first, or wait for it",
+        )
+    if new not in ALLOWED_TRANSITIONS[run.state] or (run.state in TERMINAL and not retry):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[run.state])) if run.state not in TERMINAL else "none"
+        raise ConflictError(
+            f"{label} is {run.state} and cannot become {new}",
+            hint=f"from {run.state} it can become: {allowed}"
+            + ("; a finished run can only be retried" if run.state in TERMINAL else ""),
+        )
+
+
+def has_room(conn: sqlite3.Connection, limit: int | None, where: str, *args: object) -> bool:
+    """True if fewer than `limit` runs matching `where` hold a slot (no limit: always)."""
+    if limit is None:
+        return True
+    busy = conn.execute(f"SELECT count(*) FROM flow_runs WHERE {where} AND state IN {ACTIVE_SQL}", args)
+    return int(busy.fetchone()[0]) < limit
