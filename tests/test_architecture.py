@@ -50,3 +50,15 @@ def test_import_contracts_hold() -> None:
         pytest.skip("import-linter is not installed in this environment")
     result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_validate_does_not_import_jsonschema() -> None:
+    # schema_lite validates the project file; jsonschema's import alone is ~100 ms (benchmarks/README.md).
+    examples = PACKAGE.parent / "examples" / "prefect.yaml"
+    call = f"main(['validate', '--file', {str(examples)!r}])"
+    loaded = _imported(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    assert {call} == 0"
+    )
+    assert "jsonschema" not in loaded
+    assert "deploytool" in loaded

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any
@@ -62,15 +63,28 @@ def print_json(kind: str, data: Any, *, ok: bool = True, errors: Iterable[dict[s
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    """Aligned columns under a rule; as wide as the content (no folding, so grep and CI logs see whole values).
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, box=box.SIMPLE_HEAD)
-    for index, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=index == 0)
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    # Piped output (CI logs, grep) is not cut to 80 columns; a table is only as wide as its content.
-    width = None if sys.stdout.isatty() else 200
-    Console(soft_wrap=False, width=width, highlight=False).print(table)
+    Plain text on purpose: cells are user data (names, messages) and must never be read as markup.
+    """
+    header = [str(c) for c in columns]
+    body = [[_cell(c) for c in row] for row in rows]
+    widths = [max(_width(line[i]) for line in [header, *body]) for i in range(len(header))]
+    out = [title] if title else []
+    out.append(_row(header, widths))
+    out.append("─" * (sum(widths) + 3 * (len(widths) - 1)))
+    out.extend(_row(line, widths) for line in body)
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else " ".join(str(value).split("\n"))
+
+
+def _width(text: str) -> int:
+    # East Asian wide characters take two columns in a terminal.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "   ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()

@@ -41,19 +41,30 @@ def project_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Any:
+    # schema_lite evaluates the keywords this schema uses the way jsonschema does, without jsonschema's ~100 ms
+    # import; tests/config/test_schema_lite.py holds the two to the same result.
+    from deploytool.config.schema_lite import Validator
+
+    return Validator(project_schema())
+
+
+def reference_validator() -> Any:
+    """jsonschema's validator for the same schema: the reference that schema_lite is tested against."""
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(project_schema())
 
 
-def check_schema(data: Any, positions: Positions, filename: str, *, prefect_compat: bool) -> list[ConfigIssue]:
+def check_schema(
+    data: Any, positions: Positions, filename: str, *, prefect_compat: bool, validator: Any = None
+) -> list[ConfigIssue]:
     """Every schema error in `data`, as issues at their positions.
 
     With `prefect_compat` (a file named prefect.yaml), unknown keys where Prefect silently ignores them are
     warnings instead of errors.
     """
     issues: list[ConfigIssue] = []
-    for error in _validator().iter_errors(data):
+    for error in (validator or _validator()).iter_errors(data):
         for leaf in _leaves(error):
             issues.extend(_to_issues(leaf, data, positions, filename, prefect_compat))
     return issues

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from deploytool.core.summary import schedules_text
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment, utcnow
 from deploytool.store import Store
@@ -21,20 +22,6 @@ def find(store: Store, full_name: str) -> Deployment:
             f"{full_name!r} is not FLOW/DEPLOYMENT", "name a deployment as it shows in `deploytool deployment ls`"
         )
     return store.deployments.get_by_name(flow, name)
-
-
-def schedules_text(schedules: list[dict[str, Any]]) -> str:
-    parts = []
-    for schedule in schedules:
-        for kind in ("cron", "interval", "rrule"):
-            if kind in schedule:
-                text = f"{kind} {schedule[kind]}"
-                if schedule.get("timezone"):
-                    text += f" ({schedule['timezone']})"
-                if schedule.get("active") is False:
-                    text += " [inactive]"
-                parts.append(text)
-    return ", ".join(parts) or "-"
 
 
 def list_deployments(store: Store, pool: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from deploytool.config import Project
-from deploytool.core.deployments import schedules_text
+
+
+def schedules_text(schedules: list[dict[str, Any]]) -> str:
+    parts = []
+    for schedule in schedules:
+        for kind in ("cron", "interval", "rrule"):
+            if kind in schedule:
+                text = f"{kind} {schedule[kind]}"
+                if schedule.get("timezone"):
+                    text += f" ({schedule['timezone']})"
+                if schedule.get("active") is False:
+                    text += " [inactive]"
+                parts.append(text)
+    return ", ".join(parts) or "-"
 
 
 def summarise(project: Project) -> dict[str, Any]:
