@@ -50,7 +50,13 @@ def connect(path: Path | str) -> sqlite3.Connection:
     target = str(path)
     if target != MEMORY:
         file = Path(target).expanduser()
-        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeploytoolError(
+                f"cannot create the store's directory {file.parent}: {exc.strerror or exc}",
+                hint="DEPLOYTOOL_HOME must name a directory (or where one can be created); set it to another path",
+            ) from exc
         try:
             fd = os.open(file, os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as exc:
@@ -206,7 +212,8 @@ def _statements(script: str) -> Iterator[str]:
 def migrate(db: Database) -> int:
     """Bring the schema up to date; return the schema version. Safe to run concurrently from many processes.
 
-    DeploytoolError if the database was written by a newer deploytool (a schema version we do not know).
+    DeploytoolError if the database was written by a newer deploytool (a schema version we do not know), is
+    another program's SQLite database, or its upgrade fails (then nothing is changed).
     """
     scripts = migrations()
     known = scripts[-1][0] if scripts else 0
@@ -215,10 +222,25 @@ def migrate(db: Database) -> int:
         if current == known and not _pending(conn, scripts, current):
             return current
     _refuse_newer(current, known, db.path)
+    try:
+        _apply(db, scripts, known)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+            raise locked_error(db.path) from exc
+        raise DeploytoolError(
+            f"{db.path} is not a usable deploytool store: upgrading its schema failed: {exc}",
+            hint="nothing was changed; point DEPLOYTOOL_HOME at another directory, or move the file away",
+        ) from exc
+    return known
+
+
+def _apply(db: Database, scripts: list[tuple[int, str]], known: int) -> None:
+    """Apply the pending scripts in one write transaction (all or nothing)."""
     with db.transaction() as conn:
         # Read again under the write lock: another process may have migrated meanwhile.
         current = int(conn.execute("PRAGMA user_version").fetchone()[0])
         _refuse_newer(current, known, db.path)
+        _refuse_foreign(conn, current, db.path)
         pending = _pending(conn, scripts, current)
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY) STRICT")
         waiting = {version for version, _ in pending}
@@ -231,7 +253,6 @@ def migrate(db: Database) -> int:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
         conn.execute(f"PRAGMA user_version = {known}")
-    return known
 
 
 def _pending(conn: sqlite3.Connection, scripts: list[tuple[int, str]], current: int) -> list[tuple[int, str]]:
@@ -241,6 +262,19 @@ def _pending(conn: sqlite3.Connection, scripts: list[tuple[int, str]], current: 
         return [(v, s) for v, s in scripts if v > current]
     applied = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
     return [(v, s) for v, s in scripts if v not in applied]
+
+
+def _refuse_foreign(conn: sqlite3.Connection, current: int, path: str) -> None:
+    """A database with tables but no schema version was not made by deploytool: never add ours to it."""
+    if current:
+        return
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    if tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise DeploytoolError(
+            f"{path} is an SQLite database but not a deploytool store (it has tables {shown})",
+            hint="point DEPLOYTOOL_HOME at another directory, or move the file away",
+        )
 
 
 def _refuse_newer(current: int, known: int, path: str) -> None:

@@ -115,3 +115,58 @@ def test_a_store_locked_too_long_is_a_clear_error(db_path: Path, monkeypatch: py
         other.close()
         store.variables.set("x", 2)  # usable again once the lock is gone
         assert store.variables.get("x").value == 2
+
+
+def test_deploytool_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    with pytest.raises(DeploytoolError, match="cannot create the store's directory") as err:
+        Store.open(home / "sub" / "deploytool.db")
+    assert err.value.hint is not None and "DEPLOYTOOL_HOME" in err.value.hint
+    assert home.read_text() == "not a directory"
+
+
+def test_another_programs_sqlite_database_is_refused_and_left_untouched(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE work_pools (x)")  # clashes with ours: must not become a half-migrated store
+    conn.execute("CREATE TABLE notes (y)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DeploytoolError, match=r"not a deploytool store \(it has tables notes, work_pools\)"):
+        Store.open(db_path)
+    conn = sqlite3.connect(db_path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    assert tables == ["notes", "work_pools"]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    conn.close()
+
+
+def test_a_store_made_with_only_the_first_schema_upgrades_with_its_data(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(migrations()[0][1])
+    conn.execute("PRAGMA user_version = 1")
+    now = "2025-01-31T12:00:00.000000+00:00"
+    conn.execute("INSERT INTO work_pools VALUES ('old', 'process', '{}', 3, 1, 'kept', ?, ?)", (now, now))
+    conn.execute("INSERT INTO work_queues VALUES ('old', 'default', 1, NULL, 0, ?, ?)", (now, now))
+    conn.execute(
+        "INSERT INTO deployments (id, flow_name, flow_key, name, entrypoint, pool_name, queue_name, parameters,"
+        " parameter_schema, job_variables, pull_steps, schedules, tags, enforce_parameter_schema, created, updated)"
+        " VALUES ('d1', 'etl', 'etl', 'nightly', 'f.py:etl', 'old', 'default', '{\"n\": 1}', '{}', '{}', '[]',"
+        ' \'[{"cron": "0 2 * * *"}]\', \'["t"]\', 0, ?, ?)',
+        (now, now),
+    )
+    conn.execute("INSERT INTO variables VALUES ('v', '\"x\"', ?)", (now,))
+    conn.commit()
+    conn.close()
+    with Store.open(db_path) as store:
+        pool = store.pools.get("old")
+        assert (pool.concurrency_limit, pool.paused, pool.description) == (3, True, "kept")
+        dep = store.deployments.get_by_name("etl", "nightly")
+        assert (dep.parameters, dep.tags, dep.catch_up, dep.crash_retries) == ({"n": 1}, ["t"], "latest", None)
+        assert store.variables.get("v").value == "x"
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
+    assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [v for v, _ in migrations()]
+    conn.close()
