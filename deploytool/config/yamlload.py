@@ -20,6 +20,7 @@ Path = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, 1-based column
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 100  # nesting levels; PyYAML's composer and the checks recurse, and no real project file nests this deep
 
 
 @dataclass
@@ -187,6 +188,9 @@ def _load_with(cls: type[_Loader | _FastLoader], text: str, filename: str) -> Lo
 
 def load_yaml(text: str, filename: str) -> LoadedYaml:
     """Parse one YAML document. Syntax errors come back as issues, never as exceptions."""
+    too_deep = _depth_issue(text, filename)
+    if too_deep is not None:
+        return LoadedYaml(None, Positions(None, {}), [too_deep])
     try:
         return _load_with(_FastLoader, text, filename)
     except yaml.YAMLError:
@@ -208,6 +212,26 @@ def load_yaml(text: str, filename: str) -> LoadedYaml:
         return LoadedYaml(None, Positions(None, {}), [issue])
     except yaml.YAMLError as exc:
         return LoadedYaml(None, Positions(None, {}), [ConfigIssue(filename, 1, 1, "", f"invalid YAML: {exc}")])
+
+
+def _depth_issue(text: str, filename: str) -> ConfigIssue | None:
+    """Refuse a file nested deeper than MAX_DEPTH, from the parser's events (which do not recurse)."""
+    for loader in (getattr(yaml, "CSafeLoader", yaml.SafeLoader), yaml.SafeLoader):
+        depth = 0
+        try:
+            for event in yaml.parse(text, Loader=loader):
+                if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                        message = f"nested more than {MAX_DEPTH} levels deep"
+                        return ConfigIssue(filename, line, col, "", message, "flatten this value")
+                elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                    depth -= 1
+            return None
+        except yaml.YAMLError:
+            continue  # libyaml stops at 1000 flow levels before any event: ask the pure-Python parser
+    return None  # a syntax error: the loader reports it with its position
 
 
 def _line_col(text: str, position: int) -> Mark:

@@ -53,6 +53,19 @@ def test_no_project_file_says_what_to_do(cli: CLI, monkeypatch: pytest.MonkeyPat
     assert "deploytool init" in result.err
 
 
+@pytest.mark.parametrize("nested", ["[" * 3000 + "]" * 3000, "{a: " * 200 + "1" + "}" * 200])
+def test_deeply_nested_yaml_is_a_clear_error(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, nested: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("deploy.yaml").write_text(f"deployments:\n  - name: a\n    parameters: {{x: {nested}}}\n")
+    for command in (("validate",), ("deploy", "--dry-run")):
+        result = cli(*command)
+        assert result.code == 1
+        assert "deploy.yaml:3:" in result.err and "nested more than 100 levels deep" in result.err
+        assert "internal error" not in result.err
+
+
 def test_validate_json_lists_every_issue(cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     Path("deploy.yaml").write_text("deployments:\n  - name: a\n    entrypoint: x.py:f\n    wat: 1\n")
