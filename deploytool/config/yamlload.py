@@ -223,7 +223,8 @@ def _depth_issue(text: str, filename: str) -> ConfigIssue | None:
                 if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
                     depth += 1
                     if depth > MAX_DEPTH:
-                        line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                        mark = event.start_mark
+                        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
                         message = f"nested more than {MAX_DEPTH} levels deep"
                         return ConfigIssue(filename, line, col, "", message, "flatten this value")
                 elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
