@@ -26,7 +26,7 @@ from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook, retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
 from deploytool.worker.launch import LaunchError, prepare, worker_environ
-from deploytool.worker.options import WorkerOptions
+from deploytool.worker.options import WorkerOptions, process_alive
 from deploytool.worker.output import WORKER, Redactor, RunOutput
 from deploytool.worker.reconcile import Reconciler
 from deploytool.worker.starting import JobOutput, job_state, start_job
@@ -90,6 +90,7 @@ class Worker:
     def register(self, now: datetime | None = None) -> None:
         """The first heartbeat; recovers expired leases before anything is claimed."""
         now = now or utcnow()
+        self._refuse_duplicate(now)
         self._heartbeat(now)
         self.reconciler.run(now, starting=True)
         log.info(
@@ -142,6 +143,22 @@ class Worker:
         with contextlib.suppress(NotFoundError):
             self.store.workers.delete(self.pool.name, self.name)
         log.info("worker %s stopped: %d run(s) launched, %d finished", self.name, self.launched, self.finished)
+
+    def _refuse_duplicate(self, now: datetime) -> None:
+        """Two live workers under one name would renew, settle and deregister each other's runs: refuse."""
+        other = next((w for w in self.store.workers.list(self.pool.name) if w.name == self.name), None)
+        if other is None:
+            return
+        if other.host == self.options.host:
+            alive = other.pid != os.getpid() and process_alive(other.pid)
+        else:  # another machine: trust its heartbeat
+            alive = now - other.last_heartbeat < timedelta(seconds=self.options.lease)
+        if alive:
+            raise DeploytoolError(
+                f"a worker named {self.name!r} is already serving pool {self.pool.name!r}"
+                f" (pid {other.pid} on {other.host}, last heartbeat {other.last_heartbeat:%H:%M:%S} UTC)",
+                hint="stop that worker first, or give this one another --name (without --name each gets a unique one)",
+            )
 
     # --- heartbeat, ownership, deadlines ------------------------------------------------------------------
 

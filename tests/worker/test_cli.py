@@ -66,3 +66,22 @@ def test_worker_ls_shows_workers_and_their_runs(isolated_home: Path, tmp_path: P
     assert "w9" in text.stdout and "online" in text.stdout
     missing = cli("worker", "ls", "--pool", "nope", "--output", "json")
     assert missing.returncode == 1 and json.loads(missing.stdout)["ok"] is False
+
+
+def test_a_second_worker_under_a_live_workers_name_is_refused_and_leaves_it_alone(isolated_home: Path) -> None:
+    import os
+    import socket
+
+    with Store.open(isolated_home / "deploytool.db") as store:
+        make_pool(store)
+        store.workers.heartbeat("twin", "p", socket.gethostname(), os.getpid(), utcnow())  # this test is alive
+    result = cli("worker", "start", "--pool", "p", "--name", "twin", "--run-once")
+    assert result.returncode == 1
+    assert f"a worker named 'twin' is already serving pool 'p' (pid {os.getpid()}" in result.stderr
+    assert "another --name" in result.stderr and "Traceback" not in result.stderr
+    with Store.open(isolated_home / "deploytool.db") as store:
+        assert [w.pid for w in store.workers.list("p")] == [os.getpid()]  # not deregistered by the refused one
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        store.workers.heartbeat("twin", "p", socket.gethostname(), int(dead.stdout), utcnow())
+    restarted = cli("worker", "start", "--pool", "p", "--name", "twin", "--run-once")  # after a kill -9: fine
+    assert restarted.returncode == 0, restarted.stderr
