@@ -227,6 +227,8 @@ def argument_path(path: str) -> str:
     for prefix, argument in _ARGUMENTS:
         if path == prefix or path.startswith((prefix + ".", prefix + "[")):
             rest = path[len(prefix) :].lstrip(".")
+            if argument and rest.startswith("["):
+                return argument + rest  # `schedules[0].cron`, not `schedules.[0].cron`
             return ".".join(p for p in (argument, rest) if p)
     return path
 

@@ -89,3 +89,5 @@ def test_issue_paths_name_the_argument() -> None:
     assert argument_path("deployments[nightly].work_pool.name") == "work_pool_name"
     assert argument_path("deployments[0].parameters.x") == "parameters.x"
     assert argument_path("build[0].build_docker_image.platform") == "image.platform"
+    assert argument_path("deployments[0].schedules[1].cron") == "schedules[1].cron"
+    assert argument_path("deployments[0].work_pool.job_variables[0]") == "job_variables[0]"
