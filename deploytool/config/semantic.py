@@ -30,6 +30,8 @@ from deploytool.config.schedules import check_schedule
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
 from deploytool.steps.registry import STEPS
+from deploytool.templating.context import Unresolvable
+from deploytool.templating.parse import split_segments
 
 NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -285,6 +287,14 @@ def _check_step_refs(
 
 def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, StepCall]) -> None:
     for at, text in _strings(value, path):
+        try:  # what `deploytool deploy` would refuse, found without jinja2 (which validate does not import)
+            segments = split_segments(text)
+        except Unresolvable as exc:
+            report.error(at, f"{exc.reason} in {text!r}", exc.hint)
+            continue
+        for segment in segments:
+            if not isinstance(segment, str) and not segment.expr.strip():
+                report.error(at, f"empty placeholder in {text!r}", "write an expression between {{ and }}")
         for match in _PLACEHOLDER.finditer(text):
             problem = _ref_problem(match.group(1), steps)
             if problem:

@@ -66,6 +66,22 @@ def test_deeply_nested_yaml_is_a_clear_error(
         assert "internal error" not in result.err
 
 
+def test_validate_reports_malformed_placeholders_that_deploy_would_refuse(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("f.py").write_text("from deploytool import flow\n\n@flow\ndef f() -> None: ...\n")
+    Path("deploy.yaml").write_text(
+        "deployments:\n  - name: a\n    entrypoint: f.py:f\n    work_pool: {name: p}\n"
+        "    description: 'literally {{ end'\n    tags: ['{{ }}', \"{{ '}}' }}\"]\n"
+    )
+    result = cli("validate")
+    assert result.code == 1
+    assert "deploy.yaml:5:18: deployments[a].description: unclosed placeholder in 'literally {{ end'" in result.err
+    assert "deploy.yaml:6:12: deployments[a].tags[0]: empty placeholder in '{{ }}'" in result.err
+    assert "Found 2 errors." in result.err
+
+
 def test_validate_json_lists_every_issue(cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     Path("deploy.yaml").write_text("deployments:\n  - name: a\n    entrypoint: x.py:f\n    wat: 1\n")
