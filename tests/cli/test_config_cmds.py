@@ -162,3 +162,32 @@ def test_an_internal_error_is_not_a_traceback(
     assert "internal error: RuntimeError: kaboom" in result.err
     assert "Traceback" not in result.err
     assert "kaboom" in (isolated_home / "crash.log").read_text()
+
+
+def test_an_init_project_runs_wherever_the_worker_was_started(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert cli("init").code == 0
+    assert cli("work-pool", "create", "local-processes", "--type", "process").code == 0
+    assert cli("deploy").code == 0
+    queued = cli("run", "my-flow/my-flow-local", "--param", "name=init", "-o", "json")
+    run_id = queued.json()["data"]["id"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    worker = subprocess.run(
+        [sys.executable, "-m", "deploytool", "worker", "start", "--pool", "local-processes", "--run-once"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr
+    shown = cli("flow-run", "inspect", run_id, "-o", "json").json()["data"]
+    assert shown["state"] == "COMPLETED", shown
+    assert "Hello, init!" in cli("flow-run", "logs", run_id).out
