@@ -92,10 +92,17 @@ def scheduled_time(start_in: str | None, start_at: str | None, now: datetime | N
     now = now or utcnow()
     if start_in is not None and start_at is not None:
         raise DeploytoolError("--start-in and --start-at cannot be used together", hint="give one of them")
-    if start_in is not None:
-        return now + parse_duration(start_in)
-    if start_at is not None:
-        return parse_start_at(start_at)
+    try:
+        if start_in is not None:
+            return now + parse_duration(start_in)
+        if start_at is not None:
+            return parse_start_at(start_at)
+    except OverflowError:  # beyond datetime's range (year 1 to 9999)
+        option, text = ("--start-in", start_in) if start_in is not None else ("--start-at", start_at)
+        raise DeploytoolError(
+            f"{option} {text!r}: too far away (the scheduled time must fall between the years 1 and 9999)",
+            hint="give a shorter delay, e.g. --start-in 30d, or a time such as --start-at 2030-01-31T17:30",
+        ) from None
     return now
 
 
