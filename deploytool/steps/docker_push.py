@@ -76,17 +76,27 @@ def _push_one(ctx: StepContext, api: Any, name: str, tag: str, registry: str, au
         stream.finish()
     except docker.errors.APIError as exc:
         reason = exc.explanation or str(exc)
-        raise StepError(f"push of {ref} to {registry} failed: {reason}", _push_hint(reason, auth)) from None
+        raise StepError(f"push of {ref} to {registry} failed: {reason}", _push_hint(reason, auth, registry)) from None
     except docker.errors.DockerException as exc:
         raise StepError(f"push of {ref} to {registry} failed: {exc}") from None
     if stream.error is not None:
-        raise StepError(f"push of {ref} to {registry} failed: {stream.error}", _push_hint(stream.error, auth))
+        raise StepError(f"push of {ref} to {registry} failed: {stream.error}", _push_hint(stream.error, auth, registry))
     if stream.digest:
         ctx.emit("stdout", f"pushed {ref} ({stream.digest})")
 
 
-def _push_hint(reason: str, auth: dict[str, str] | None) -> str | None:
+def _push_hint(reason: str, auth: dict[str, str] | None, registry: str) -> str | None:
     lowered = reason.lower()
+    if "http response to https client" in lowered:
+        return (
+            f"{registry} speaks plain HTTP: the Docker daemon allows that only for 127.0.0.0/8 and the registries "
+            "listed in its insecure-registries (daemon.json)"
+        )
+    if any(word in lowered for word in ("connection refused", "no such host", "i/o timeout", "network is unreachable")):
+        return (
+            f"is the registry {registry} running, and reachable from the Docker daemon? "
+            "(the daemon connects to it, not deploytool); the registry is the host part of image_name"
+        )
     if "does not exist locally" in lowered or "no such image" in lowered:
         return "build it first (build_docker_image), and push the same image_name and tag"
     if any(word in lowered for word in ("unauthorized", "authentication required", "denied", "credentials")):

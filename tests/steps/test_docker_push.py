@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,19 @@ def test_push_of_a_missing_image(workdir: Path, registry: LocalRegistry) -> None
         push_docker_image(ctx, image_name=f"{registry.host}/{unique('nothing/here')}", tag="1")
     assert registry.host in caught.value.message
     assert caught.value.hint and "build it first" in caught.value.hint
+
+
+def test_push_to_a_registry_that_is_down_says_so(
+    workdir: Path, docker_labels: dict[str, str], docker_client: Any, docker_janitor: DockerJanitor
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{probe.getsockname()[1]}"
+    repository = tiny(docker_client, docker_janitor, docker_labels, host, "1")
+    with pytest.raises(StepError) as caught:
+        push_docker_image(StepContext(cwd=workdir), image_name=repository, tag="1")
+    assert f"push of {repository}:1 to {host} failed" in caught.value.message
+    assert caught.value.hint and f"is the registry {host} running" in caught.value.hint
 
 
 def test_push_of_an_unbuilt_additional_tag_fails_after_the_first(
