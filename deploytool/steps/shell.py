@@ -116,6 +116,30 @@ def _shell_program(shell: Any) -> list[str] | None:
 
 
 def _syntax_hint(line: str) -> str | None:
-    if any(token in line for token in _SHELL_SYNTAX) or line.lstrip().startswith(("cd ", "export ")):
+    if any(token in _shell_visible(line) for token in _SHELL_SYNTAX) or line.lstrip().startswith(("cd ", "export ")):
         return "each line runs without a shell; set `shell: true` for pipes, redirects, &&, globs, cd or export"
     return None
+
+
+def _shell_visible(line: str) -> str:
+    """The parts of `line` a shell would act on: outside quotes, plus `$(` and backticks inside double quotes.
+    `python -c "import sys; sys.exit(3)"` needs no shell, so its failure gets no hint about one."""
+    seen: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if char == "\\" and quote != "'":  # an escape, except inside single quotes
+            index += 2
+            seen.append(" ")
+            continue
+        if quote is None:
+            if char in "'\"":
+                quote = char
+            seen.append(" " if char in "'\"" else char)
+        elif char == quote:
+            quote = None
+        elif quote == '"' and (char == "`" or line.startswith("$(", index)):
+            seen.append(char if char == "`" else "$(")
+        index += 1
+    return "".join(seen)

@@ -59,6 +59,20 @@ def test_failure_reports_line_exit_code_and_stderr_tail(ctx: StepContext, workdi
     assert not (workdir / "never").exists()
 
 
+@pytest.mark.parametrize(
+    ("line", "needs_shell"),
+    [
+        (f"{PY} -c \"import sys; print('a | b > c'); sys.exit(3)\"", False),
+        (f"{PY} -c 'import sys; sys.exit(3)' > out.txt", True),
+        (f'{PY} -c "import sys; sys.exit(3)" "$(date)"', True),
+    ],
+)
+def test_the_shell_hint_only_for_shell_syntax_outside_quotes(ctx: StepContext, line: str, needs_shell: bool) -> None:
+    with pytest.raises(StepError, match="exited with code 3") as err:
+        run_shell_script(ctx, script=line)
+    assert ("without a shell" in (err.value.hint or "")) is needs_shell
+
+
 def test_missing_program(ctx: StepContext) -> None:
     with pytest.raises(StepError, match="line 1: command not found: no-such-program-xyz"):
         run_shell_script(ctx, script="no-such-program-xyz --flag")
