@@ -100,7 +100,10 @@ def _rrule_times(schedule: Schedule, after: datetime, tz: ZoneInfo) -> Iterator[
     aware = dtstart is not None and dtstart.tzinfo is not None
     begin = after if aware else after.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)
     if isinstance(rule, rrule) and dtstart is not None:
-        rule = _fast_forward(rule, dtstart, begin)
+        forwarded = _fast_forward(rule, dtstart, begin)
+        if forwarded is None:
+            return  # a COUNT rule whose occurrences all lie before `begin`
+        rule = forwarded
     assert isinstance(rule, rrule | rruleset)
     for occurrence in rule.xafter(begin, inc=True):
         if aware:
@@ -112,20 +115,28 @@ def _rrule_times(schedule: Schedule, after: datetime, tz: ZoneInfo) -> Iterator[
 _PERIODS = {3: 86400, 4: 3600, 5: 60, 6: 1}  # dateutil's DAILY, HOURLY, MINUTELY, SECONDLY in seconds
 
 
-def _fast_forward(rule: rrule, dtstart: datetime, begin: datetime) -> rrule:
+def _fast_forward(rule: rrule, dtstart: datetime, begin: datetime) -> rrule | None:
     """Move DTSTART forward by whole periods, so high-frequency rules are not iterated from 2020.
 
     dateutil always walks a rule from its DTSTART; a rule repeating every 30 s would take a minute to reach
     today. Moving DTSTART by a whole number of periods keeps every later occurrence (and the fields that
-    default from DTSTART) the same. A COUNT depends on the start, so such rules are left alone.
+    default from DTSTART) the same. A COUNT counts from the start: without BY* parts a rule has exactly one
+    occurrence per period, so the COUNT goes down by the periods skipped (None: none is left); with BY* parts
+    the rule is left alone.
     """
     freq: int = getattr(rule, "_freq", 0)
     interval: int = getattr(rule, "_interval", 1)
-    if getattr(rule, "_count", None) is not None or freq not in _PERIODS:
+    count: int | None = getattr(rule, "_count", None)
+    if freq not in _PERIODS or (count is not None and getattr(rule, "_original_rule", None) != {}):
         return rule
     step = _PERIODS[freq] * interval
     # Naive wall times, or aware ones; a wall-clock difference may be off by a DST shift, hence the margin.
     periods = math.floor((begin - dtstart).total_seconds() / step) - 2
     if periods <= 0:
         return rule
-    return rule.replace(dtstart=dtstart + timedelta(seconds=periods * step))
+    start = dtstart + timedelta(seconds=periods * step)
+    if count is None:
+        return rule.replace(dtstart=start)
+    if periods >= count:
+        return None
+    return rule.replace(dtstart=start, count=count - periods)

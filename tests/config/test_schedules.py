@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -360,6 +361,35 @@ def test_high_frequency_rrule_is_fast() -> None:
     # dateutil walks from DTSTART; without fast-forwarding this takes about a minute.
     schedule = normalise_schedule({"rrule": "FREQ=SECONDLY;INTERVAL=30"})
     assert next_times(schedule, utc(2030, 6, 1, 12, 0, 10), 2) == [utc(2030, 6, 1, 12, 0, 30), utc(2030, 6, 1, 12, 1)]
+
+
+def test_high_frequency_rrule_with_a_large_count_is_fast_and_still_ends() -> None:
+    # Without fast-forwarding, COUNT rules are walked from 2020: `deployment ls` and a scheduler pass hung.
+    schedule = normalise_schedule({"rrule": "FREQ=SECONDLY;COUNT=100000000"})  # 2020-01-01 + ~3.17 years
+    started = time.monotonic()
+    assert next_times(schedule, utc(2020, 3, 1), 2) == [utc(2020, 3, 1, 0, 0, 1), utc(2020, 3, 1, 0, 0, 2)]
+    assert time.monotonic() - started < 1.0
+    assert next_times(schedule, utc(2023, 1, 1), 2) == [utc(2023, 1, 1, 0, 0, 1), utc(2023, 1, 1, 0, 0, 2)]
+    last = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=100000000 - 1)
+    assert next_times(schedule, last - timedelta(seconds=2), 5) == [last - timedelta(seconds=1), last]
+    assert next_times(schedule, utc(2030, 1, 1), 5) == []
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    [
+        "DTSTART:20240101T000000\nRRULE:FREQ=MINUTELY;INTERVAL=7;COUNT=1000",
+        "DTSTART:20240101T000000Z\nRRULE:FREQ=HOURLY;COUNT=50",
+        "DTSTART:20240101T083000\nRRULE:FREQ=DAILY;COUNT=20",
+        "DTSTART:20240101T000000\nRRULE:FREQ=MINUTELY;BYHOUR=8,9;COUNT=300",
+    ],
+)
+def test_count_rrule_gives_the_same_times_from_any_point(rrule: str) -> None:
+    schedule = normalise_schedule({"rrule": rrule, "timezone": "Europe/Berlin"})
+    every = next_times(schedule, utc(2023, 1, 1), 2000)
+    assert every and len(every) < 2000
+    for i in (0, 1, len(every) // 2, len(every) - 2, len(every) - 1):
+        assert next_times(schedule, every[i], 3) == every[i + 1 : i + 4]
 
 
 def test_next_times_needs_an_aware_datetime() -> None:
