@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,9 +102,11 @@ def create_container(client: Any, plan: ContainerPlan) -> Any:
             ):
                 continue
             raise
-        except TypeError as exc:  # an unknown container_create_kwargs key
+        except TypeError as exc:  # an unknown container_create_kwargs key: "run() got an unexpected keyword ..."
+            unknown = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+            reason = f"container_create_kwargs has an unknown key {unknown[1]!r}" if unknown else str(exc)
             raise InfraError(
-                f"the container could not be created: {exc}",
+                f"the container could not be created: {reason}",
                 hint="container_create_kwargs takes the keyword arguments of the Docker SDK's containers.create()",
             ) from None
     raise InfraError(f"container names {plan.name} to {plan.name}-{NAME_ATTEMPTS - 1} are all taken")
