@@ -140,6 +140,11 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
 def error_text(event: dict[str, Any]) -> str:
     """`ErrorType: message` of a failure event."""
     kind, message = event.get("error_type"), event.get("message")
+    # Before the flow ran the engine's own message says it all: no `deploytool.engine.load.LoadError: ` in
+    # front of it, nor a type the message already names ("importing x.py:f raised SyntaxError: ...").
+    said = kind and message and (str(kind).startswith("deploytool.") or str(kind).rsplit(".", 1)[-1] in str(message))
+    if said and event.get("stage") not in (None, "flow"):
+        return str(message)
     if kind and message:
         return f"{kind}: {message}"
     return str(message or kind or "unknown error")

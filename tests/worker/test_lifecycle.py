@@ -55,9 +55,9 @@ def test_a_bad_entrypoint_fails_that_run_and_the_worker_carries_on(store: Store,
     tick_until(w, lambda: all(state_of(store, r.id) in TERMINAL for r in runs))
     states = [store.runs.get(r.id) for r in runs]
     assert [s.state for s in states] == [RunState.FAILED, RunState.FAILED, RunState.COMPLETED]
-    assert "before the flow ran (load)" in (states[0].state_message or "")
-    assert "nope" in (states[0].state_message or "")
-    assert "missing.py" in (states[1].state_message or "")
+    assert (states[0].state_message or "").startswith("failed before the flow ran (load): flow.py has no 'nope'")
+    assert (states[1].state_message or "").startswith("failed before the flow ran (load): flow file missing.py")
+    assert "deploytool." not in (states[0].state_message or "") + log_text(store, runs[0].id)  # no internal types
     assert "nope" in log_text(store, runs[0].id)
 
 
