@@ -89,7 +89,7 @@ def deploy(
     from deploytool.core.resolve import Resolver
 
     specs = select(project, options)
-    resolver = Resolver(project, store, env=env, on_output=on_output)
+    resolver = Resolver(project, store, env=env, on_output=on_output, overrides=options)
     wanted: list[Deployment] = []
     for spec in specs:
         spec = _with_overrides(spec, options)

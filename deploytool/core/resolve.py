@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
 from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
 from deploytool.store import Store
 from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
+
+if TYPE_CHECKING:
+    from deploytool.core.deploy import DeployOptions
 
 # Pull steps run where the job runs: their environment, variables and secrets are the worker's, resolved
 # at launch; only the outputs of build and push steps are baked in at deploy time.
@@ -28,8 +31,10 @@ class Resolver:
         *,
         env: Mapping[str, str],
         on_output: Callable[[str, str], None] | None = None,
+        overrides: DeployOptions | None = None,
     ) -> None:
         self.project = project
+        self.overrides = overrides  # what came from the command line: its problems name the option
         self.store = store
         self.env = dict(env)
         self.on_output = on_output
@@ -86,7 +91,12 @@ class Resolver:
             for issue in validate_job_variables(rendered["job_variables"], template, provenance):
                 hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
                 where = f"work_pool.job_variables.{issue.path}" if issue.path else "work_pool.job_variables"
-                self._problem(spec, where, f"job variable {issue.message} (pool {pool.name!r}, {pool.type})", hint)
+                message = f"{issue.message} (pool {pool.name!r}, {pool.type})"
+                if "job variable" not in issue.message:
+                    message = f"job variable {message}"
+                if self.overrides and _given(self.overrides.job_variables, issue.path):
+                    where, message = "", f"--job-variable {issue.path}: {message}"
+                self._problem(spec, where, message, hint)
 
         self._check_parameters(spec, rendered["parameters"])
         existing_paused = self._existing_paused(spec)
@@ -146,10 +156,11 @@ class Resolver:
                 self._pools[name] = None
         pool = self._pools[name]
         if pool is None:
+            from_cli = self.overrides is not None and self.overrides.pool == name
             self._problem(
                 spec,
-                "work_pool.name",
-                f"work pool {name!r} does not exist",
+                "" if from_cli else "work_pool.name",
+                f"{'--pool: ' if from_cli else ''}work pool {name!r} does not exist",
                 f"create it first: deploytool work-pool create {name} --type process (or --type docker)",
             )
         return pool
@@ -166,7 +177,10 @@ class Resolver:
         if not spec.parameter_schema or not isinstance(parameters, dict):
             return
         for problem in check_parameters(spec.parameter_schema, parameters):
-            self._problem(spec, f"parameters.{problem.name}", problem.message, problem.hint)
+            if self.overrides and problem.name in self.overrides.params:
+                self._problem(spec, "", f"--param {problem.name}: {problem.message}", problem.hint)
+            else:
+                self._problem(spec, f"parameters.{problem.name}", problem.message, problem.hint)
 
     def _run_build_and_push(self, spec: DeploymentSpec) -> dict[str, dict[str, Any]]:
         """Run the deployment's build then push steps; an identical list runs once per deploy."""
@@ -215,6 +229,16 @@ def _with_hash(deployment: Deployment, hasher: Callable[[Deployment], str]) -> D
     from dataclasses import replace
 
     return replace(deployment, content_hash=hasher(deployment))
+
+
+def _given(tree: Mapping[str, Any], path: str) -> bool:
+    """Whether the dotted key path `path` (`env.X`) is set in `tree`."""
+    node: Any = tree
+    for part in path.split(".") if path else []:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return bool(path)
 
 
 def _field_of(path: str) -> str:

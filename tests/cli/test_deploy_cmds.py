@@ -122,7 +122,7 @@ def test_one_bad_deployment_means_nothing_is_written(cli: CLI, pool: str, tmp_pa
     file = write_project(tmp_path, text)
     result = cli("deploy", "--all", "--file", str(file))
     assert result.code == 1
-    assert "deployments[daily].work_pool.job_variables.workdir: job variable unknown job variable" in result.err
+    assert "deployments[daily].work_pool.job_variables.workdir: unknown job variable (pool 'local'" in result.err
     assert "did you mean" in result.err and "working_dir" in result.err
     with open_store() as store:
         assert store.deployments.list() == []
@@ -141,11 +141,28 @@ def test_param_override_is_checked_against_the_flow(cli: CLI, pool: str, tmp_pat
     file = write_project(tmp_path, TWO)
     result = cli("deploy", "-n", "daily", "--file", str(file), "--param", "batch_size=lots")
     assert result.code == 1
-    assert "parameter 'batch_size' must be an integer" in result.err
+    # the problem names the option it came from, not a line of the file that does not hold it
+    assert "deploy.yaml:3:5: deployments[daily]: --param batch_size: parameter 'batch_size' must be an integer" in (
+        result.err
+    )
     ok = cli("deploy", "-n", "daily", "--file", str(file), "--param", "batch_size=5")
     assert ok.code == 0
     with open_store() as store:
         assert store.deployments.get_by_name("etl", "daily").parameters == {"source": "s3://daily", "batch_size": 5}
+
+
+def test_bad_command_line_overrides_name_their_option(cli: CLI, pool: str, tmp_path: Path) -> None:
+    file = write_project(tmp_path, TWO)
+    args = ("deploy", "-n", "daily", "--file", str(file))
+    result = cli(*args, "--job-variable", "workdir=/tmp", "--job-variable", 'env={"N": 1}')
+    assert result.code == 1
+    assert "deployments[daily]: --job-variable workdir: unknown job variable (pool 'local'" in result.err
+    assert "deployments[daily]: --job-variable env.N: job variable 1 is not of type 'string'" in result.err
+    result = cli(*args, "--pool", "nope")
+    assert result.code == 1
+    assert "deploy.yaml:3:5: deployments[daily]: --pool: work pool 'nope' does not exist" in result.err
+    with open_store() as store:
+        assert store.deployments.list() == []
 
 
 def test_dry_run_writes_nothing(cli: CLI, pool: str, tmp_path: Path) -> None:
