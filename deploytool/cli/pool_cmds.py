@@ -6,6 +6,7 @@ Each command parses its arguments, calls one function of deploytool.core.pools a
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,8 +66,9 @@ def create(
             overwrite=overwrite,
         )
     _warn(change.warnings)
-    state = "paused" if change.pool.paused else "start a worker: deploytool worker start --pool " + name
-    print(f"Created work pool {name!r} ({pool_type}); {state}.")
+    state = "paused" if change.pool.paused else "start a worker: deploytool worker start --pool " + shlex.quote(name)
+    done = "Replaced" if change.pool.created != change.pool.updated else "Created"
+    print(f"{done} work pool {name!r} ({pool_type}); {state}.")
 
 
 @pool_app.command("ls")
@@ -153,7 +155,7 @@ def pause(name: Annotated[str, typer.Argument(help="The pool's name.")]) -> None
 
     with open_store() as store:
         set_paused(store, name, True)
-    print(f"Paused work pool {name!r}. Resume it with: deploytool work-pool resume {name}")
+    print(f"Paused work pool {name!r}. Resume it with: deploytool work-pool resume {shlex.quote(name)}")
 
 
 @pool_app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,8 +158,8 @@ def create_pool(
                 raise ConflictError(
                     f"work pool {name!r} is a {current.type} pool used by {len(users)} deployment(s);"
                     f" it cannot become a {pool_type} pool",
-                    hint=f"create a new pool, or delete the deployments first (deploytool work-pool delete {name}"
-                    " --force deletes them with it)",
+                    hint="create a new pool, or delete the deployments first (deploytool work-pool delete"
+                    f" {shlex.quote(name)} --force deletes them with it)",
                 )
         stored = store.pools.create(pool, overwrite=overwrite)
     return PoolChange(stored, _deployment_warnings(store, name, template))

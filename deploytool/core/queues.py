@@ -6,6 +6,7 @@ unique across pools; otherwise the error lists the pools that have such a queue.
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ def resolve_pool(store: Store, name: str, pool: str | None) -> str:
         raise NotFoundError(f"no work pool has a queue named {name!r}", hint="list queues: deploytool work-queue ls")
     raise DeploytoolError(
         f"several work pools have a queue named {name!r}: {', '.join(pools)}",
-        hint=f"say which one: --pool {pools[0]}",
+        hint=f"say which one: --pool {shlex.quote(pools[0])}",
     )
 
 

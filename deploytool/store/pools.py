@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -31,7 +32,8 @@ def pool_from_row(row: sqlite3.Row) -> WorkPool:
 
 def pool_not_found(name: str) -> NotFoundError:
     return NotFoundError(
-        f"work pool {name!r} not found", hint=f"create it: deploytool work-pool create {name} --type process"
+        f"work pool {name!r} not found",
+        hint=f"create it: deploytool work-pool create {shlex.quote(name)} --type process",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -84,7 +85,7 @@ class WorkQueueRepo:
             names = ", ".join(q.name for q in self.list(pool_name)) or "none"
             raise NotFoundError(
                 f"work queue {name!r} not found in pool {pool_name!r} (its queues: {names})",
-                hint=f"create it: deploytool work-queue create {name} --pool {pool_name}",
+                hint=f"create it: deploytool work-queue create {shlex.quote(name)} --pool {shlex.quote(pool_name)}",
             )
         return queue_from_row(row)
 

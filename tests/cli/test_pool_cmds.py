@@ -71,8 +71,18 @@ def test_existing_pool_needs_overwrite(cli: CLI) -> None:
     assert cli("work-pool", "create", "p", "--type", "process").code == 0
     again = cli("work-pool", "create", "p", "--type", "docker")
     assert again.code == 1 and "already exists" in again.err
-    assert cli("work-pool", "create", "p", "--type", "docker", "--overwrite").code == 0
+    replaced = cli("work-pool", "create", "p", "--type", "docker", "--overwrite")
+    assert replaced.code == 0 and "Replaced work pool 'p' (docker)" in replaced.out
     assert _ls(cli)["p"]["type"] == "docker"
+
+
+def test_messages_quote_a_pool_name_with_a_space_so_commands_can_be_pasted(cli: CLI) -> None:
+    created = cli("work-pool", "create", "my pool", "--type", "process")
+    assert created.code == 0 and "deploytool worker start --pool 'my pool'." in created.out
+    paused = cli("work-pool", "pause", "my pool")
+    assert "Resume it with: deploytool work-pool resume 'my pool'" in paused.out
+    missing = cli("work-pool", "inspect", "other pool")
+    assert "create it: deploytool work-pool create 'other pool' --type process" in missing.err
 
 
 def test_bad_template_lists_every_problem_and_stores_nothing(cli: CLI, tmp_path: Path) -> None:
