@@ -103,6 +103,20 @@ class Worker:
             self.options.lease,
             self.options.heartbeat_seconds,
         )
+        self._warn_idle_setup()
+
+    def _warn_idle_setup(self) -> None:
+        """Say so when this worker will claim nothing for now: a paused pool, or queues the pool does not have."""
+        pool = self.pool.name
+        if self.pool.paused:
+            log.warning("work pool %r is paused: no run is claimed until: deploytool work-pool resume %s", pool, pool)
+        known = [q.name for q in self.store.queues.list(pool)]
+        for queue in [q for q in self.options.queues or () if q not in known]:
+            log.warning(
+                "work queue %r does not exist in pool %r (its queues: %s): nothing is claimed from it until it is"
+                " created (deploytool work-queue create %s --pool %s) or a deployment uses it",
+                queue, pool, ", ".join(known), queue, pool,
+            )  # fmt: skip
 
     def tick(self, now: datetime | None = None) -> None:
         """One pass of the loop (see the module docstring)."""

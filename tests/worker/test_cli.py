@@ -85,3 +85,14 @@ def test_a_second_worker_under_a_live_workers_name_is_refused_and_leaves_it_alon
         store.workers.heartbeat("twin", "p", socket.gethostname(), int(dead.stdout), utcnow())
     restarted = cli("worker", "start", "--pool", "p", "--name", "twin", "--run-once")  # after a kill -9: fine
     assert restarted.returncode == 0, restarted.stderr
+
+
+def test_a_worker_warns_when_it_will_claim_nothing(isolated_home: Path) -> None:
+    with Store.open(isolated_home / "deploytool.db") as store:
+        make_pool(store)
+        store.pools.update("p", paused=True)
+    result = cli("worker", "start", "--pool", "p", "-q", "default", "-q", "nightly", "--run-once")
+    assert result.returncode == 0, result.stderr
+    assert "work pool 'p' is paused: no run is claimed until: deploytool work-pool resume p" in result.stderr
+    assert "work queue 'nightly' does not exist in pool 'p' (its queues: default)" in result.stderr
+    assert "work queue 'default'" not in result.stderr
