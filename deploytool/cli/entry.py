@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         # `deploytool ... | head` closed the pipe: not an error worth a message.
         return 0
     except Exception as exc:  # the last line of defence: never a bare traceback
-        return _internal_error(exc)
+        return _internal_error(exc, args)
     return 0
 
 
@@ -53,12 +53,12 @@ def _exit_code(code: object) -> int:
     return EXIT_ERROR
 
 
-def _internal_error(exc: BaseException) -> int:
+def _internal_error(exc: BaseException, args: list[str]) -> int:
     text = "".join(traceback.format_exception(exc))
     if os.environ.get(DEBUG_ENV):
         sys.stderr.write(text)
         return EXIT_ERROR
-    log = _write_crash_log(text)
+    log = _write_crash_log(text, args)
     where = f"the traceback is in {log}" if log else "set DEPLOYTOOL_DEBUG=1 to see the traceback"
     print(
         f"deploytool: internal error: {type(exc).__name__}: {exc}\n"
@@ -68,15 +68,18 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
-def _write_crash_log(text: str) -> Path | None:
+def _write_crash_log(text: str, args: list[str]) -> Path | None:
     from deploytool.settings import Settings
 
+    if "block" in args:  # `block set T/N key=value ...`: those values may be secrets, never written to disk
+        shown = args.index("block") + 3
+        args = args[:shown] + (["(more arguments, not logged)"] if len(args) > shown else [])
     try:
         home = Settings.from_env().home
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         log = home / "crash.log"
         with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"deploytool {__version__} {sys.argv!r}\n{text}\n")
+            fh.write(f"deploytool {__version__} {['deploytool', *args]!r}\n{text}\n")
     except OSError:
         return None
     return log

@@ -79,11 +79,16 @@ def parse_block_ref(ref: str) -> tuple[str, str]:
 def parse_fields(pairs: Sequence[str]) -> dict[str, Any]:
     """`key=value` arguments as a dict; each value JSON-parsed when it parses. Errors name the argument."""
     data: dict[str, Any] = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs, start=1):
         key, eq, raw = pair.partition("=")
         key = key.strip()
         if not eq or not key:
-            raise DeploytoolError(f"{pair!r} is not key=value", hint="for example token=abc123 or port=5432")
+            # Not echoed: a value typed without its key (or with `=` first) may well be a secret.
+            raise DeploytoolError(
+                f"field argument {number} is not key=value ({'it has no key' if eq else 'it has no ='};"
+                " not shown, in case it is a secret)",
+                hint="for example token=abc123 or port=5432",
+            )
         if key in data:
             raise DeploytoolError(f"field {key!r} is given twice", hint="give each field once")
         data[key] = parse_value(raw)

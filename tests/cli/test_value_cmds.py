@@ -128,7 +128,11 @@ def test_block_secret_fields_by_name_flag_and_json(cli: CLI, tmp_path: Path) -> 
 def test_block_errors(cli: CLI, tmp_path: Path) -> None:
     assert "is not TYPE/NAME" in cli("block", "set", "justaname", "a=1").err
     assert "invalid block type 'Bad_Type'" in cli("block", "set", "Bad_Type/x", "a=1").err
-    assert "'novalue' is not key=value" in cli("block", "set", "t/x", "novalue").err
+    forgot_key = cli("block", "set", "secret/x", "value=ok", "hunter2")
+    assert forgot_key.code == 1 and "field argument 2 is not key=value (it has no =" in forgot_key.err
+    no_key = cli("block", "set", "secret/x", "=hunter2")
+    assert no_key.code == 1 and "field argument 1 is not key=value (it has no key" in no_key.err
+    assert "hunter2" not in forgot_key.err + forgot_key.out + no_key.err + no_key.out
     assert "names no field of the block" in cli("block", "set", "t/x", "a=1", "--secret", "b").err
     assert "has no fields" in cli("block", "set", "t/x").err
     assert "needs a 'value' field" in cli("block", "set", "secret/x", "other=1").err
@@ -147,3 +151,20 @@ def test_block_replace_and_delete(cli: CLI) -> None:
     assert "Replaced" in cli("block", "set", "secret/x", "value=b").out
     assert cli("block", "delete", "secret/x").code == 0
     assert cli("block", "ls", "-o", "json").json()["data"] == []
+
+
+def test_a_crash_during_block_set_keeps_its_values_out_of_the_crash_log(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import deploytool.core.values as values
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(values, "set_block", boom)
+    result = cli("block", "set", "secret/db", "value=hunter2", "--secret", "value")
+    assert result.code == 1 and "internal error: RuntimeError: kaboom" in result.err
+    log = Path(result.err.split("the traceback is in ")[1].split(". Please")[0])
+    text = log.read_text()
+    assert "kaboom" in text and "'block', 'set', 'secret/db', '(more arguments, not logged)'" in text
+    assert "hunter2" not in text
