@@ -197,7 +197,10 @@ def _context_dir(ctx: StepContext, path: Any, context: Any) -> Path:
         raise StepError(f"path {path_s!r} and context {context_s!r} name different directories", "give one")
     root = ctx.resolve(path_s or context_s)
     if not root.is_dir():
-        raise StepError(f"build context {root} is not a directory")
+        raise StepError(
+            f"build context {root} is not a directory",
+            "path (or context) is relative to the project file's directory; by default it is that directory",
+        )
     return root
 
 
@@ -234,6 +237,12 @@ def _auto_context(
     extra.append(("Dockerfile", text.encode()))
     excluded = [*AUTO_EXCLUDES, as_str("dockerfile_output_path", output_path) or "Dockerfile.generated"]
     files = context_files(root, [*dockerignore_patterns(root), *excluded], ".dockerignore")
+    if not [f for f in files if f != ".dockerignore"]:  # docker always sends .dockerignore itself
+        ctx.emit(
+            "stderr",
+            f"note: no file of {root} goes into the image ({root / '.dockerignore'} excludes them all): the flows "
+            "must come from pull steps (git_clone); re-include them with `!` lines (e.g. `!flows/`) otherwise",
+        )
     staged = stage_context(root, files, prefix="project/", extra=extra, inputs=inputs)
     return staged, "Dockerfile", text
 

@@ -227,6 +227,25 @@ def test_failing_run_fails_with_the_tail_through_run_steps(
     assert "  | disk on fire" in message and "  | preparing" in message
 
 
+def test_auto_says_when_dockerignore_leaves_no_project_file_in_the_image(
+    ctx: StepContext, workdir: Path, auto_inputs: dict[str, Any], lines: Lines
+) -> None:
+    (workdir / "flow.py").write_text(FLOW)
+    (workdir / ".dockerignore").write_text("*\n")
+    build_docker_image(ctx, image_name=repo(), **auto_inputs)
+    notes = [line for stream, line in lines.lines if stream == "stderr" and line.startswith("note: no file of")]
+    assert len(notes) == 1 and "excludes them all" in notes[0] and "`!flows/`" in notes[0]
+    (workdir / ".dockerignore").write_text("*\n!flow.py\n")
+    build_docker_image(ctx, image_name=repo(), **auto_inputs)
+    assert len([line for _, line in lines.lines if line.startswith("note: no file of")]) == 1
+
+
+def test_missing_context_names_the_directory_and_where_it_is_resolved(ctx: StepContext, workdir: Path) -> None:
+    with pytest.raises(StepError, match=r"build context .*nothere is not a directory") as caught:
+        build_docker_image(ctx, image_name="x", path="nothere")
+    assert caught.value.hint and "relative to the project file's directory" in caught.value.hint
+
+
 def test_missing_dockerfile_and_bad_backend(ctx: StepContext, workdir: Path) -> None:
     with pytest.raises(StepError, match=r"Dockerfile .*nope does not exist"):
         build_docker_image(ctx, image_name="x", dockerfile="nope")
