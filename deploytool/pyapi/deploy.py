@@ -80,6 +80,8 @@ def deploy_flow(
 
     environ = os.environ if env is None else env
     with Store.open(Settings.from_env(environ).db_path) as store:
+        if image is not None:
+            _check_pool_takes_an_image(store, work_pool_name)
         outcome = deploy(project, store, DeployOptions(names=[name]), env=environ, on_output=show)
         spec = project.deployments[0]
         deployment = store.deployments.get_by_name(spec.flow_name, spec.name)
@@ -91,6 +93,23 @@ def deploy_flow(
         print(f"Start a worker: deploytool worker start --pool {deployment.pool_name}", file=stream)
         print(f"Run it:         deploytool run '{deployment.full_name}'", file=stream)
     return deployment.id
+
+
+def _check_pool_takes_an_image(store: Any, pool_name: str) -> None:
+    """Before any image is built: `image=` with a pool whose runs are not containers is an error."""
+    from deploytool.errors import NotFoundError
+
+    try:
+        pool = store.pools.get(pool_name)
+    except NotFoundError:
+        return  # deploy reports a missing pool, with the argument it came from
+    properties = (pool.base_job_template.get("variables") or {}).get("properties") or {}
+    if "image" not in properties:
+        raise DeploytoolError(
+            f"work pool {pool_name!r} is a {pool.type} pool: its runs are not containers, so it takes no image",
+            "leave out image= to run the flow as a local process, or deploy to a docker pool "
+            "(deploytool work-pool create NAME --type docker)",
+        )
 
 
 def deploy_or_exit(fn: Callable[..., Any], **arguments: Any) -> str:

@@ -84,6 +84,18 @@ def test_errors_are_the_clis_without_a_traceback(tmp_path: Path) -> None:
     assert "parameters.pause" in bad.stderr
 
 
+def test_an_image_for_a_process_pool_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    subprocess.run([str(PARTS / "deploytool"), "work-pool", "create", "--type", "process", "local"], check=True)
+    image = 'say_hi.deploy(name="d", work_pool_name="local", image="deploytool-test/never-built:1")'
+    done = python(script(tmp_path, image))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "Error: work pool 'local' is a process pool: its runs are not containers, so it takes no image" in (
+        done.stderr
+    )
+    assert "building" not in done.stdout + done.stderr
+    assert cli("deployment", "ls") == []
+
+
 def test_deploy_from_the_project_root_uses_a_path_entrypoint(tmp_path: Path) -> None:
     subprocess.run([str(PARTS / "deploytool"), "work-pool", "create", "--type", "process", "local"], check=True)
     (tmp_path / "flows").mkdir()
