@@ -56,6 +56,7 @@ class Worker:
         self.finished = 0
         self._signals_seen = 0
         self._shutdown_at: datetime | None = None
+        self._shutdown_detail = ""  # why and when the shutdown stops runs, for their state message
         self._next_heartbeat: datetime | None = None
         self._next_schedule: datetime | None = None
         self._idle = False
@@ -223,10 +224,9 @@ class Worker:
                         "the worker stops it",
                         "ERROR",
                     )
-            if self._shutdown_at is not None and now >= self._shutdown_at:
-                grace = self.options.shutdown_grace_seconds
-                if active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, f"({self._why()}, after {grace:g}s)"):
-                    active.output.note(f"worker {self.name!r} is shutting down: stopping the job", "WARNING")
+            due = self._shutdown_at is not None and now >= self._shutdown_at
+            if due and active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, self._shutdown_detail):
+                active.output.note(f"worker {self.name!r} is shutting down: stopping the job", "WARNING")
 
     def _handle_signals(self, now: datetime) -> None:
         while self._signals_seen < len(self.signals):
@@ -237,6 +237,7 @@ class Worker:
             elif self._signals_seen == 2:
                 log.warning("worker %s: %s again: stopping its runs now", self.name, reason)
                 self._shutdown_at = now
+                self._shutdown_detail = f"({reason} again: runs stopped at once)"
             else:
                 log.warning("worker %s: %s a third time: killing its runs", self.name, reason)
                 for active in self.active.values():
@@ -245,6 +246,7 @@ class Worker:
     def _begin_shutdown(self, now: datetime, reason: str) -> None:
         self.claiming = False
         self._shutdown_at = now + timedelta(seconds=self.options.shutdown_grace_seconds)
+        self._shutdown_detail = f"({reason}, after {self.options.shutdown_grace_seconds:g}s)"
         if self.active:
             log.warning(
                 "worker %s: %s: no more claims; %d run(s) may finish within %gs, then they are stopped",
@@ -252,9 +254,6 @@ class Worker:
             )  # fmt: skip
         else:
             log.info("worker %s: %s: stopping", self.name, reason)
-
-    def _why(self) -> str:
-        return self.signals[0] if self.signals else "shutdown"
 
     # --- outcomes ------------------------------------------------------------------------------------------
 

@@ -108,3 +108,18 @@ def test_the_worker_enforces_a_timeout_the_job_ignores(store: Store, project: Pa
     assert os.getpid()  # the worker itself is fine
     assert json.loads(event.split("::", 2)[2])["timeout_seconds"] == 0.5
     wait_for(lambda: not w.active)
+
+
+def test_a_second_signal_stops_the_runs_at_once_and_says_so(store: Store, project: Path) -> None:
+    run = queue_run(store, make_deployment(store, project, write_flow(project, "import time; time.sleep(60)")))
+    w = worker(store, shutdown_grace_seconds=60.0)
+    w.register()
+    tick_until(w, lambda: state_of(store, run.id) is RunState.RUNNING)
+    w.request_shutdown("received SIGTERM")
+    w.tick()
+    w.request_shutdown("received SIGTERM")
+    tick_until(w, lambda: w.done, timeout=15)
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CRASHED
+    assert (done.state_message or "").startswith("worker 'w1' shut down (received SIGTERM again: runs stopped at once)")
+    w.close()
