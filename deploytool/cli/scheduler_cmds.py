@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json
 
 if TYPE_CHECKING:
@@ -43,12 +44,18 @@ def scheduler(
     from deploytool.scheduling import Horizon, schedule_runs
 
     horizon = Horizon(min_runs=min_runs, min_seconds=min_time, max_runs=max_runs)
-    problems = horizon.problems() + ([f"--every must be positive, not {every:g}"] if every <= 0 else [])
-    if problems:
-        raise DeploytoolError("; ".join(problems), hint="e.g. --min-runs 3 --min-time 3600 --max-runs 100")
-    with open_store() as store:
+    problems = horizon.problems() + (
+        [] if 0 < every <= 86400 else [f"--every must be more than 0 and at most 86400 seconds, not {every:g}"]
+    )
+    errors_as = output if once else OutputFormat.text  # json mode: an error is an envelope too
+    with json_errors("scheduler-pass", errors_as):
+        if problems:
+            raise DeploytoolError("; ".join(problems), hint="e.g. --min-runs 3 --min-time 3600 --max-runs 100")
+        store = open_store()
+    with store:
         if pool is not None:
-            store.pools.get(pool)  # a clear error for an unknown pool
+            with json_errors("scheduler-pass", errors_as):
+                store.pools.get(pool)  # a clear error for an unknown pool
         if once:
             report = schedule_runs(store, utcnow(), pool=pool, horizon=horizon)
             if output == OutputFormat.json:

@@ -45,6 +45,7 @@ log = logging.getLogger("deploytool.scheduler")
 SCHEDULE_EVERY_SECONDS = 10.0  # how often a worker (or `deploytool scheduler`) makes a pass
 _WALK_CHUNK = 1000
 _WALK_LIMIT = 20_000
+_MAX_HORIZON_SECONDS = 10 * 365 * 86400.0  # far enough for any schedule, and within datetime's range
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,11 @@ class Horizon:
             found.append(f"the minimum number of runs ({self.min_runs}) must be between 1 and the maximum")
         if self.max_runs < 1:
             found.append(f"the maximum number of runs must be at least 1, not {self.max_runs}")
-        if self.min_seconds < 0 or self.max_seconds <= 0:
-            found.append("the horizon's durations must be positive")
+        if not (0 <= self.min_seconds <= self.max_seconds and 0 < self.max_seconds <= _MAX_HORIZON_SECONDS):
+            found.append(
+                f"the minimum time ahead ({self.min_seconds:g}s) must be between 0 and the maximum"
+                f" ({self.max_seconds:g}s, at most {_MAX_HORIZON_SECONDS:g}s)"
+            )
         return found
 
     def upcoming(

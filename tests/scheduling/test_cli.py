@@ -94,3 +94,30 @@ def test_scheduler_once_pause_resume_and_a_redeploy_that_changes_the_schedule(cl
     with open_store() as store:
         assert auto_runs(store, d, RunState.SCHEDULED) == []
     assert "3 run(s) created" in cli("scheduler", "--once").out
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--min-time", "nan"], "the minimum time ahead (nans) must be between 0 and the maximum"),
+        (["--min-time", "inf"], "the minimum time ahead (infs) must be between 0 and the maximum"),
+        (["--every", "inf"], "--every must be more than 0 and at most 86400 seconds, not inf"),
+        (["--every", "nan"], "--every must be more than 0 and at most 86400 seconds, not nan"),
+    ],
+)
+def test_scheduler_refuses_non_finite_durations_with_a_clear_error(
+    cli: CLI, tmp_path: Path, args: list[str], says: str
+) -> None:
+    assert cli("deploy", "--file", str(write_project(tmp_path, PROJECT))).code == 0
+    result = cli("scheduler", "--once", *args)
+    assert result.code == 1 and says in result.err and "internal error" not in result.err
+
+
+def test_scheduler_once_json_errors_are_an_envelope(cli: CLI) -> None:
+    result = cli("scheduler", "--once", "-o", "json", "--pool", "nope")
+    assert result.code == 1 and "work pool 'nope' not found" in result.err
+    envelope = result.json()
+    assert envelope["kind"] == "scheduler-pass" and envelope["ok"] is False
+    assert envelope["errors"][0]["message"] == "work pool 'nope' not found"
+    bad = cli("scheduler", "--once", "-o", "json", "--every", "0")
+    assert bad.code == 1 and bad.json()["errors"][0]["message"].startswith("--every must be more than 0")
