@@ -9,6 +9,7 @@ from deploytool.jobvars import (
     POOL_TYPES,
     default_base_job_template,
     validate_base_job_template,
+    validate_job_variables,
     variable_defaults,
 )
 
@@ -62,3 +63,13 @@ def test_unknown_pool_type_lists_the_known_ones() -> None:
     assert info.value.hint == "did you mean 'docker'?"
     with pytest.raises(DeploytoolError, match="known types: process, docker"):
         default_base_job_template("kubernetes")
+
+
+@pytest.mark.parametrize("field", ["mem_limit", "memswap_limit"])
+def test_docker_memory_limits_take_what_docker_takes(field: str) -> None:
+    template = default_base_job_template("docker")
+    for good in ("512m", "2g", "1.5g", "512 MB", "1024", 536870912, -1, "-1", None):
+        assert validate_job_variables({field: good}, template) == [], good
+    for bad in ("512 megs", "lots", "2t", True):
+        issues = validate_job_variables({field: bad}, template)
+        assert [issue.path for issue in issues] == [field], bad
