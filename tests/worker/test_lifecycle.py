@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from deploytool.models import TERMINAL, Block, RunState
+from deploytool.models import TERMINAL, Block, RunState, utcnow
 from deploytool.store import Store
-from tests.worker.helpers import log_text, make_deployment, queue_run, state_of, tick_until, worker, write_flow
+from tests.worker.helpers import (
+    log_text,
+    make_deployment,
+    queue_run,
+    state_of,
+    tick_until,
+    wait_for,
+    worker,
+    write_flow,
+)
 
 
 def test_a_run_completes_with_its_prints_in_the_logs(store: Store, project: Path) -> None:
@@ -119,3 +131,26 @@ def test_secrets_from_blocks_reach_the_job_but_never_the_logs(store: Store, proj
     assert "hunter2" not in logs
     assert done.state is RunState.FAILED and done.state_message == "failed: RuntimeError: ***"
     assert "hunter2" not in repr(store.deployments.get(deployment.id))
+
+
+def test_the_end_time_is_when_the_outcome_is_recorded_not_when_the_pass_began(
+    store: Store, project: Path, monkeypatch: Any
+) -> None:
+    run = queue_run(store, make_deployment(store, project, write_flow(project, "print('x')")))
+    w = worker(store)
+    w.register()
+    tick_until(w, lambda: bool(w.active))
+    wait_for(lambda: all(a.done for a in w.active.values()))
+    flush = w._flush
+
+    def slow_flush(*args: Any) -> None:  # as writing 100 000 log lines of a chatty flow does
+        time.sleep(0.5)
+        flush(*args)
+
+    monkeypatch.setattr(w, "_flush", slow_flush)
+    began = utcnow()
+    w.tick()
+    done = store.runs.get(run.id)
+    assert done.state is RunState.COMPLETED
+    assert done.end_time is not None and done.end_time >= began + timedelta(seconds=0.5)
+    w.close()
