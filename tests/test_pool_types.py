@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, InfraError
+from deploytool.infra.docker_config import build_volumes
 from deploytool.jobvars import (
     POOL_TYPES,
     default_base_job_template,
@@ -73,3 +76,15 @@ def test_docker_memory_limits_take_what_docker_takes(field: str) -> None:
     for bad in ("512 megs", "lots", "2t", True):
         issues = validate_job_variables({field: bad}, template)
         assert [issue.path for issue in issues] == [field], bad
+
+
+def test_docker_volumes_are_checked_at_deploy_as_the_worker_checks_them(tmp_path: Path) -> None:
+    template = default_base_job_template("docker")
+    good = ["/data:/data", "/data:/data:ro", "./cache:/cache", "~/x:/x:rw,z", "named:/var/lib/x"]
+    assert validate_job_variables({"volumes": good}, template) == []
+    build_volumes(good, tmp_path)  # the worker takes them too
+    for bad in ("a:b:c:d", "/tmp:relative", "/data", "/data:/data:rx", ":/data"):
+        issues = validate_job_variables({"volumes": [bad]}, template)
+        assert [issue.path for issue in issues] == ["volumes[0]"], bad
+        with pytest.raises(InfraError):
+            build_volumes([bad], tmp_path)
