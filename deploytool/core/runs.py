@@ -15,6 +15,7 @@ from typing import Any
 from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
+from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
@@ -135,6 +136,7 @@ def create_run(
         problems = check_parameters(deployment.parameter_schema, merged, require_all=True)
         if problems:
             raise ParameterError(deployment.full_name, _cli_hints(problems, deployment))
+    check_parameters_size(merged, deployment.full_name)
     run_vars = dict(job_variables or {})
     _check_job_variables(store, deployment, run_vars)
     when = scheduled_time or utcnow()

@@ -34,6 +34,18 @@ class RunSpecError(DeploytoolError):
     """The run spec in the environment is missing or malformed (a bug in whatever started the engine)."""
 
 
+def check_parameters_size(parameters: Mapping[str, Any], deployment: str) -> None:
+    """Refuse, before a run is stored, parameters too large for any run spec (the spec also carries the
+    entrypoint and pull steps: 8 KiB are left for them); the worker checks the whole spec at launch."""
+    size = len(json.dumps(parameters, separators=(",", ":")).encode())
+    if size > MAX_SPEC_BYTES - 8 * 1024:
+        raise DeploytoolError(
+            f"the parameters of this run of {deployment} are {size} bytes as JSON; a run can carry at most"
+            f" {MAX_SPEC_BYTES - 8 * 1024} (they reach the job through an environment variable)",
+            hint="pass large inputs by reference (a path or URL) instead of as parameters",
+        )
+
+
 @dataclass(frozen=True)
 class FlowOptions:
     """Overrides of the flow's own `@flow` options for this run; None keeps the flow's value."""

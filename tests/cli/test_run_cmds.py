@@ -91,6 +91,7 @@ def test_params_from_stdin_and_override_notice(cli: CLI) -> None:
         (["-p", "count=1", "--start-in", "10"], "not a duration"),
         (["-p", "count=1", "--start-at", "soon"], "not an ISO 8601"),
         (["-p", "count=1", "--start-in", "99999999d"], "--start-in '99999999d': too far away"),
+        (["-p", "count=1", "-p", "name=" + "a" * 150_000], "are 150021 bytes as JSON; a run can carry at most 114688"),
         (["-p", "count=1", "--start-at", "9999-12-31T23:59:59-05:00"], "too far away"),
     ],
 )
