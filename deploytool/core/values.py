@@ -8,6 +8,7 @@ copy of a secret value inside another field). Only the worker reads them, from t
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,14 +34,20 @@ MAX_NAME = 255
 def parse_value(text: str) -> Any:
     """`text` as JSON when it parses (`42`, `true`, `{"a": 1}`, `"quoted"`), else the string itself.
 
-    NaN and Infinity are not JSON: they stay strings.
+    NaN and Infinity are not JSON: they stay strings, and so does a number too large for a float (`1e400`).
     """
 
     def refuse(constant: str) -> Any:
         raise ValueError(constant)
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if math.isinf(value):
+            raise ValueError(number)
+        return value
+
     try:
-        return json.loads(text, parse_constant=refuse)
+        return json.loads(text, parse_constant=refuse, parse_float=finite)
     except ValueError:
         return text
 

@@ -36,6 +36,9 @@ def test_masking_hides_secret_values_everywhere() -> None:
 
 def test_parse() -> None:
     assert parse_value("[1]") == [1] and parse_value("Infinity") == "Infinity" and parse_value("") == ""
+    # too large for a float: would be stored as Infinity and printed as invalid JSON; it stays text
+    assert parse_value("1e400") == "1e400" and parse_value("[1, -1e999]") == "[1, -1e999]"
+    assert parse_value("1.5e3") == 1500.0 and parse_value("1" + "0" * 400) == 10**400
     assert parse_block_ref("github-credentials/ci") == ("github-credentials", "ci")
     with pytest.raises(DeploytoolError, match="not TYPE/NAME"):
         parse_block_ref("a/")
