@@ -105,7 +105,8 @@ def schedules_of(
     schedules: Sequence[Mapping[str, Any]] | None,
 ) -> list[dict[str, Any]]:
     """The deployment's schedules: exactly those the arguments give (none: no schedules), like `serve`."""
-    result = [dict(s) for s in schedules or []]
+    given = [] if schedules is None else _arguments("schedules", schedules, 'e.g. [{"cron": "0 9 * * *"}]')
+    result = [dict(_mapping(f"schedules[{i}]", s, 'e.g. {"cron": "0 9 * * *"}')) for i, s in enumerate(given)]
     result += [{"cron": c} for c in _many(cron)]
     result += [{"interval": i.total_seconds() if isinstance(i, timedelta) else i} for i in _many(interval)]
     result += [{"rrule": r} for r in _many(rrule)]
@@ -142,7 +143,7 @@ def document(
     pool: dict[str, Any] = {"name": work_pool_name}
     if work_queue_name is not None:
         pool["work_queue_name"] = work_queue_name
-    variables = dict(job_variables or {})
+    variables = dict(_mapping("job_variables", job_variables or {}, 'e.g. {"image_pull_policy": "Never"}'))
     if image is not None:
         image_name, tag, dockerfile, options = image_parts(image)
         if build:
@@ -169,14 +170,29 @@ def document(
     optional = {
         "description": description,
         "version": version,
-        "tags": list(tags) if tags is not None else None,
-        "parameters": dict(parameters) if parameters is not None else None,
+        "tags": _arguments("tags", tags, 'e.g. ["etl", "nightly"]') if tags is not None else None,
+        "parameters": dict(_mapping("parameters", parameters, 'e.g. {"n": 1}')) if parameters is not None else None,
         "schedules": schedules,
         "pull": pull,
     }
     deployment.update({k: v for k, v in optional.items() if v is not None})
     doc["deployments"] = [deployment]
     return doc
+
+
+def _mapping(argument: str, value: Any, example: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise DeploytoolError(f"{argument} must be a mapping (a dict), not {type(value).__name__}", example)
+    return value
+
+
+def _arguments(argument: str, value: Any, example: str) -> list[Any]:
+    """A list argument: a list, tuple or set (a lone string is not a list of its characters)."""
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if not isinstance(value, list | tuple):
+        raise DeploytoolError(f"{argument} must be a list, not {type(value).__name__}", example)
+    return list(value)
 
 
 def _output(key: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +93,26 @@ def test_issue_paths_name_the_argument() -> None:
     assert argument_path("build[0].build_docker_image.platform") == "image.platform"
     assert argument_path("deployments[0].schedules[1].cron") == "schedules[1].cron"
     assert argument_path("deployments[0].work_pool.job_variables[0]") == "job_variables[0]"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"job_variables": "x"}, "job_variables must be a mapping (a dict), not str"),
+        ({"parameters": [1, 2]}, "parameters must be a mapping (a dict), not list"),
+        ({"tags": "etl"}, "tags must be a list, not str"),
+    ],
+)
+def test_arguments_of_the_wrong_shape_are_errors_not_tracebacks(
+    tmp_path: Path, arguments: dict[str, Any], message: str
+) -> None:
+    source = FlowSource(tmp_path, "flow.py:f", tmp_path / "flow.py")
+    with pytest.raises(DeploytoolError, match=re.escape(message)):
+        document(source, name="d", work_pool_name="p", **arguments)
+
+
+def test_schedules_of_the_wrong_shape_are_errors_not_tracebacks() -> None:
+    with pytest.raises(DeploytoolError, match=re.escape("schedules[1] must be a mapping (a dict), not str")):
+        schedules_of(None, None, None, [{"cron": "0 9 * * *"}, "0 9 * * *"])
+    with pytest.raises(DeploytoolError, match="schedules must be a list, not dict"):
+        schedules_of(None, None, None, {"cron": "0 9 * * *"})  # type: ignore[arg-type]
