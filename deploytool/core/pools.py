@@ -23,6 +23,7 @@ from deploytool.templating import did_you_mean
 
 _UNSET: Any = object()
 _BAD_NAME = re.compile(r"[/%\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME = 100
 
 
@@ -42,6 +43,16 @@ class PoolDeletion:
     cancelled_runs: int = 0
     deleted_scheduled_runs: int = 0
     deleted_deployments: int = 0
+
+
+def check_description(description: str | None) -> str | None:
+    """`description` if it is one line of text; a control character (newline, escape) would garble listings."""
+    if description is not None and _CONTROL.search(description):
+        raise DeploytoolError(
+            f"--description {description!r} contains a control character (a newline, tab or escape)",
+            hint="give one line of plain text",
+        )
+    return description
 
 
 def check_name(kind: str, name: str) -> str:
@@ -140,6 +151,7 @@ def create_pool(
     check_name("work pool", name)
     check_pool_type(pool_type)
     check_limit("--concurrency-limit", concurrency_limit)
+    check_description(description)
     template = default_template(pool_type) if base_job_template is None else base_job_template
     check_base_job_template(template, "(given)", pool_type)
     pool = WorkPool(
@@ -186,7 +198,7 @@ def update_pool(
     if concurrency_limit is not _UNSET:
         changes["concurrency_limit"] = check_limit("--concurrency-limit", concurrency_limit)
     if description is not _UNSET:
-        changes["description"] = description
+        changes["description"] = check_description(description)
     if not changes:
         raise DeploytoolError(
             f"nothing to update for work pool {name!r}",

@@ -234,7 +234,13 @@ def test_bad_names_and_limits(cli: CLI) -> None:
     assert slash.code == 1 and "contains '/'" in slash.err
     negative = cli("work-pool", "create", "p", "--type", "process", "--concurrency-limit", "-1")
     assert negative.code == 1 and "must be 0 or more" in negative.err
+    escape = cli("work-pool", "create", "p", "--type", "process", "--description", "x\x1b[2Jy")
+    assert escape.code == 1 and "contains a control character" in escape.err
     assert _ls(cli) == {}
+    assert cli("work-pool", "create", "p", "--type", "process", "--description", "one line").code == 0
+    newline = cli("work-pool", "update", "p", "--description", "two\nlines")
+    assert newline.code == 1 and "contains a control character" in newline.err
+    assert _ls(cli)["p"]["description"] == "one line"
 
 
 @pytest.mark.parametrize("group", ["work-pool", "work-queue", "variable", "block"])
