@@ -346,6 +346,11 @@ def test_interval_counts_from_the_anchor_not_from_after() -> None:
     assert next_times(schedule, utc(2024, 5, 5, 10, 7), 1) == [utc(2024, 5, 5, 10, 17)]
 
 
+def test_an_anchor_in_the_future_sets_the_phase_and_does_not_delay_the_runs() -> None:
+    schedule = normalise_schedule({"interval": 3600, "anchor_date": "2030-01-01T00:15:00Z"})
+    assert next_times(schedule, utc(2026, 5, 5, 10, 0), 2) == [utc(2026, 5, 5, 10, 15), utc(2026, 5, 5, 11, 15)]
+
+
 def test_rrule_in_berlin_across_the_march_change() -> None:
     schedule = normalise_schedule({"rrule": "FREQ=DAILY;BYHOUR=2;BYMINUTE=30", "timezone": "Europe/Berlin"})
     times = next_times(schedule, utc(2024, 3, 29, 12), 3)
