@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from math import isfinite
 from pathlib import Path
 
 DEFAULT_HEARTBEAT_SECONDS = 5.0
@@ -79,10 +80,20 @@ class WorkerOptions:
             found.append(f"worker name {self.name!r} must be non-empty and contain no '/' or '%'")
         if self.limit < 1:
             found.append(f"--limit must be at least 1, not {self.limit}")
-        for label, value in (
+        timings = (
             ("--heartbeat-seconds", self.heartbeat_seconds),
             ("--poll-seconds", self.poll_seconds),
-        ):
+            ("--shutdown-grace", self.shutdown_grace_seconds),
+            ("--stop-grace", self.stop_grace_seconds),
+        )
+        infinite = [
+            f"{label} must be a finite number of seconds, not {value:g}"
+            for label, value in timings
+            if not isfinite(value)
+        ]
+        if infinite:
+            return found + infinite  # nan and inf compare as neither too small nor too large: stop here
+        for label, value in timings[:2]:
             if value <= 0:
                 found.append(f"{label} must be positive, not {value:g}")
         if self.lease <= self.heartbeat_seconds:

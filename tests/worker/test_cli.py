@@ -96,3 +96,13 @@ def test_a_worker_warns_when_it_will_claim_nothing(isolated_home: Path) -> None:
     assert "work pool 'p' is paused: no run is claimed until: deploytool work-pool resume p" in result.stderr
     assert "work queue 'nightly' does not exist in pool 'p' (its queues: default)" in result.stderr
     assert "work queue 'default'" not in result.stderr
+
+
+def test_nan_or_infinite_timings_are_usage_errors_not_internal_errors(isolated_home: Path) -> None:
+    with Store.open(isolated_home / "deploytool.db") as store:
+        make_pool(store)
+    for option, value in (("--heartbeat-seconds", "nan"), ("--shutdown-grace", "inf")):
+        result = cli("worker", "start", "--pool", "p", option, value, "--run-once")
+        assert result.returncode == 1
+        assert f"Error: {option} must be a finite number of seconds, not {value}" in result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
