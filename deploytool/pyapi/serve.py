@@ -51,6 +51,13 @@ def serve_flow(
     from deploytool.worker.options import WorkerOptions, default_limit
     from deploytool.worker.signals import shutdown_on_signals
 
+    if not isinstance(name, str) or not name:
+        raise DeploytoolError("serve() needs a deployment name", 'e.g. flow.serve(name="my-deployment")')
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise DeploytoolError(
+            f"limit must be a whole number of runs at once, at least 1, not {limit!r}",
+            "e.g. flow.serve(limit=2); leave it out for the worker's default",
+        )
     stream = out if out is not None else sys.stdout
     environ = os.environ if env is None else env
     pool = serve_pool_name(flow_name, name)

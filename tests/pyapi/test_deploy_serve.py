@@ -150,3 +150,12 @@ def test_serve_runs_queued_runs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     states = sorted(r["state"] for r in cli("flow-run", "ls"))
     assert states == ["COMPLETED", "COMPLETED"]
     assert cli("worker", "ls") == []
+
+
+def test_serve_with_a_bad_limit_fails_before_registering_anything(tmp_path: Path) -> None:
+    for limit, shown in (('"x"', "'x'"), ("0", "0")):
+        done = python(script(tmp_path, f'say_hi.serve(name="s", limit={limit})'))
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"Error: limit must be a whole number of runs at once, at least 1, not {shown}" in done.stderr
+        assert "Serving" not in done.stdout
+    assert cli("work-pool", "ls") == [] and cli("deployment", "ls") == []
