@@ -355,7 +355,7 @@ def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:
     if run.deployment_id is None:
         raise ConflictError(
             f"flow run {run.name!r} cannot be retried: its deployment was deleted",
-            hint="deploy it again and start a new run: deploytool run FLOW/DEPLOYMENT",
+            hint=f"deploy it again and start a new run: deploytool run {run.flow_name}/{run.deployment_name}",
         )
     message = f"retried by the user after {run.state} (attempt {run.attempt + 1})"
     return store.runs.retry(run.id, message, now=now, expect_attempt=run.attempt)

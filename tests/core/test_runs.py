@@ -375,3 +375,12 @@ def test_follow_logs_ends_when_run_is_terminal_and_drained(store: Store) -> None
     worker.join()
     assert lines == ["line 0", "line 1", "line 2", "finishing"]
     assert [line.message for line in follow_logs(store, run.id)] == lines
+
+
+def test_retry_of_a_run_whose_deployment_was_deleted_names_what_to_deploy_and_run(store: Store) -> None:
+    run = store.runs.create(FlowRun("etl", "daily", "local", None))
+    store.runs.set_state(run.id, RunState.CANCELLED)
+    with pytest.raises(ConflictError) as caught:
+        core.retry_run(store, run.id)
+    assert caught.value.message == f"flow run {run.name!r} cannot be retried: its deployment was deleted"
+    assert caught.value.hint == "deploy it again and start a new run: deploytool run etl/daily"
