@@ -191,9 +191,20 @@ def secret_paths(btype: str, data: Mapping[str, Any], explicit: Iterable[str] = 
                 paths.append(path)
             elif isinstance(value, Mapping):
                 walk(value, path + ".")
+            elif isinstance(value, list) and _names_a_secret(value):
+                paths.append(path)  # paths do not index lists: the whole list is secret
 
     walk(data, "")
     return sorted(set(paths))
+
+
+def _names_a_secret(value: Any) -> bool:
+    """Whether a mapping anywhere inside `value` has a field whose name says it is secret."""
+    if isinstance(value, Mapping):
+        return any(is_secret_name(str(k)) or _names_a_secret(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_names_a_secret(v) for v in value)
+    return False
 
 
 def set_block(
@@ -253,13 +264,15 @@ def delete_block(store: Store, ref: str) -> None:
 
 def block_to_dict(block: Block) -> dict[str, Any]:
     """A block as JSON-ready data, secret fields replaced by MASK and any copy of a secret elsewhere by ***."""
-    data, secrets = _mask(block.data, set(block.secret_fields), "")
+    # The rules as they are now apply to blocks stored before (e.g. a secret inside a list was not detected).
+    fields = sorted({*block.secret_fields, *secret_paths(block.type, block.data)})
+    data, secrets = _mask(block.data, set(fields), "")
     return {
         "type": block.type,
         "name": block.name,
         "reference": f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
         "data": redact(data, secrets),
-        "secret_fields": list(block.secret_fields),
+        "secret_fields": fields,
         "updated": block.updated.isoformat(),
     }
 

@@ -42,3 +42,13 @@ def test_parse() -> None:
     assert parse_block_ref("github-credentials/ci") == ("github-credentials", "ci")
     with pytest.raises(DeploytoolError, match="not TYPE/NAME"):
         parse_block_ref("a/")
+
+
+def test_a_secret_named_field_inside_a_list_makes_the_list_secret_and_masked() -> None:
+    data = {"servers": [{"host": "db1", "password": "pw1xyz"}], "note": "uses pw1xyz", "hosts": ["h1", "h2"]}
+    paths = secret_paths("database", data)
+    assert paths == ["servers"]
+    shown = block_to_dict(Block("database", "m", data, paths))["data"]
+    assert shown == {"servers": MASK, "note": "uses ***", "hosts": ["h1", "h2"]}
+    # a block stored before this rule existed is shown masked too
+    assert block_to_dict(Block("database", "m", data, []))["data"] == shown
