@@ -57,6 +57,8 @@ def run_pull_steps(steps: Sequence[Mapping[str, Any]], cwd: Path, emit: Emit) ->
         hint = getattr(exc, "hint", None)
         fields = events.exception_fields(exc)
         fields.update(message=message)
+        if getattr(exc, "message", None):  # a step's own error (StepError) says what and where: no traceback
+            fields.update(traceback=None)
         emit(events.PULL_FAILED, steps=len(steps), hint=hint, **fields)
         raise PullStepError(message, hint) from exc
     directory = Path(getattr(result, "directory", cwd))

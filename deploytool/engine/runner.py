@@ -221,7 +221,8 @@ def _not_started(reporter: _Reporter, stage: str, exc: BaseException, message: s
         fields["traceback"] = None  # our own diagnosis says it all; a traceback of the engine would only confuse
     if isinstance(exc, PullStepError) and exc.__cause__ is not None:
         cause = events.exception_fields(exc.__cause__)
-        fields.update(error_type=cause["error_type"], traceback=cause["traceback"])
+        own = getattr(exc.__cause__, "message", None)  # a step's own error (StepError) needs no traceback
+        fields.update(error_type=cause["error_type"], traceback=None if own else cause["traceback"])
     reporter.finish(events.FAILED, EXIT_NOT_STARTED, stage=stage, hint=hint, **fields)
     return EXIT_NOT_STARTED
 

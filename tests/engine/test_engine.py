@@ -263,6 +263,8 @@ def test_a_failing_pull_step_exits_2_before_loading_the_flow(tmp_path: Path) -> 
     assert run.one("pull_failed")["message"] == run.one("failed")["message"]
     assert run.one("failed")["stage"] == "pull"
     assert "flow_loaded" not in run.kinds()
+    # the step's own message says what failed and where: no traceback of deploytool's step runner in the log
+    assert run.one("pull_failed")["traceback"] is None and run.one("failed")["traceback"] is None
 
 
 def test_sigterm_ends_the_run_promptly_with_an_event(tmp_path: Path) -> None:
