@@ -201,11 +201,16 @@ def _call(flow: Flow[..., Any], spec: RunSpec, reporter: _Reporter) -> int:
         return EXIT_TIMED_OUT
     except (Exception, SystemExit) as exc:
         listener.disarm()
-        reporter.finish(
-            events.FAILED, EXIT_FAILED, stage="flow", attempts=listener.attempts,
-            duration_seconds=round(time.monotonic() - started, 3), **events.exception_fields(exc),
-        )  # fmt: skip
-        return EXIT_FAILED
+        if not isinstance(exc, SystemExit) or exc.code not in (None, 0):
+            fields = events.exception_fields(exc)
+            if isinstance(exc, SystemExit):  # not retried: the flow chose to end the process
+                fields["message"] = f"the flow called sys.exit({exc.code!r})"
+            reporter.finish(
+                events.FAILED, EXIT_FAILED, stage="flow", attempts=listener.attempts,
+                duration_seconds=round(time.monotonic() - started, 3), **fields,
+            )  # fmt: skip
+            return EXIT_FAILED
+        result = None  # sys.exit(0) or sys.exit(): the flow ended itself successfully
     listener.disarm()
     reporter.finish(
         events.COMPLETED, EXIT_COMPLETED, attempts=listener.attempts, result_type=type(result).__name__,

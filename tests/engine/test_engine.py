@@ -299,3 +299,16 @@ def test_sigterm_ends_the_run_promptly_with_an_event(tmp_path: Path) -> None:
     assert "cleaning up" in log  # the flow's finally blocks ran
     assert events[-1]["event"] == "terminated" and events[-1]["signal"] == "SIGTERM"
     assert events[-1]["exit_code"] == 143
+
+
+@pytest.mark.parametrize(
+    ("call", "code"), [("sys.exit(0)", 0), ("sys.exit()", 0), ("sys.exit(3)", 1), ("sys.exit('no')", 1)]
+)
+def test_sys_exit_in_a_flow_completes_it_when_zero_and_fails_it_otherwise(tmp_path: Path, call: str, code: int) -> None:
+    write_flow(tmp_path, f"import sys\nfrom deploytool import flow\n\n@flow(retries=2)\ndef main():\n    {call}\n")
+    run = run_engine(tmp_path, make_spec())
+    assert run.exit_code == code
+    assert run.kinds() == ["started", "flow_loaded", "attempt_started", "completed" if code == 0 else "failed"]
+    if code:
+        failed = run.one("failed")
+        assert failed["error_type"] == "SystemExit" and failed["message"] == f"the flow called {call}"
