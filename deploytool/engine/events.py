@@ -71,10 +71,14 @@ def exception_fields(error: BaseException) -> dict[str, Any]:
     """`error_type`, `message` and the full `traceback` of an exception, for failure events."""
     # Leading frames in deploytool itself (the engine calling the flow) are noise to the user: start the
     # traceback at the first frame of the user's code, unless nothing else is left.
+    # Python's import machinery (<frozen importlib._bootstrap...>) is noise too; a SyntaxError in the user's file
+    # has no frame of its own but names the file, line and column itself.
     tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith((_PACKAGE_DIR, "<frozen importlib")):
         tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+    if tb is None and not isinstance(error, SyntaxError):
+        tb = error.__traceback__
+    text = "".join(traceback.format_exception(type(error), error, tb))
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "... (traceback cut) ...\n" + text[-MAX_TRACEBACK_CHARS:]
     return {"error_type": _qualified_name(type(error)), "message": str(error), "traceback": text}

@@ -312,3 +312,13 @@ def test_sys_exit_in_a_flow_completes_it_when_zero_and_fails_it_otherwise(tmp_pa
     if code:
         failed = run.one("failed")
         assert failed["error_type"] == "SystemExit" and failed["message"] == f"the flow called {call}"
+
+
+def test_a_syntax_error_in_the_flow_file_shows_the_line_not_the_import_machinery(tmp_path: Path) -> None:
+    write_flow(tmp_path, "def main():\n    pass\nx = (\n")
+    run = run_engine(tmp_path, make_spec())
+    assert run.exit_code == contract.EXIT_NOT_STARTED
+    failed = run.one("failed")
+    assert failed["stage"] == "load" and failed["error_type"] == "SyntaxError"
+    assert failed["traceback"].startswith('  File "') and 'flows.py", line 3' in failed["traceback"]
+    assert "importlib" not in failed["traceback"] and "x = (" in failed["traceback"]
