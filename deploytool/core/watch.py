@@ -95,17 +95,26 @@ def watch_run(
                 hint="list runs: deploytool flow-run ls",
             ) from None
         terminal = run.state in TERMINAL
-        if states and run.state is not last_state and not terminal:
-            yield StateEvent(run)
+        batches: list[list[LogLine]] = []
         if logs:
             while True:
                 batch = store.logs.read(run_id, after_id=cursor, limit=_BATCH)
-                for line in batch:
-                    yield LogEvent(line)
+                batches.append(batch)
                 if batch:
                     cursor = batch[-1].id
                 if len(batch) < _BATCH:
                     break
+            if batches[0] and not terminal:
+                # The state may have moved on while the lines were read (PENDING -> RUNNING, then the flow's
+                # first lines): read it again, so that a state change is shown before the lines that follow it.
+                again = store.runs.get(run_id)
+                if again.state not in TERMINAL:
+                    run = again
+        if states and run.state is not last_state and not terminal:
+            yield StateEvent(run)
+        for batch in batches:
+            for line in batch:
+                yield LogEvent(line)
         if terminal:
             if states and run.state is not last_state:
                 yield StateEvent(run)
