@@ -130,6 +130,11 @@ def schedule_runs(store: Store, now: datetime, pool: str | None = None, horizon:
         except DeploytoolError as exc:
             report.errors.append(f"{deployment.full_name}: {exc.message}")
             log.error("scheduler: deployment %s: %s", deployment.full_name, exc.message)
+        except Exception as exc:
+            # A bug met by one deployment (say, a time zone the system's tz data lacks) must not stop the
+            # scheduling of every other deployment, nor the worker that runs this pass.
+            report.errors.append(f"{deployment.full_name}: unexpected {type(exc).__name__}: {exc}")
+            log.exception("scheduler: deployment %s: unexpected error", deployment.full_name)
     return report
 
 

@@ -6,6 +6,8 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from deploytool.core.deployments import pause_deployment, resume_deployment
 from deploytool.models import RunState
 from deploytool.scheduling import Horizon, schedule_runs
@@ -201,3 +203,24 @@ def test_schedulers_racing_on_one_store_create_each_run_once(store: Store, db_pa
         assert len(slots) == len(set(slots))
         # interval 60: NOW+1min .. NOW+14min+60min; */5: 10:35 .. 11:40
         assert len(runs) == 74 + 14
+
+
+def test_an_unexpected_error_in_one_deployment_does_not_stop_the_pass(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deploytool.scheduling.scheduler as scheduler
+
+    broken = deploy(store, [{"cron": "0 * * * *"}], name="broken")
+    fine = deploy(store, [{"cron": "0 * * * *"}], name="fine")
+    real = scheduler.schedule_deployment
+
+    def flaky(store_: Store, deployment_id: str, *args: object, **kwargs: object) -> object:
+        if deployment_id == broken.id:
+            raise RuntimeError("tz data missing")
+        return real(store_, deployment_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler, "schedule_deployment", flaky)
+    report = schedule_runs(store, NOW)
+    assert report.errors == ["f/broken: unexpected RuntimeError: tz data missing"]
+    assert len(auto_runs(store, fine)) == 3
+    assert auto_runs(store, broken) == []
