@@ -124,7 +124,9 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
         took = event.get("duration_seconds")
         took_text = f" in {took:.2f}s" if isinstance(took, int | float) else ""
         return [("INFO", ENGINE, f"flow completed{took_text}; result: {event.get('result_repr')}")]
-    if kind in (events.FAILED, events.PULL_FAILED):
+    if kind == events.PULL_FAILED:
+        return []  # the `failed` event that follows (stage "pull") says it, with the hint
+    if kind == events.FAILED:
         where = f" ({event.get('stage')})" if event.get("stage") not in (None, "flow") else ""
         head = f"flow run failed{where}: {error_text(event)}"
         if event.get("hint"):
