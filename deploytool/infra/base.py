@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from deploytool.engine import spec
+from deploytool.errors import InfraError
 
 OutputSink = Callable[[str], None]
 """Receives each line of a job's output (stdout and stderr merged), without its line ending."""
@@ -103,3 +104,19 @@ class Infrastructure(Protocol[H]):
     def stop(self, handle: H, grace_seconds: float) -> JobOutcome:
         """End the job: ask it to stop (SIGTERM), wait `grace_seconds`, then kill it. Blocks until it is gone."""
         ...
+
+
+def layer_env(env: dict[str, str], config_env: Any, job_env: Mapping[str, str]) -> dict[str, str]:
+    """`env`, then the job configuration's env over it (a null value removes a variable; other values go
+    through str()), then the job's own env (the run spec), which wins."""
+    if config_env is None:
+        config_env = {}
+    if not isinstance(config_env, Mapping):
+        raise InfraError(f"the job configuration's env must be a mapping, not {type(config_env).__name__}")
+    for key, value in config_env.items():
+        if value is None:
+            env.pop(str(key), None)
+        else:
+            env[str(key)] = value if isinstance(value, str) else str(value)
+    env.update(job_env)
+    return env

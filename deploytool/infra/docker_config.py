@@ -16,6 +16,7 @@ from typing import Any
 
 from deploytool.engine.spec import SPEC_ENV
 from deploytool.errors import InfraError
+from deploytool.infra.base import layer_env
 
 DEFAULT_COMMAND = ["python", "-m", "deploytool.engine"]
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -162,17 +163,7 @@ def build_env(config_env: Any, job_env: Mapping[str, str]) -> dict[str, str]:
     The worker's own environment is not passed: the container gets only what the job configuration says.
     """
     env = {"PYTHONUNBUFFERED": "1"}
-    if config_env is None:
-        config_env = {}
-    if not isinstance(config_env, Mapping):
-        raise InfraError(f"the job configuration's env must be a mapping, not {type(config_env).__name__}")
-    for key, value in config_env.items():
-        if value is None:
-            env.pop(str(key), None)
-        else:
-            env[str(key)] = value if isinstance(value, str) else str(value)
-    env.update(job_env)
-    return env
+    return layer_env(env, config_env, job_env)
 
 
 def build_labels(

@@ -34,7 +34,7 @@ from typing import IO, Any, NamedTuple
 
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job, JobOutcome, OutputSink
+from deploytool.infra.base import Job, JobOutcome, OutputSink, layer_env
 
 log = logging.getLogger(__name__)
 
@@ -185,17 +185,7 @@ def build_env(config_env: Any, job_env: Mapping[str, str], base: Mapping[str, st
     source = os.environ if base is None else base
     env = {k: v for k, v in source.items() if k not in _INHERITED_BUT_NOT_PASSED}
     env["PYTHONUNBUFFERED"] = "1"
-    if config_env is None:
-        config_env = {}
-    if not isinstance(config_env, Mapping):
-        raise InfraError(f"the job configuration's env must be a mapping, not {type(config_env).__name__}")
-    for key, value in config_env.items():
-        if value is None:
-            env.pop(str(key), None)
-        else:
-            env[str(key)] = value if isinstance(value, str) else str(value)
-    env.update(job_env)
-    return env
+    return layer_env(env, config_env, job_env)
 
 
 def _read_lines(stream: IO[bytes], on_output: OutputSink) -> None:
