@@ -30,7 +30,7 @@ from deploytool.config.schedules import check_schedule
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
 from deploytool.steps.registry import STEPS
-from deploytool.templating.context import Unresolvable
+from deploytool.templating.context import FILTERS, Unresolvable
 from deploytool.templating.parse import split_segments
 
 NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
@@ -296,9 +296,23 @@ def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, S
             if not isinstance(segment, str) and not segment.expr.strip():
                 report.error(at, f"empty placeholder in {text!r}", "write an expression between {{ and }}")
         for match in _PLACEHOLDER.finditer(text):
-            problem = _ref_problem(match.group(1), steps)
+            problem = _ref_problem(match.group(1), steps) or _filter_problem(match.group(1))
             if problem:
                 report.error(at, *problem)
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_FILTER = re.compile(r"\|\s*([A-Za-z_]\w*)")
+
+
+def _filter_problem(expression: str) -> tuple[str, str] | None:
+    """A filter jinja2 does not have (`{{ $X | uper }}`), found without importing jinja2."""
+    for name in _FILTER.findall(_QUOTED.sub("''", expression)):
+        if name not in FILTERS:
+            close = difflib.get_close_matches(name, sorted(FILTERS), n=1)
+            mean = f"did you mean {close[0]!r}? " if close else ""
+            return f"unknown filter {name!r} in {{{{ {expression.strip()} }}}}", f"{mean}see docs/templating.md"
+    return None
 
 
 def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str] | None:

@@ -16,6 +16,67 @@ NAMESPACES = ("env", "prefect.variables", "prefect.blocks", "variables", "flow_r
 RUNTIME_NAMESPACES = frozenset({"flow_run", "deployment", "ctx"})
 # Kept verbatim at deploy time: secrets are resolved by the worker at launch, run values exist only then.
 DEPLOY_KEEP = frozenset({"prefect.blocks"} | RUNTIME_NAMESPACES)
+
+# jinja2's built-in filters, the only ones the sandbox offers; listed here so that `deploytool validate` can check
+# a filter's name without importing jinja2 (tests/config/test_filters.py keeps it equal to jinja2.filters.FILTERS).
+FILTERS = frozenset(
+    {
+        "abs",
+        "attr",
+        "batch",
+        "capitalize",
+        "center",
+        "count",
+        "d",
+        "default",
+        "dictsort",
+        "e",
+        "escape",
+        "filesizeformat",
+        "first",
+        "float",
+        "forceescape",
+        "format",
+        "groupby",
+        "indent",
+        "int",
+        "items",
+        "join",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "map",
+        "max",
+        "min",
+        "pprint",
+        "random",
+        "reject",
+        "rejectattr",
+        "replace",
+        "reverse",
+        "round",
+        "safe",
+        "select",
+        "selectattr",
+        "slice",
+        "sort",
+        "string",
+        "striptags",
+        "sum",
+        "title",
+        "tojson",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+        "urlencode",
+        "urlize",
+        "wordcount",
+        "wordwrap",
+        "xmlattr",
+    }
+)
 HEADS = ("$", "env", "prefect", "variables", "flow_run", "deployment", "ctx")  # first names of namespaces
 
 
