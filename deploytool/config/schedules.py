@@ -209,13 +209,41 @@ def rrule_problems(text: Any) -> list[tuple[str, str]]:
         # dateutil accepts INTERVAL=0 and then loops forever when asked for a date.
         return [("INTERVAL must be at least 1", RRULE_EXAMPLE)]
     try:
-        rrulestr(text, dtstart=DEFAULT_ANCHOR)
+        rule = rrulestr(text, dtstart=DEFAULT_ANCHOR)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         detail = str(exc)
         if "not enough values to unpack" in detail:
             detail = "expected NAME=VALUE parts separated by ';'"
         return [(f"invalid rrule {text!r}: {detail}", RRULE_EXAMPLE)]
-    return []
+    return _count_walk_problem(rule, text)
+
+
+_STEP_SECONDS = {4: 3600, 5: 60, 6: 1}  # dateutil's HOURLY, MINUTELY, SECONDLY
+_MAX_COUNT_WALK = 200_000
+
+
+def _count_walk_problem(rule: Any, text: str) -> list[tuple[str, str]]:
+    """A COUNT rule with BY parts must be walked from its DTSTART, occurrence by occurrence (COUNT counts from
+    there). At second, minute or hour frequency that can take minutes and would stall every scheduler (and the
+    worker running it): refuse the rule when the walk from DTSTART to now is that long."""
+    freq, count = getattr(rule, "_freq", None), getattr(rule, "_count", None)
+    # A small COUNT ends the walk early, whatever the frequency.
+    if count is None or count <= _MAX_COUNT_WALK or freq not in _STEP_SECONDS:
+        return []
+    if not re.search(r"\bBY[A-Z]+=", text.upper()):
+        return []  # without BY parts the scheduler skips ahead in whole periods
+    start = getattr(rule, "_dtstart", DEFAULT_ANCHOR)
+    now = datetime.now(start.tzinfo) if start.tzinfo else datetime.now()
+    steps = (now - start).total_seconds() / (_STEP_SECONDS[freq] * max(1, getattr(rule, "_interval", 1)))
+    if steps <= _MAX_COUNT_WALK:
+        return []
+    return [
+        (
+            f"rrule {text!r} counts its COUNT from {start:%Y-%m-%d %H:%M} at this frequency: about {steps:,.0f} "
+            "steps to evaluate, too slow for the scheduler",
+            "use UNTIL instead of COUNT, or give a DTSTART close to the first run",
+        )
+    ]
 
 
 def timezone_problem(name: Any) -> tuple[str, str | None] | None:

@@ -406,3 +406,14 @@ def test_next_times_are_utc_so_the_repeated_hour_stays_distinct() -> None:
     schedule = normalise_schedule({"cron": "0 * * * *", "timezone": "Europe/Berlin"})
     first, second = next_times(schedule, utc(2024, 10, 26, 23, 30), 2)
     assert first.tzinfo is UTC and second - first == timedelta(hours=1)
+
+
+def test_a_count_rule_too_long_to_walk_is_refused() -> None:
+    slow = check_schedule({"rrule": "FREQ=SECONDLY;BYSECOND=0,30;COUNT=100000000"})
+    assert [p.key for p in slow] == ["rrule"]
+    assert "too slow for the scheduler" in slow[0].message
+    assert slow[0].hint == "use UNTIL instead of COUNT, or give a DTSTART close to the first run"
+    # Without BY parts the scheduler skips ahead; with a recent DTSTART the walk is short.
+    assert check_schedule({"rrule": "FREQ=MINUTELY;COUNT=100000000"}) == []
+    recent = datetime.now().strftime("%Y%m%dT000000")
+    assert check_schedule({"rrule": f"DTSTART:{recent}\nRRULE:FREQ=MINUTELY;BYSECOND=0;COUNT=100"}) == []
