@@ -6,18 +6,15 @@ in one transaction, so a deploy is all or nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
-from deploytool.core.plan import Plan, PlanItem, plan_deployments
-from deploytool.errors import DeploytoolError, NotFoundError
-from deploytool.models import DEFAULT_QUEUE, Deployment, utcnow
+from deploytool.core.plan import Plan, plan_deployments
+from deploytool.errors import DeploytoolError
+from deploytool.models import Deployment, utcnow
 from deploytool.scheduling import prune as prune_schedules
 from deploytool.store import Store
 
@@ -140,27 +137,3 @@ def _with_overrides(spec: DeploymentSpec, options: DeployOptions) -> DeploymentS
 def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
     """Pull steps as stored on a deployment and handed to the engine: canonical name, id, inputs."""
     return [{"name": c.name, "id": c.id, "inputs": c.inputs} for c in calls]
-
-
-def content_hash(deployment: Deployment) -> str:
-    """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
-    import hashlib
-
-    fields = {k: v for k, v in dataclasses.asdict(deployment).items() if k not in _NOT_HASHED}
-    text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# Bookkeeping the store sets, and the hash itself.
-_NOT_HASHED = frozenset({"id", "created", "updated", "content_hash"})
-
-
-def queue_of(spec: DeploymentSpec) -> str:
-    return spec.work_queue or DEFAULT_QUEUE
-
-
-def source_of(project: Project) -> str:
-    return str(Path(project.file).resolve())
-
-
-__all__ = ["DeployOptions", "DeployResult", "NotFoundError", "PlanItem", "deploy", "select"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -49,6 +51,17 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for i in self.items if i.action == action)
+
+
+def content_hash(deployment: Deployment) -> str:
+    """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
+    fields = {f.name: getattr(deployment, f.name) for f in dataclasses.fields(Deployment) if f.name not in _NOT_HASHED}
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Bookkeeping the store sets, and the hash itself.
+_NOT_HASHED = frozenset({"id", "created", "updated", "content_hash"})
 
 
 def plan_deployments(store: Store, wanted: list[Deployment], prune: list[Deployment]) -> Plan:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
+from deploytool.core.plan import content_hash
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
 from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
 from deploytool.store import Store
@@ -54,7 +56,6 @@ class Resolver:
         self.issues.append(ConfigIssue(self.project.file.name, line, col, path, message, hint))
 
     def resolve(self, spec: DeploymentSpec) -> Deployment:
-        from deploytool.core.deploy import content_hash
         from deploytool.jobvars import merge_layers, validate_job_variables, variable_defaults
 
         outputs = self._run_build_and_push(spec)
@@ -122,7 +123,7 @@ class Resolver:
             paused=spec.paused if spec.paused is not None else existing_paused,
             source_file=str(self.project.file.resolve()),
         )
-        return _with_hash(deployment, content_hash)
+        return replace(deployment, content_hash=content_hash(deployment))
 
     def _render_pull(self, spec: DeploymentSpec, outputs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         from deploytool.core.deploy import stored_pull_steps
@@ -223,12 +224,6 @@ class Resolver:
 
 def _uses_auto_image(spec: DeploymentSpec) -> bool:
     return any(c.name == "build_docker_image" and c.inputs.get("dockerfile") == "auto" for c in spec.build)
-
-
-def _with_hash(deployment: Deployment, hasher: Callable[[Deployment], str]) -> Deployment:
-    from dataclasses import replace
-
-    return replace(deployment, content_hash=hasher(deployment))
 
 
 def _given(tree: Mapping[str, Any], path: str) -> bool:
