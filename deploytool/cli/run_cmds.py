@@ -89,7 +89,10 @@ def run(
             if output == OutputFormat.text:
                 _print_created(run_, submitted.new, submitted.pool_status.value, watch)
             if watch:
-                _watch(store, run_, output, pool_status_shown=submitted.pool_status.value)
+                # NOT_READY is left to the watch, which says it only once the run has waited a moment: a worker
+                # started just before (`worker start &`) has not sent its first heartbeat yet.
+                shown = submitted.pool_status.value if submitted.pool_status.value == "PAUSED" else None
+                _watch(store, run_, output, pool_status_shown=shown)
 
 
 def _parameters(items: list[str], params: str | None, output: OutputFormat) -> tuple[dict[str, Any], dict[str, str]]:
@@ -134,7 +137,7 @@ def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> N
             f"pool {run_.pool_name} is paused: resume it with deploytool work-pool resume {run_.pool_name}",
             file=sys.stderr,
         )
-    elif pool_status == "NOT_READY":
+    elif pool_status == "NOT_READY" and not watch:
         print(
             f"no worker is polling pool {run_.pool_name}: start one with"
             f" deploytool worker start --pool {run_.pool_name}",

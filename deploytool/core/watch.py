@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from deploytool.errors import NotFoundError
 from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
@@ -30,6 +30,9 @@ EXIT_CODES: Mapping[RunState, int] = {
 }
 POLL_SECONDS = 0.2
 POOL_CHECK_SECONDS = 5.0
+# A worker started just before the run (`worker start &` then `run --watch`) needs a moment for its first
+# heartbeat; "no worker is polling" is said only once the run has waited this long in a pool nobody serves.
+POOL_GRACE_SECONDS = 5.0
 _BATCH = 1000
 
 
@@ -75,16 +78,19 @@ def watch_run(
     states: bool = True,
     poll_seconds: float = POLL_SECONDS,
     pool_check_seconds: float = POOL_CHECK_SECONDS,
+    pool_grace_seconds: float = POOL_GRACE_SECONDS,
     after_id: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], datetime] = utcnow,
 ) -> Iterator[WatchEvent]:
     """Yield the run's new log lines (after `after_id`), its state changes and pool notices until it is
     terminal and its logs are drained. A non-terminal state change comes before the lines that follow it; the
-    terminal state comes after the last line."""
+    terminal state comes after the last line. A pool nobody serves is told after `pool_grace_seconds` (by
+    `clock`), a paused pool at once."""
     last_state: RunState | None = None
     last_pool: PoolStatus | None = None
-    next_pool_check = 0.0
+    started = clock()
+    next_pool_check = started
     cursor = after_id
     while True:
         try:
@@ -120,12 +126,17 @@ def watch_run(
                 yield StateEvent(run)
             return
         last_state = run.state
-        if states and run.state is RunState.SCHEDULED and time.monotonic() >= next_pool_check:
-            next_pool_check = time.monotonic() + pool_check_seconds
-            status = _pool_status(store, run.pool_name, clock())
-            if status is not last_pool and status is not PoolStatus.READY:
-                yield PoolEvent(run.pool_name, status)
-            last_pool = status
+        now = clock()
+        if states and run.state is RunState.SCHEDULED and now >= next_pool_check:
+            status = _pool_status(store, run.pool_name, now)
+            waited = (now - started).total_seconds()
+            if status is PoolStatus.NOT_READY and waited < pool_grace_seconds:
+                next_pool_check = started + timedelta(seconds=pool_grace_seconds)  # a worker may be starting
+            else:
+                next_pool_check = now + timedelta(seconds=pool_check_seconds)
+                if status is not last_pool and status is not PoolStatus.READY:
+                    yield PoolEvent(run.pool_name, status)
+                last_pool = status
         sleep(poll_seconds)
 
 

@@ -337,14 +337,49 @@ def test_watch_streams_states_and_logs_in_order(store: Store) -> None:
     assert kinds.index("RUNNING") < kinds.index("line 0")
 
 
-def test_watch_tells_when_no_worker_polls_the_pool(store: Store) -> None:
+class SteppedClock:
+    """A clock that moves by the watch's poll interval each time the watch sleeps (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+        self.sleeps = 0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += timedelta(seconds=seconds)
+
+
+def test_watch_tells_when_no_worker_polls_the_pool_once_the_run_has_waited(store: Store) -> None:
     run = core.create_run(store, "etl/daily", {"count": 1})
-    events = watch_run(store, run.id, poll_seconds=0.01)
+    clock = SteppedClock()
+    events = watch_run(store, run.id, poll_seconds=0.5, pool_grace_seconds=5, clock=clock, sleep=clock.sleep)
     assert isinstance(next(events), StateEvent)
     notice = next(events)
     assert isinstance(notice, PoolEvent) and notice.status is PoolStatus.NOT_READY
     assert notice.message == "no worker is polling pool local: start one with deploytool worker start --pool local"
+    assert clock.sleeps == 10  # after the grace period, not at once
     events.close()
+
+
+def test_watch_says_nothing_about_a_worker_that_starts_just_after_the_run(store: Store) -> None:
+    # `deploytool worker start &` then `deploytool run --watch`: the worker's first heartbeat comes a moment
+    # after the run was created; the watch must not claim that nobody polls the pool.
+    run = core.create_run(store, "etl/daily", {"count": 1})
+    clock = SteppedClock()
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.sleeps == 2:  # the worker's first heartbeat, 1s after the run was created
+            store.workers.heartbeat("w1", "local", "host", 1, clock.now)
+        if clock.sleeps == 30:  # 15s later, still scheduled: end the watch
+            core.cancel_run(store, run.id)
+
+    events = list(watch_run(store, run.id, poll_seconds=0.5, pool_grace_seconds=5, clock=clock, sleep=sleep))
+    assert not [e for e in events if isinstance(e, PoolEvent)]
+    assert isinstance(events[-1], StateEvent) and events[-1].run.state is RunState.CANCELLED
 
 
 def test_watch_tells_when_the_pool_is_paused(store: Store) -> None:
