@@ -20,7 +20,7 @@ from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import Schedule, ScheduleError, check_schedule, normalise_schedule
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment
-from deploytool.store.schedules import AUTO_PREFIX
+from deploytool.store import AUTO_PREFIX
 
 log = logging.getLogger("deploytool.scheduler")
 

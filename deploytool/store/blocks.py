@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Block, utcnow
-from deploytool.store.db import Database
 from deploytool.store.rows import dt, dump, load, ts
+from deploytool.store.sql import Database, Row
 
 
-def _block_from_row(row: sqlite3.Row) -> Block:
+def _block_from_row(row: Row) -> Block:
     return Block(
         type=row["type"],
         name=row["name"],

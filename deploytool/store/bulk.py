@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from deploytool.models import FlowRun
-from deploytool.store.db import Database
 from deploytool.store.queues import ensure_queue
 from deploytool.store.run_rows import COLUMNS, run_values
+from deploytool.store.sql import Database
 
 
 def insert_runs(db: Database, runs: Iterable[FlowRun], *, batch: int = 10_000) -> int:

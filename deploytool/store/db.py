@@ -14,14 +14,23 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
+from deploytool.models import utcnow
+from deploytool.store.sql import Connection, Database, Dialect, Row
+from deploytool.store.urls import MEMORY
 
-MEMORY = ":memory:"
+if TYPE_CHECKING:
+    from deploytool.store.sqlstore import SqlStore
+
+SQLITE = Dialect(name="sqlite", insertion_order="rowid", for_update="", skip_locked="")
+
 BUSY_TIMEOUT_MS = 10_000
 LOCK_TIMEOUT = 30.0  # total seconds a write waits for the lock before giving up
 
@@ -107,18 +116,40 @@ def _retry_locked(action: Callable[[], object], path: str) -> None:
         delay = min(delay * 2, 0.25)
 
 
-class Database:
-    """One connection plus the helpers every repository uses: `transaction()` for writes, `read()` for reads.
+class SqliteDatabase(Database):
+    """One SQLite connection plus the helpers every repository uses: `transaction()` for writes, `read()` for reads.
 
     Thread-safe: one re-entrant lock serialises use of the connection within a process. Transactions nest;
     an inner one is a SAVEPOINT, so a failing inner block rolls back only its own writes.
     """
+
+    dialect = SQLITE
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0
+
+    @property
+    def url(self) -> str:
+        return self.path
+
+    def now(self) -> datetime:
+        # One machine, one clock.
+        return utcnow()
+
+    def insert_logs(self, conn: Connection, rows: Sequence[tuple[str, str, str, str, str]]) -> int:
+        conn.executemany("INSERT INTO logs (run_id, time, level, source, message) VALUES (?, ?, ?, ?, ?)", rows)
+        return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def lock_pool_for_claim(self, conn: Connection, pool_name: str) -> Row:
+        # BEGIN IMMEDIATE already holds the database's write lock: claims take turns.
+        return conn.execute("SELECT paused, concurrency_limit FROM work_pools WHERE name = ?", (pool_name,)).fetchone()
+
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -209,7 +240,7 @@ def _statements(script: str) -> Iterator[str]:
         yield buf
 
 
-def migrate(db: Database) -> int:
+def migrate(db: SqliteDatabase) -> int:
     """Bring the schema up to date; return the schema version. Safe to run concurrently from many processes.
 
     DeploytoolError if the database was written by a newer deploytool (a schema version we do not know), is
@@ -234,7 +265,7 @@ def migrate(db: Database) -> int:
     return known
 
 
-def _apply(db: Database, scripts: list[tuple[int, str]], known: int) -> None:
+def _apply(db: SqliteDatabase, scripts: list[tuple[int, str]], known: int) -> None:
     """Apply the pending scripts in one write transaction (all or nothing)."""
     with db.transaction() as conn:
         # Read again under the write lock: another process may have migrated meanwhile.
@@ -284,3 +315,19 @@ def _refuse_newer(current: int, known: int, path: str) -> None:
             hint="it was written by a newer deploytool: upgrade deploytool,"
             " or set DEPLOYTOOL_HOME to another directory",
         )
+
+
+def open_sqlite(path: str) -> SqlStore:
+    """Open (creating and migrating as needed) the SQLite store at `path`; `":memory:"` for a private one.
+
+    DeploytoolError if the file is not a deploytool store, stays locked, or comes from a newer version.
+    """
+    from deploytool.store.sqlstore import SqlStore
+
+    db = SqliteDatabase(connect(path), str(Path(path).expanduser()) if path != MEMORY else MEMORY)
+    try:
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return SqlStore(db)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from dataclasses import replace
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Deployment, utcnow
-from deploytool.store.db import Database
 from deploytool.store.queues import ensure_queue
 from deploytool.store.rows import dt, dump, load, ts
+from deploytool.store.sql import Database, Row
 
 _COLUMNS = (
     "id, flow_name, flow_key, name, entrypoint, pool_name, queue_name, parameters, parameter_schema,"
@@ -25,7 +24,7 @@ def flow_key(flow_name: str) -> str:
     return flow_name.replace("_", "-")
 
 
-def deployment_from_row(row: sqlite3.Row) -> Deployment:
+def deployment_from_row(row: Row) -> Deployment:
     return Deployment(
         id=row["id"],
         flow_name=row["flow_name"],
@@ -156,15 +155,21 @@ class DeploymentRepo:
         now = utcnow()
         with self._db.transaction() as conn:
             ensure_queue(conn, deployment.pool_name, deployment.queue_name)
-            existing = conn.execute(
-                "SELECT id, created FROM deployments WHERE flow_key = ? AND name = ?",
-                (flow_key(deployment.flow_name), deployment.name),
-            ).fetchone()
+            key = (flow_key(deployment.flow_name), deployment.name)
+            find = f"SELECT id, created FROM deployments WHERE flow_key = ? AND name = ?{self._db.dialect.for_update}"
+            existing = conn.execute(find, key).fetchone()
             if existing is None:
                 stored = replace(deployment, created=now, updated=now)
                 values = _values(stored)
-                conn.execute(f"INSERT INTO deployments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
-                return stored, True
+                inserted = conn.execute(
+                    f"INSERT INTO deployments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})"
+                    " ON CONFLICT (flow_key, name) DO NOTHING",
+                    values,
+                ).rowcount
+                if inserted:
+                    return stored, True
+                # Another host created it meanwhile (PostgreSQL writers do not take turns): update that one.
+                existing = conn.execute(find, key).fetchone()
             stored = replace(deployment, id=existing["id"], created=dt(existing["created"]), updated=now)
             assignments = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(",")[1:])
             conn.execute(f"UPDATE deployments SET {assignments} WHERE id = ?", (*_values(stored)[1:], stored.id))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deploytool.models import LogLine
-from deploytool.store.db import Database
 from deploytool.store.rows import dt, ts
+from deploytool.store.sql import Database
 
 
 class LogRepo:
@@ -16,15 +16,12 @@ class LogRepo:
         self._db = db
 
     def append(self, run_id: str, lines: Sequence[LogLine]) -> int:
-        """Insert the lines in one transaction (their `run_id` and `id` are ignored); return the last id."""
+        """Insert the lines in one batched statement (their `run_id` and `id` are ignored); return the last id."""
         if not lines:
             return 0
+        rows = [(run_id, ts(line.time), line.level, line.source, line.message) for line in lines]
         with self._db.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO logs (run_id, time, level, source, message) VALUES (?, ?, ?, ?, ?)",
-                [(run_id, ts(line.time), line.level, line.source, line.message) for line in lines],
-            )
-            return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            return self._db.insert_logs(conn, rows)
 
     def read(self, run_id: str, after_id: int | None = None, limit: int = 1000) -> list[LogLine]:
         """Up to `limit` lines of the run with id > `after_id`, oldest first (to follow: the last id seen)."""

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import shlex
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import ACTIVE, DEFAULT_QUEUE, RunState, WorkPool, utcnow
-from deploytool.store.db import Database
 from deploytool.store.rows import dt, dump, load, ts
+from deploytool.store.sql import Database, Row
 
 _UNSET: Any = object()
 _ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
 assert {RunState(s) for s in ("PENDING", "RUNNING", "CANCELLING")} == ACTIVE
 
 
-def pool_from_row(row: sqlite3.Row) -> WorkPool:
+def pool_from_row(row: Row) -> WorkPool:
     return WorkPool(
         name=row["name"],
         type=row["type"],
@@ -74,8 +73,8 @@ class WorkPoolRepo:
                 ),
             )
             conn.execute(
-                "INSERT OR IGNORE INTO work_queues (pool_name, name, priority, paused, created, updated)"
-                " VALUES (?, ?, 1, 0, ?, ?)",
+                "INSERT INTO work_queues (pool_name, name, priority, paused, created, updated)"
+                " VALUES (?, ?, 1, 0, ?, ?) ON CONFLICT (pool_name, name) DO NOTHING",
                 (pool.name, DEFAULT_QUEUE, ts(now), ts(now)),
             )
         return stored
@@ -104,7 +103,7 @@ class WorkPoolRepo:
         description: str | None = _UNSET,
     ) -> WorkPool:
         """Change the given fields only (pass `concurrency_limit=None` to remove the limit)."""
-        with self._db.transaction():
+        with self._db.transaction() as conn:
             pool = self.get(name)
             changes: dict[str, Any] = {"updated": utcnow()}
             if base_job_template is not _UNSET:
@@ -116,7 +115,7 @@ class WorkPoolRepo:
             if description is not _UNSET:
                 changes["description"] = description
             pool = replace(pool, **changes)
-            self._db.conn.execute(
+            conn.execute(
                 "UPDATE work_pools SET base_job_template = ?, concurrency_limit = ?, paused = ?,"
                 " description = ?, updated = ? WHERE name = ?",
                 (

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import shlex
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import DEFAULT_QUEUE, WorkQueue, utcnow
-from deploytool.store.db import Database
 from deploytool.store.pools import pool_not_found
 from deploytool.store.rows import dt, ts
+from deploytool.store.sql import Connection, Database, Row
 
 _UNSET: Any = object()
 
 
-def queue_from_row(row: sqlite3.Row) -> WorkQueue:
+def queue_from_row(row: Row) -> WorkQueue:
     return WorkQueue(
         pool_name=row["pool_name"],
         name=row["name"],
@@ -28,7 +27,7 @@ def queue_from_row(row: sqlite3.Row) -> WorkQueue:
     )
 
 
-def ensure_queue(conn: sqlite3.Connection, pool_name: str, name: str) -> None:
+def ensure_queue(conn: Connection, pool_name: str, name: str) -> None:
     """Create queue `name` in the pool if it is missing, with the next free priority (Prefect does the same
     when a deployment or run names a queue that does not exist). NotFoundError if the pool does not exist.
     Call inside a transaction."""
@@ -39,7 +38,8 @@ def ensure_queue(conn: sqlite3.Connection, pool_name: str, name: str) -> None:
     now = ts(utcnow())
     conn.execute(
         "INSERT INTO work_queues (pool_name, name, priority, paused, created, updated) VALUES"
-        " (?, ?, (SELECT coalesce(max(priority), 0) + 1 FROM work_queues WHERE pool_name = ?), 0, ?, ?)",
+        " (?, ?, (SELECT coalesce(max(priority), 0) + 1 FROM work_queues WHERE pool_name = ?), 0, ?, ?)"
+        " ON CONFLICT (pool_name, name) DO NOTHING",
         (pool_name, name, pool_name, now, now),
     )
 

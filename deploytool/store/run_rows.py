@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from deploytool.errors import ConflictError
 from deploytool.models import ALLOWED_TRANSITIONS, TERMINAL, FlowRun, RunState
 from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
+from deploytool.store.sql import Connection, Row
 
 COLUMNS = (
     "id", "name", "deployment_id", "flow_name", "deployment_name", "pool_name", "queue_name", "parameters",
@@ -33,7 +32,7 @@ SETTABLE_FIELDS = frozenset(
 # (when it is due, the state message), or None to leave it CRASHED. deploytool.crashretry.plan makes these.
 
 
-def run_from_row(row: sqlite3.Row) -> FlowRun:
+def run_from_row(row: Row) -> FlowRun:
     return FlowRun(
         id=row["id"],
         name=row["name"],
@@ -89,7 +88,7 @@ def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> Non
         )
 
 
-def has_room(conn: sqlite3.Connection, limit: int | None, where: str, *args: object) -> bool:
+def has_room(conn: Connection, limit: int | None, where: str, *args: object) -> bool:
     """True if fewer than `limit` runs matching `where` hold a slot (no limit: always)."""
     if limit is None:
         return True

@@ -6,8 +6,7 @@ Every state change goes through `check_transition`, the one place that applies `
 from __future__ import annotations
 
 import builtins
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from deploytool.models import (
     RunState,
     utcnow,
 )
-from deploytool.store.db import Database
+from deploytool.store.api import CrashHook
 from deploytool.store.pools import pool_not_found
 from deploytool.store.queues import ensure_queue
 from deploytool.store.rows import dt, ts
@@ -35,8 +34,7 @@ from deploytool.store.run_rows import (
     run_from_row,
     run_values,
 )
-
-CrashHook = Callable[[FlowRun, RunState], "tuple[datetime, str] | None"]
+from deploytool.store.sql import Connection, Database, Row
 
 
 class FlowRunRepo:
@@ -64,10 +62,16 @@ class FlowRunRepo:
                 if row is not None:
                     return run_from_row(row)
             ensure_queue(conn, run.pool_name, run.queue_name)
-            conn.execute(
-                f"INSERT INTO flow_runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            # ON CONFLICT: a concurrent creator of the same key (another host: PostgreSQL writers do not take
+            # turns as SQLite's do) wins; this one then returns that run.
+            inserted = conn.execute(
+                f"INSERT INTO flow_runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
                 run_values(run),
-            )
+            ).rowcount
+            if not inserted:
+                row = conn.execute(f"{SELECT} WHERE idempotency_key = ?", (run.idempotency_key,)).fetchone()
+                return run_from_row(row)
         return run
 
     def insert_many(self, runs: Iterable[FlowRun], *, batch: int = 10_000) -> int:
@@ -119,7 +123,8 @@ class FlowRunRepo:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"{SELECT}{clause} ORDER BY created DESC, rowid DESC LIMIT ?", (*args, limit)
+                f"{SELECT}{clause} ORDER BY created DESC, {self._db.dialect.insertion_order} DESC LIMIT ?",
+                (*args, limit),
             ).fetchall()
         return [run_from_row(r) for r in rows]
 
@@ -168,7 +173,7 @@ class FlowRunRepo:
             raise TypeError(f"set_state() cannot set {sorted(unknown)}")
         now = now or utcnow()
         with self._db.transaction() as conn:
-            run = self.get(run_id)
+            run = self._get_locked(conn, run_id)
             if expect_worker is not None and run.worker_name != expect_worker:
                 raise ConflictError(
                     f"flow run {run.name!r} is no longer held by worker {expect_worker!r}"
@@ -211,8 +216,8 @@ class FlowRunRepo:
         for one whose attempt moved on meanwhile (someone else retried it: never two retries of one crash).
         """
         now = now or utcnow()
-        with self._db.transaction():
-            run = self.get(run_id)
+        with self._db.transaction() as conn:
+            run = self._get_locked(conn, run_id)
             if expect_attempt is not None and run.attempt != expect_attempt:
                 raise ConflictError(
                     f"flow run {run.name!r} was already retried (it is at attempt {run.attempt}, {run.state})",
@@ -222,7 +227,14 @@ class FlowRunRepo:
                 run_id, RunState.SCHEDULED, message, now=now, retry=True, scheduled_time=scheduled_time or now
             )
 
-    def _write(self, conn: sqlite3.Connection, run: FlowRun) -> None:
+    def _get_locked(self, conn: Connection, run_id: str) -> FlowRun:
+        """The run, its row locked until the transaction ends (a concurrent state change waits)."""
+        row = conn.execute(f"{SELECT} WHERE id = ?{self._db.dialect.for_update}", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"flow run {run_id!r} not found", hint="list runs: deploytool flow-run ls")
+        return run_from_row(row)
+
+    def _write(self, conn: Connection, run: FlowRun) -> None:
         assignments = ", ".join(f"{c} = ?" for c in COLUMNS[1:])
         conn.execute(f"UPDATE flow_runs SET {assignments} WHERE id = ?", (*run_values(run)[1:], run.id))
 
@@ -242,13 +254,13 @@ class FlowRunRepo:
         and queue not paused, and the concurrency limits of pool, queue and deployment not reached (counting
         PENDING, RUNNING and CANCELLING runs). Best: lowest queue priority number, then earliest scheduled
         time. A due run whose deployment is full with collision strategy CANCEL_NEW is CANCELLED on the way.
-        The whole choice happens under the write lock (BEGIN IMMEDIATE): two workers never get the same run.
+        The whole choice happens in one short transaction under the pool's claim lock (the backend's
+        `lock_pool_for_claim`: SQLite's write lock; PostgreSQL's pool row lock): two workers never get the
+        same run, and the limits are counted by one claimer at a time.
         """
         lease = ts(now + timedelta(seconds=lease_seconds))
         with self._db.transaction() as conn:
-            pool = conn.execute(
-                "SELECT paused, concurrency_limit FROM work_pools WHERE name = ?", (pool_name,)
-            ).fetchone()
+            pool = self._db.lock_pool_for_claim(conn, pool_name)
             if pool is None:
                 raise pool_not_found(pool_name)
             if pool["paused"] or not has_room(conn, pool["concurrency_limit"], "pool_name = ?", pool_name):
@@ -267,9 +279,7 @@ class FlowRunRepo:
                     return claimed
         return None
 
-    def _open_queues(
-        self, conn: sqlite3.Connection, pool_name: str, queue_names: Sequence[str] | None
-    ) -> builtins.list[sqlite3.Row]:
+    def _open_queues(self, conn: Connection, pool_name: str, queue_names: Sequence[str] | None) -> builtins.list[Row]:
         sql = "SELECT name, concurrency_limit FROM work_queues WHERE pool_name = ? AND paused = 0"
         args: builtins.list[object] = [pool_name]
         if queue_names is not None:
@@ -279,13 +289,14 @@ class FlowRunRepo:
 
     def _claim_from_queue(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         pool_name: str,
         queue_name: str,
         worker: str,
         lease: str,
         now: datetime,
     ) -> FlowRun | None:
+        dialect = self._db.dialect
         while True:
             # The index flow_runs_claim yields this queue's due runs in scheduled order; runs of a deployment
             # that is full (ENQUEUE) are skipped, so they never hold up other deployments' runs.
@@ -299,13 +310,25 @@ class FlowRunRepo:
                 "  AND (d.concurrency_limit IS NULL OR d.collision_strategy = 'CANCEL_NEW'"
                 "   OR (SELECT count(*) FROM flow_runs a WHERE a.deployment_id = r.deployment_id"
                 f"       AND a.state IN {ACTIVE_SQL}) < d.concurrency_limit)"
-                " ORDER BY r.scheduled_time, r.rowid LIMIT 1",
+                f" ORDER BY r.scheduled_time, r.{dialect.insertion_order} LIMIT 1"
+                + dialect.skip_locked.format(table="r"),
                 (pool_name, queue_name, ts(now)),
             ).fetchone()
             if row is None:
                 return None
             run = self.get(row["id"])
-            full = row["concurrency_limit"] is not None and row["busy"] >= row["concurrency_limit"]
+            busy = row["busy"]
+            if row["concurrency_limit"] is not None and dialect.for_update:
+                # A deployment's runs may wait in two pools (it moved): lock its row, so claimers of both pools
+                # take turns on its limit, and count again under that lock.
+                conn.execute(f"SELECT id FROM deployments WHERE id = ?{dialect.for_update}", (run.deployment_id,))
+                busy = conn.execute(
+                    f"SELECT count(*) FROM flow_runs WHERE deployment_id = ? AND state IN {ACTIVE_SQL}",
+                    (run.deployment_id,),
+                ).fetchone()[0]
+            full = row["concurrency_limit"] is not None and busy >= row["concurrency_limit"]
+            if full and row["collision_strategy"] != "CANCEL_NEW":
+                return None  # another host filled the deployment meanwhile: this queue waits for the next poll
             new_state = RunState.CANCELLED if full else RunState.PENDING
             check_transition(run, new_state)
             if full:
@@ -337,8 +360,10 @@ class FlowRunRepo:
         """
         recovered: builtins.list[tuple[FlowRun, RunState]] = []
         with self._db.transaction() as conn:
+            # SKIP LOCKED: two workers recovering at once each take the runs the other has not.
             rows = conn.execute(
-                f"{SELECT} WHERE state IN {ACTIVE_SQL} AND lease_expires < ? ORDER BY lease_expires",
+                f"{SELECT} WHERE state IN {ACTIVE_SQL} AND lease_expires < ? ORDER BY lease_expires"
+                + self._db.dialect.skip_locked.format(table="flow_runs"),
                 (ts(now),),
             ).fetchall()
             for row in rows:

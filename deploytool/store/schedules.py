@@ -10,11 +10,10 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from deploytool.models import FlowRun
-from deploytool.store.db import Database
+from deploytool.store.api import AUTO_PREFIX
 from deploytool.store.rows import dt, ts
 from deploytool.store.run_rows import SELECT, run_from_row
-
-AUTO_PREFIX = "scheduled:"
+from deploytool.store.sql import Database
 
 
 def _escape_like(text: str) -> str:
@@ -42,7 +41,8 @@ class ScheduleRepo:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO schedule_marks (deployment_id, schedule_id, until) VALUES (?, ?, ?)"
-                " ON CONFLICT (deployment_id, schedule_id) DO UPDATE SET until = max(until, excluded.until)",
+                " ON CONFLICT (deployment_id, schedule_id) DO UPDATE SET until = CASE"
+                " WHEN excluded.until > schedule_marks.until THEN excluded.until ELSE schedule_marks.until END",
                 (deployment_id, schedule_id, ts(until)),
             )
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Variable, utcnow
-from deploytool.store.db import Database
 from deploytool.store.rows import dt, dump, load, ts
+from deploytool.store.sql import Database
 
 
 class VariableRepo:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from datetime import datetime, timedelta
 
 from deploytool.errors import NotFoundError
 from deploytool.models import PoolStatus, Worker
-from deploytool.store.db import Database
+from deploytool.store.api import ONLINE_WINDOW_SECONDS
 from deploytool.store.pools import pool_from_row, pool_not_found
 from deploytool.store.rows import dt, ts
-
-# A worker is online while its last heartbeat is younger than this: 3 missed heartbeats of 30 s, as Prefect.
-# $DEPLOYTOOL_WORKER_ONLINE_SECONDS changes it (read when this module is imported, i.e. once per command).
-ONLINE_WINDOW_ENV = "DEPLOYTOOL_WORKER_ONLINE_SECONDS"
+from deploytool.store.sql import Database, Row
 
 
-def _online_window(default: float = 90.0) -> float:
-    text = os.environ.get(ONLINE_WINDOW_ENV, "").strip()
-    try:
-        value = float(text) if text else default
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-ONLINE_WINDOW_SECONDS = _online_window()
-
-
-def _worker_from_row(row: sqlite3.Row) -> Worker:
+def _worker_from_row(row: Row) -> Worker:
     return Worker(
         name=row["name"],
         pool_name=row["pool_name"],

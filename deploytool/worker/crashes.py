@@ -13,8 +13,7 @@ from datetime import datetime
 from deploytool import crashretry
 from deploytool.errors import NotFoundError
 from deploytool.models import FlowRun, RunState
-from deploytool.store import Store
-from deploytool.store.runs import CrashHook
+from deploytool.store import CrashHook, Store
 
 
 def crash_hook(store: Store, now: datetime, *, min_delay_seconds: float = 0.0) -> CrashHook:

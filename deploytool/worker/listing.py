@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from deploytool.models import ACTIVE, utcnow
-from deploytool.store import Store
-from deploytool.store.workers import ONLINE_WINDOW_SECONDS
+from deploytool.store import ONLINE_WINDOW_SECONDS, Store
 
 
 def list_workers(store: Store, pool_name: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:

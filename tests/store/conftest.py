@@ -9,6 +9,7 @@ import pytest
 
 from deploytool.models import Deployment, WorkPool
 from deploytool.store import Store
+from tests.store.backends import BACKENDS, StoreFactory, sqlite_factory
 
 
 @pytest.fixture
@@ -33,3 +34,15 @@ def deployment(store: Store, pool: WorkPool) -> Deployment:
         Deployment(flow_name="etl", name="nightly", entrypoint="flows.py:etl", pool_name=pool.name)
     )
     return stored
+
+
+@pytest.fixture(params=BACKENDS)
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """A fresh store of each backend (the contract suite runs once per backend)."""
+    return sqlite_factory(tmp_path)
+
+
+@pytest.fixture
+def any_store(store_factory: StoreFactory) -> Iterator[Store]:
+    with store_factory.open() as s:
+        yield s
