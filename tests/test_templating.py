@@ -247,8 +247,8 @@ def test_names_shadow_namespaces() -> None:
         "{{ variables.cfg.__class__ }}",
         "{{ build-image.__class__ }}",
         "{{ _ref.__call__ }}",
-        "{{ 'a' * 1000000000 }}",
-        "{{ 2 ** 100000 }}",
+        "{{ variables.cfg.update({'a': 1}) }}",
+        "{{ [1].append(2) }}",
     ],
 )
 def test_sandbox_escapes_are_refused(template: str) -> None:

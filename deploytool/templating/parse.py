@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from deploytool.templating import limits
 from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable, did_you_mean
 
 ENV_REF = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\$([A-Za-z_]\w*)""")
 # Prefect's names may contain '-' (step ids, block slugs): a leading dotted name is taken whole, as Prefect does.
 LEADING = re.compile(r"\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)")
-MAX_SEQUENCE = 100_000  # refuse "x" * 10**9 and friends
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def jinja() -> Any:
     from jinja2.environment import TemplateExpression
     from jinja2.exceptions import SecurityError
     from jinja2.parser import Parser
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
     from jinja2.visitor import NodeTransformer
 
     class MissingError(UndefinedError):
@@ -125,17 +125,65 @@ def jinja() -> Any:
     def missing(reason: str) -> Any:
         return StrictUndefined(hint=reason, exc=MissingError)
 
-    class Env(SandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+    class Env(ImmutableSandboxedEnvironment):
+        """The sandbox, with every operation on values checked against templating.limits before and after."""
+
+        intercepted_binops = frozenset({"*", "**", "+", "%"})
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if operator == "**" and isinstance(right, int | float) and abs(right) > 100:
-                raise SecurityError("exponent too large")
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_SEQUENCE:
-                        raise SecurityError("result too large")
-            return super().call_binop(context, operator, left, right)
+            if operator == "**":
+                limits.check_power(left, right)
+            elif operator == "*":
+                limits.check_repeat(left, right)
+            elif operator == "%" and isinstance(left, str):
+                limits.check_estimate(limits.percent_estimate(left, right), "'%'")
+            elif operator == "+":
+                limits.check_estimate(limits.measure(left) + limits.measure(right), "'+'")
+            return limits.check_result(super().call_binop(context, operator, left, right), f"'{operator}'")
+
+        def wrap_str_format(self, value: Any) -> Any:
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            fmt, name = value.__self__, value.__name__
+
+            @functools.wraps(wrapped)
+            def checked(*args: Any, **kwargs: Any) -> Any:
+                estimate = limits.method_estimate(name, fmt, args, kwargs)
+                limits.check_estimate(estimate or 0, f"'.{name}()'")
+                return limits.check_result(wrapped(*args, **kwargs), f"'.{name}()'")
+
+            return checked
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            if __obj is _concat:
+                return _concat(*args)
+            name = getattr(__obj, "__name__", "a call")
+            owner = getattr(__obj, "__self__", None)
+            if isinstance(owner, str):
+                estimate = limits.method_estimate(name, owner, args, kwargs)
+                if estimate is not None:
+                    limits.check_estimate(estimate, f"'.{name}()'")
+            result = super().call(__context, __obj, *args, **kwargs)
+            return limits.check_result(result, f"'.{name}()'" if owner is not None else f"'{name}()'")
+
+    def _concat(*parts: Any) -> str:
+        limits.check_estimate(sum(limits.measure(p) for p in parts), "'~'")
+        return "".join(p if isinstance(p, str) else str(p) for p in parts)
+
+    def checked_filter(name: str, func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = args[1:] if getattr(func, "jinja_pass_arg", None) is not None else args
+            estimate = limits.filter_estimate(name, values, kwargs)
+            if estimate is not None:
+                limits.check_estimate(estimate, f"'| {name}'")
+            result = func(*args, **kwargs)
+            if isinstance(result, str | list | tuple | dict):
+                limits.check_result(result, f"'| {name}'")
+            return result
+
+        return wrapper
 
     def chain(node: Any) -> tuple[str | int, ...] | None:
         if isinstance(node, nodes.Name):
@@ -165,6 +213,10 @@ def jinja() -> Any:
             self.refs.append(parts)
             return nodes.Call(nodes.Name("_ref", "load"), [nodes.Const(p) for p in parts], [], None, None, lineno=1)
 
+        def visit_Concat(self, node: Any) -> Any:  # `a ~ b` is checked like any other operation
+            args = [self.visit(n) for n in node.nodes]
+            return nodes.Call(nodes.Name("_concat", "load"), args, [], None, None, lineno=1)
+
         def visit_Call(self, node: Any) -> Any:
             if isinstance(node.node, nodes.Getattr):  # a method call: the method is not part of the name
                 node.node.node = self.visit(node.node.node)
@@ -175,6 +227,8 @@ def jinja() -> Any:
 
     env = Env(undefined=StrictUndefined, autoescape=False)
     env.globals.clear()  # no range/dict/lipsum/cycler/joiner/namespace: placeholders only read values
+    env.globals["_concat"] = _concat  # a name user text cannot spell (names starting with '_' are refused)
+    env.filters = {name: checked_filter(name, f) for name, f in env.filters.items()}
     return SimpleNamespace(
         env=env,
         nodes=nodes,
@@ -186,5 +240,6 @@ def jinja() -> Any:
         Undefined=Undefined,
         UndefinedError=UndefinedError,
         SecurityError=SecurityError,
+        TooLarge=limits.TooLarge,
         TemplateSyntaxError=TemplateSyntaxError,
     )

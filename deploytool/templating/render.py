@@ -14,6 +14,7 @@ from deploytool.templating.context import (
     join_path,
     namespace_of,
 )
+from deploytool.templating.limits import measure
 from deploytool.templating.parse import Compiled, Segment, compile_expression, split_segments
 from deploytool.templating.resolve import Resolver
 
@@ -118,6 +119,10 @@ def _render_str(text: str, ctx: TemplateContext, path: str, resolver: Resolver, 
             continue
         try:
             value = resolver.evaluate(compiled)
+        except Unresolvable as exc:
+            raise PlaceholderError(path, seg.raw, exc.reason, exc.hint) from None
+        try:
+            resolver.spend(measure(value))
         except Unresolvable as exc:
             raise PlaceholderError(path, seg.raw, exc.reason, exc.hint) from None
         if whole:

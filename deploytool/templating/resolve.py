@@ -14,6 +14,7 @@ from deploytool.templating.context import (
     Unresolvable,
     did_you_mean,
 )
+from deploytool.templating.limits import LIMIT_HINT, MAX_RENDER, check_result
 from deploytool.templating.parse import Compiled, jinja
 
 
@@ -24,16 +25,30 @@ class Resolver:
     def __init__(self, ctx: TemplateContext) -> None:
         self.ctx = ctx
         self.hints: dict[str, str | None] = {}  # reason of a miss -> its hint (jinja carries only a message)
+        self.produced = 0  # characters produced by the placeholders of this render (at most MAX_RENDER)
+
+    def spend(self, size: int) -> None:
+        """Count `size` characters against the render's budget; Unresolvable once the budget is spent."""
+        self.produced += size
+        if self.produced > MAX_RENDER:
+            raise Unresolvable(
+                f"too large: the placeholders of this file or job configuration build over {MAX_RENDER:,} "
+                "characters in all",
+                LIMIT_HINT,
+            )
 
     def evaluate(self, compiled: Compiled) -> Any:
         j = jinja()
         try:
             value = compiled.evaluate(_ref=self)
             check_defined(value, j)
+            check_result(value, "the placeholder")
             if callable(value):
                 raise Unresolvable("the placeholder gives a function, not a value", "call it, or use a filter")
         except j.SecurityError:
             raise Unresolvable(UNSAFE, UNSAFE_HINT) from None
+        except j.TooLarge as exc:
+            raise Unresolvable(f"too large: {exc}", LIMIT_HINT) from None
         except j.MissingError as exc:
             raise Unresolvable(str(exc), self.hints.get(str(exc))) from None
         except j.UndefinedError as exc:
