@@ -9,7 +9,6 @@ locked after `LOCK_TIMEOUT` seconds becomes an error, a DeploytoolError with a h
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import threading
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
 from deploytool.models import utcnow
+from deploytool.store import sqlite_file
 from deploytool.store.sql import Connection, Database, Dialect, Row
 from deploytool.store.urls import MEMORY
 
@@ -53,27 +53,14 @@ def connect(path: Path | str) -> sqlite3.Connection:
     """Open (creating if needed) the SQLite database at `path` with deploytool's pragmas.
 
     A new file is created with mode 0600 in a directory created with mode 0700, before SQLite opens it, so the
-    store is never readable by other users, not even for an instant. `":memory:"` gives a private database.
+    store is never readable by other users, not even for an instant; an empty file is refused and a readable
+    one made private (`sqlite_file`). `":memory:"` gives a private database.
     The connection is in autocommit mode: `Database.transaction()` issues BEGIN/COMMIT itself.
     """
     target = str(path)
     if target != MEMORY:
         file = Path(target).expanduser()
-        try:
-            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DeploytoolError(
-                f"cannot create the store's directory {file.parent}: {exc.strerror or exc}",
-                hint="DEPLOYTOOL_HOME must name a directory (or where one can be created); set it to another path",
-            ) from exc
-        try:
-            fd = os.open(file, os.O_CREAT | os.O_RDWR, 0o600)
-        except OSError as exc:
-            raise DeploytoolError(
-                f"cannot open the store {file}: {exc.strerror}",
-                hint="check the permissions of the directory, or set DEPLOYTOOL_HOME to a writable one",
-            ) from exc
-        os.close(fd)
+        sqlite_file.prepare(file)
         target = str(file)
     conn = sqlite3.connect(
         target,

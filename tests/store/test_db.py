@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -170,3 +172,74 @@ def test_a_store_made_with_only_the_first_schema_upgrades_with_its_data(db_path:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
     assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [v for v, _ in migrations()]
     conn.close()
+
+
+def test_an_empty_store_file_is_refused_not_replaced_by_a_new_store(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.touch(mode=0o600)
+    with pytest.raises(DeploytoolError, match=r"empty file \(0 bytes\)") as err:
+        Store.open(db_path)
+    assert err.value.hint is not None and "backup" in err.value.hint
+    assert db_path.stat().st_size == 0  # left as it was
+
+
+def test_the_cli_names_an_empty_store_file_and_a_readable_one(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli.cli_helpers import CLI
+
+    cli = CLI(capsys, monkeypatch)
+    store_file = isolated_home / "deploytool.db"
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    store_file.touch()
+    result = cli("work-pool", "ls")
+    assert result.code != 0
+    assert f"the store {store_file} is an empty file (0 bytes)" in result.err and "Traceback" not in result.err
+    store_file.unlink()
+    assert cli("work-pool", "ls").code == 0
+    store_file.chmod(0o644)
+    # In its own process, as a user runs it (pytest's log capture would swallow the warning in-process).
+    done = subprocess.run(
+        [sys.executable, "-m", "deploytool", "work-pool", "ls"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "had mode 0644 (other users could read block secrets); it is now 0600" in done.stderr
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o660, 0o606])
+def test_a_store_readable_by_others_is_made_private_with_a_warning(
+    db_path: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Store.open(db_path) as store:
+        store.variables.set("kept", 1)
+    db_path.chmod(mode)
+    with caplog.at_level("WARNING", logger="deploytool.store"), Store.open(db_path) as store:
+        assert store.variables.get("kept").value == 1
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    assert f"had mode {mode:04o}" in caplog.text and "now 0600" in caplog.text
+
+
+def test_a_private_store_opens_without_a_warning(db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    Store.open(db_path).close()
+    with caplog.at_level("WARNING", logger="deploytool.store"):
+        Store.open(db_path).close()
+    assert caplog.text == ""
+
+
+def test_no_one_ever_sees_an_empty_store_while_many_create_it(tmp_path: Path) -> None:
+    target = tmp_path / "race" / "deploytool.db"
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Store.open(target).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [p.name for p in target.parent.iterdir() if p.name.startswith(".")] == []
