@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from deploytool.errors import DeploytoolError
+from deploytool import pooltypes
 from deploytool.templating import (
     NAMESPACES,
     PlaceholderError,
@@ -29,7 +27,6 @@ from deploytool.templating import (
     render_tree,
 )
 
-POOL_TYPES = ("process", "docker")
 POOL_DEFAULT, DEPLOYMENT, RUN = "pool default", "deployment", "run"
 TEMPLATE_LITERAL, UNSET = "template literal", "unset"
 # Namespaces a job_configuration may use besides its variables: all are resolved by the worker at launch.
@@ -65,15 +62,8 @@ class ValueSource:
 
 
 def default_base_job_template(pool_type: str) -> dict[str, Any]:
-    """The default base job template of a work pool type, read from the package's schemas/work-pool-types."""
-    if pool_type not in POOL_TYPES:
-        raise DeploytoolError(
-            f"unknown work pool type {pool_type!r}",
-            did_you_mean(pool_type, POOL_TYPES) or f"known types: {', '.join(POOL_TYPES)}",
-        )
-    text = resources.files("deploytool").joinpath(f"schemas/work-pool-types/{pool_type}.json").read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
+    """The default base job template of a work pool type (its entry in deploytool.pooltypes says where it is)."""
+    return pooltypes.pool_type(pool_type).load_base_job_template()
 
 
 def variable_defaults(base_job_template: Mapping[str, Any]) -> dict[str, Any]:

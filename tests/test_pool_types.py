@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from deploytool import pooltypes
 from deploytool.errors import DeploytoolError, InfraError
 from deploytool.infra.docker_config import build_volumes
 from deploytool.jobvars import (
-    POOL_TYPES,
     default_base_job_template,
     validate_base_job_template,
     validate_job_variables,
@@ -24,7 +24,7 @@ DOCKER_FIELDS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("pool_type", POOL_TYPES)
+@pytest.mark.parametrize("pool_type", pooltypes.names())
 def test_each_default_template_is_valid(pool_type: str) -> None:
     template = default_base_job_template(pool_type)
     assert validate_base_job_template(template) == []

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
 from deploytool.cli.store_access import open_store
@@ -20,12 +21,12 @@ from deploytool.cli.store_access import open_store
 GROUP = "work-pool"
 pool_app = typer.Typer(
     name=GROUP,
-    help="Work pools: where deployments send their runs, and how workers run them (process or docker).",
+    help=f"Work pools: where deployments send their runs, and how workers run them ({', '.join(pooltypes.names())}).",
     no_args_is_help=True,
 )
 
 OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
-TypeOption = Annotated[str, typer.Option("--type", "-t", help="The pool type: process or docker.")]
+TypeOption = Annotated[str, typer.Option("--type", "-t", help=f"The pool type: {pooltypes.listing()}.")]
 TemplateOption = Annotated[
     Path | None,
     typer.Option(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
 from deploytool.cli.store_access import open_store
@@ -25,7 +26,10 @@ worker_app = typer.Typer(
 def start(
     pool: Annotated[str, typer.Option("--pool", "-p", help="The work pool to serve.")],
     pool_type: Annotated[
-        str | None, typer.Option("--type", "-t", help="Create the pool with this type (process, docker) if missing.")
+        str | None,
+        typer.Option(
+            "--type", "-t", help=f"Create the pool with this type ({', '.join(pooltypes.names())}) if missing."
+        ),
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="The worker's name (default: host-pid-xxxx).")

@@ -15,11 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deploytool import pooltypes
 from deploytool.errors import ConflictError, DeploytoolError
-from deploytool.jobvars import POOL_TYPES, default_base_job_template, validate_base_job_template, validate_job_variables
+from deploytool.jobvars import default_base_job_template, validate_base_job_template, validate_job_variables
 from deploytool.models import ACTIVE, RunState, WorkPool, WorkQueue, utcnow
 from deploytool.store import Store
-from deploytool.templating import did_you_mean
 
 _UNSET: Any = object()
 _BAD_NAME = re.compile(r"[/%\x00-\x1f\x7f]")
@@ -78,14 +78,8 @@ def check_limit(option: str, value: int | None) -> int | None:
 
 
 def check_pool_type(pool_type: str) -> str:
-    """`pool_type` if it is a known work pool type; else an error listing the known ones."""
-    if pool_type not in POOL_TYPES:
-        close = did_you_mean(pool_type, POOL_TYPES)
-        raise DeploytoolError(
-            f"unknown work pool type {pool_type!r} (known types: {', '.join(POOL_TYPES)})",
-            hint=close or f"use --type {POOL_TYPES[0]}",
-        )
-    return pool_type
+    """`pool_type` if it is a known work pool type (deploytool.pooltypes); else an error listing the known ones."""
+    return pooltypes.pool_type(pool_type).name
 
 
 def default_template(pool_type: str) -> dict[str, Any]:

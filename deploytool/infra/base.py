@@ -81,13 +81,78 @@ _KNOWN_EXIT_CODES = {
 }
 
 H = TypeVar("H")
+H_co = TypeVar("H_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class JobOwner:
+    """Who starts the jobs: the worker and its pool (Docker labels its containers with both, to find them later)."""
+
+    worker_name: str
+    pool_name: str
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What a started job reports about itself: the id its infrastructure knows it by (recorded as the run's
+    `infrastructure_id`: a pid, a container id) and a short description for the run's log."""
+
+    infrastructure_id: str
+    description: str
+
+
+@dataclass(frozen=True)
+class FoundJob:
+    """A job found on the infrastructure after its worker stopped (see `OutlivingJobs.find`).
+
+    `owner` is the worker that started it (from the job's own labels); `status` is the infrastructure's word for
+    its state; `exit_code` is None while it runs; `auto_remove` says whether it is to be removed once finished.
+    """
+
+    run_id: str
+    job_id: str
+    name: str
+    owner: str | None
+    status: str
+    running: bool
+    exit_code: int | None
+    auto_remove: bool
+    started: bool = True  # False: created but never started
+
+
+class OutlivingJobs(Protocol[H_co]):
+    """The capability of an infrastructure whose jobs outlive their worker (docker: containers keep running).
+
+    A worker restarted under the same name finds them, re-attaches to its own and removes leftovers
+    (deploytool.worker.reconcile). An infrastructure whose jobs die with their worker (process) has none.
+    """
+
+    def find(self, pool_name: str) -> list[FoundJob]:
+        """Every job of a run of this pool that still exists (running or ended). Raises InfraError."""
+        ...
+
+    def attach(self, job_id: str, on_output: OutputSink, *, since: float | None = None) -> H_co:
+        """A handle on an existing job, as `start` would have returned; output from `since` (epoch seconds)."""
+        ...
+
+    def remove(self, job_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
+        """Stop a job nobody watches (`grace_seconds` between SIGTERM and SIGKILL), then remove it unless
+        `stop_only`. A job already gone is fine."""
+        ...
 
 
 class Infrastructure(Protocol[H]):
-    """A way to execute jobs. `H` is the infrastructure's handle on one started job."""
+    """A way to execute jobs. `H` is the infrastructure's handle on one started job.
+
+    Implementations take a `JobOwner` in their constructor (deploytool.infra.infrastructure_for builds them).
+    """
 
     def start(self, job: Job, on_output: OutputSink) -> H:
         """Start the job and return at once; output lines go to `on_output`. Raises InfraError if it cannot."""
+        ...
+
+    def describe(self, handle: H) -> JobInfo:
+        """What the started job is: its infrastructure id and a description for the log. Never blocks."""
         ...
 
     def poll(self, handle: H) -> int | None:
@@ -103,6 +168,11 @@ class Infrastructure(Protocol[H]):
 
     def stop(self, handle: H, grace_seconds: float) -> JobOutcome:
         """End the job: ask it to stop (SIGTERM), wait `grace_seconds`, then kill it. Blocks until it is gone."""
+        ...
+
+    @property
+    def outliving(self) -> OutlivingJobs[H] | None:
+        """The capability for jobs that outlive their worker, or None when jobs die with it."""
         ...
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job, JobOutcome, OutputSink
+from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, OutputSink
 from deploytool.infra.docker_api import connect, create_container, docker_errors, ensure_image
 from deploytool.infra.docker_config import AUTO_REMOVE_LABEL, POOL_LABEL, RUN_ID_LABEL, WORKER_LABEL, plan_container
 
@@ -91,17 +91,51 @@ class ContainerInfo:
 
 
 class DockerInfrastructure:
-    """Runs jobs as Docker containers. Implements deploytool.infra.base.Infrastructure[DockerHandle].
+    """Runs jobs as Docker containers. Implements deploytool.infra.base.Infrastructure[DockerHandle] and, since
+    containers outlive their worker, OutlivingJobs[DockerHandle] (its `outliving` is itself).
 
-    `worker_name` and `pool_name` become the containers' `org.deploytool.worker` / `.pool` labels, which
-    `find_containers` searches. `client` is for tests; by default `docker.from_env()` is called on first use.
+    The owner's worker and pool names (or `worker_name` and `pool_name`) become the containers'
+    `org.deploytool.worker` / `.pool` labels, which `find`/`find_containers` search. `client` is for tests; by
+    default `docker.from_env()` is called on first use.
     """
 
-    def __init__(self, *, worker_name: str | None = None, pool_name: str | None = None, client: Any = None) -> None:
-        self.worker_name = worker_name
-        self.pool_name = pool_name
+    def __init__(
+        self,
+        owner: JobOwner | None = None,
+        *,
+        worker_name: str | None = None,
+        pool_name: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.worker_name = owner.worker_name if owner is not None else worker_name
+        self.pool_name = owner.pool_name if owner is not None else pool_name
         self._client = client
         self._client_lock = threading.Lock()
+
+    @property
+    def outliving(self) -> DockerInfrastructure:
+        return self
+
+    def describe(self, handle: DockerHandle) -> JobInfo:
+        """The container's id, and `container NAME (SHORT ID)`."""
+        return JobInfo(handle.container_id, f"container {handle.name} ({handle.container_id[:12]})")
+
+    def find(self, pool_name: str) -> list[FoundJob]:
+        """The pool's run containers (running or exited), as FoundJob."""
+        return [
+            FoundJob(
+                run_id=c.run_id,
+                job_id=c.container_id,
+                name=c.name,
+                owner=c.labels.get(WORKER_LABEL),
+                status=c.status,
+                running=c.running,
+                exit_code=c.exit_code,
+                auto_remove=c.labels.get(AUTO_REMOVE_LABEL) == "true",
+                started=c.status != "created",
+            )
+            for c in self.find_containers(pool_name=pool_name)
+        ]
 
     @property
     def client(self) -> Any:
@@ -166,7 +200,7 @@ class DockerInfrastructure:
                 _read_state(handle)
         return self._finish(handle)
 
-    def remove(self, container_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
+    def remove(self, job_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
         """Stop a container that is no handle's (a leftover found by `find_containers`), then remove it.
 
         `docker stop` with `grace_seconds`, then `docker rm` unless `stop_only`. A container already gone is fine.
@@ -174,10 +208,10 @@ class DockerInfrastructure:
         import docker.errors
 
         try:
-            with docker_errors(f"stopping container {container_id[:12]}"):
-                self.client.api.stop(container_id, timeout=max(0, math.ceil(grace_seconds)))
+            with docker_errors(f"stopping container {job_id[:12]}"):
+                self.client.api.stop(job_id, timeout=max(0, math.ceil(grace_seconds)))
                 if not stop_only:
-                    self.client.api.remove_container(container_id, v=True, force=True)
+                    self.client.api.remove_container(job_id, v=True, force=True)
         except InfraError as exc:
             if not isinstance(exc.__cause__, docker.errors.NotFound):
                 raise
@@ -215,16 +249,14 @@ class DockerInfrastructure:
                 )
         return found
 
-    def attach(
-        self, container_id: str, on_output: OutputSink | None = None, *, since: float | None = None
-    ) -> DockerHandle:
+    def attach(self, job_id: str, on_output: OutputSink | None = None, *, since: float | None = None) -> DockerHandle:
         """A handle on an existing run container (running or exited), as `start` would have returned.
 
         Output is streamed from `since` (epoch seconds; None: from now on, so lines already stored are not
         repeated). `wait`/`stop` then work as for a started container, including removal under auto_remove.
         """
-        with docker_errors(f"finding container {container_id}"):
-            container = self.client.containers.get(container_id)
+        with docker_errors(f"finding container {job_id}"):
+            container = self.client.containers.get(job_id)
         labels = dict(container.labels or {})
         if RUN_ID_LABEL not in labels:
             raise InfraError(f"container {container.name} is not a deploytool run's container (no {RUN_ID_LABEL})")

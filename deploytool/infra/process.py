@@ -34,7 +34,7 @@ from typing import IO, Any, NamedTuple
 
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job, JobOutcome, OutputSink, layer_env
+from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, OutputSink, layer_env
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,21 @@ class ProcessHandle:
 
 
 class ProcessInfrastructure:
-    """Runs jobs as local processes. Implements deploytool.infra.base.Infrastructure[ProcessHandle]."""
+    """Runs jobs as local processes. Implements deploytool.infra.base.Infrastructure[ProcessHandle].
+
+    A process job dies with its worker (deploytool.engine.orphan), so there is no `outliving` capability.
+    """
+
+    def __init__(self, owner: JobOwner | None = None) -> None:
+        self.owner = owner
+
+    @property
+    def outliving(self) -> None:
+        return None
+
+    def describe(self, handle: ProcessHandle) -> JobInfo:
+        """The job's pid (also its process group and session id)."""
+        return JobInfo(str(handle.pid), f"pid {handle.pid}")
 
     def start(self, job: Job, on_output: OutputSink) -> ProcessHandle:
         """Start the job's command in a new session; output lines go to `on_output` from a reader thread."""

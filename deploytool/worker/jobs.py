@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deploytool.infra.base import JobOutcome
+from deploytool.infra.base import Infrastructure, JobOutcome
 from deploytool.models import FlowRun
 from deploytool.worker.output import RunOutput
 
@@ -32,8 +32,8 @@ class ActiveRun:
 
     run: FlowRun
     output: RunOutput
-    infra: Any
-    handle: Any
+    infra: Infrastructure[Any]
+    handle: Any  # the infrastructure's handle on the job (None while a StartingRun is still starting it)
     started: datetime
     stop_reason: str | None = None
     stop_detail: str = ""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deploytool import pooltypes
 from deploytool.engine.spec import RunSpec
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.infra.base import Job
@@ -60,7 +61,8 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
     except DeploytoolError as exc:
         raise LaunchError(f"the job configuration could not be rendered: {exc}") from None
     secrets = frozenset(secret_strings(blocks.values()))
-    if pool.type == "process" and not pull_steps and not configuration.get("working_dir"):
+    local = pool.type in pooltypes.POOL_TYPES and pooltypes.pool_type(pool.type).local
+    if local and not pull_steps and not configuration.get("working_dir"):
         project_dir = _project_dir(deployment)
         if project_dir is not None:
             configuration["working_dir"] = project_dir

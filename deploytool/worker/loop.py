@@ -20,16 +20,17 @@ from typing import Any
 
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.infra import infrastructure_for
+from deploytool.infra.base import Infrastructure, JobOwner
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook, retry_after_crash
-from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT, ActiveRun
-from deploytool.worker.launch import LaunchError, prepare, worker_environ
+from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
+from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.options import WorkerOptions, process_alive
 from deploytool.worker.output import WORKER, Redactor, RunOutput
 from deploytool.worker.reconcile import Reconciler
-from deploytool.worker.starting import JobOutput, job_state, start_job
+from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
 log = logging.getLogger("deploytool.worker")
 
@@ -37,7 +38,7 @@ log = logging.getLogger("deploytool.worker")
 class Worker:
     """A worker of one pool. Create it, then `run()` it (or call `register()`, `tick()`..., `close()`)."""
 
-    def __init__(self, store: Store, options: WorkerOptions, *, infra: Any = None) -> None:
+    def __init__(self, store: Store, options: WorkerOptions, *, infra: Infrastructure[Any] | None = None) -> None:
         problems = options.problems()
         if problems:
             raise DeploytoolError("; ".join(problems))
@@ -45,10 +46,9 @@ class Worker:
         self.options = options
         self.name = options.name
         self.pool = store.pools.get(options.pool)
-        self.infra = infra if infra is not None else infrastructure_for(self.pool.type)
-        if hasattr(self.infra, "worker_name"):  # docker labels its containers with these, for reconciliation
-            self.infra.worker_name, self.infra.pool_name = self.name, self.pool.name
-        self.active: dict[str, ActiveRun] = {}
+        owner = JobOwner(self.name, self.pool.name)
+        self.infra: Infrastructure[Any] = infra if infra is not None else infrastructure_for(self.pool.type, owner)
+        self.active: dict[str, StartingRun] = {}
         self.wake = threading.Event()
         self.claiming = True
         self.signals: list[str] = []
@@ -62,6 +62,26 @@ class Worker:
         self._idle = False
         self._environ = worker_environ()
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
+
+    # --- what the Reconciler uses (deploytool.worker.reconcile.ReconcilingWorker) --------------------------
+
+    def owned_runs(self) -> list[FlowRun]:
+        """The active runs of the pool the store says this worker holds."""
+        runs = self.store.runs.list(state=ACTIVE, pool_name=self.pool.name, limit=1_000_000)
+        return [r for r in runs if r.worker_name == self.name]
+
+    def watched(self, run_id: str) -> StartingRun | None:
+        """The run's job, if this worker watches one."""
+        return self.active.get(run_id)
+
+    def adopt(self, active: StartingRun) -> None:
+        """Watch a job this worker did not start in this life (re-attached after a restart)."""
+        self.active[active.run.id] = active
+        active.watch(self.wake)
+
+    def prepare_job(self, run: FlowRun) -> Prepared:
+        """The run's job as it is prepared at launch (deploytool.worker.launch.prepare)."""
+        return prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ)
 
     # --- the loop ---------------------------------------------------------------------------------------
 
@@ -151,11 +171,11 @@ class Worker:
             active.join()
         self._flush()
         self._reap(now)
-        for run in self._owned():
+        for run in self.owned_runs():
             if run.state is RunState.PENDING:
-                self._set(run.id, RunState.SCHEDULED, f"released by worker {self.name!r} when it stopped")
+                self.record(run.id, RunState.SCHEDULED, f"released by worker {self.name!r} when it stopped")
             elif run.id not in self.active:
-                self._set(run.id, RunState.CRASHED, f"worker {self.name!r} stopped without a job for this run")
+                self.record(run.id, RunState.CRASHED, f"worker {self.name!r} stopped without a job for this run")
         with contextlib.suppress(NotFoundError):
             self.store.workers.delete(self.pool.name, self.name)
         log.info("worker %s stopped: %d run(s) launched, %d finished", self.name, self.launched, self.finished)
@@ -198,12 +218,8 @@ class Worker:
                 log.error("work pool %r was deleted: worker %s stops", self.pool.name, self.name)
                 self._begin_shutdown(now, "its work pool was deleted")
 
-    def _owned(self) -> list[FlowRun]:
-        runs = self.store.runs.list(state=ACTIVE, pool_name=self.pool.name, limit=1_000_000)
-        return [r for r in runs if r.worker_name == self.name]
-
     def _check_owned(self) -> None:
-        owned = {r.id: r for r in self._owned()}
+        owned = {r.id: r for r in self.owned_runs()}
         for run_id, active in self.active.items():
             run = owned.get(run_id)
             if run is None:
@@ -268,9 +284,10 @@ class Worker:
                 continue
             state, message = job_state(active, self.name)
             exit_code = active.outcome.exit_code if active.outcome is not None else None
-            self._set(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
+            self.record(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
 
-    def _set(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
+    def record(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
+        """Record a state of a run this worker holds (with its crash retry); False if it no longer holds it."""
         now = now or utcnow()
         retried = None
         try:
@@ -315,7 +332,8 @@ class Worker:
             if run is None:
                 return
             if run.id in self.active:  # recovered and re-queued while our old job of it still runs: never two
-                self._set(run.id, RunState.SCHEDULED, f"released by worker {self.name!r}: its previous job still runs")
+                message = f"released by worker {self.name!r}: its previous job still runs"
+                self.record(run.id, RunState.SCHEDULED, message)
                 return
             self.launched += 1
             self._launch(run, now)
@@ -324,7 +342,7 @@ class Worker:
         output = JobOutput(run.id)
         output.note(f"claimed by worker {self.name!r} on {self.options.host}")
         try:
-            prepared = prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ)
+            prepared = self.prepare_job(run)
         except (LaunchError, DeploytoolError) as exc:
             self._fail(run, output, RunState.FAILED, exc.message if isinstance(exc, DeploytoolError) else str(exc))
             return
@@ -347,12 +365,12 @@ class Worker:
     def _fail(self, run: FlowRun, output: RunOutput, state: RunState, message: str) -> None:
         output.note(message, "ERROR")
         self._flush([output])
-        self._set(run.id, state, output.redact(message))
+        self.record(run.id, state, output.redact(message))
 
     def _not_started(self, run: FlowRun, output: RunOutput) -> None:
         current = self.store.runs.get(run.id)
         if current.state is RunState.CANCELLING and current.worker_name == self.name:
-            self._set(run.id, RunState.CANCELLED, "cancelled before its job was started")
+            self.record(run.id, RunState.CANCELLED, "cancelled before its job was started")
         else:
             log.warning("run %s was taken from worker %s before it started (%s)", run.id, self.name, current.state)
         self._flush([output])

@@ -22,7 +22,7 @@ from typing import Any
 
 from deploytool.engine import events
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job
+from deploytool.infra.base import Infrastructure, Job, JobInfo
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.worker.jobs import CANCEL, LOST, POLL_SECONDS, SHUTDOWN, TIMEOUT, ActiveRun
 from deploytool.worker.outcome import final_state
@@ -78,6 +78,8 @@ class StartingRun(ActiveRun):
     job: Job | None = None
     where: str = ""
     start_failure: tuple[RunState, str] | None = None
+    info: JobInfo | None = None  # what the started job reports (its infrastructure id), once it has started
+    info_recorded: bool = False  # the loop has stored `info.infrastructure_id` on the run
     abandoned: bool = False
     _started: threading.Event = field(default_factory=threading.Event)
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,33 +126,33 @@ class StartingRun(ActiveRun):
                 if failure is not None:
                     self.output.note(failure[1], "ERROR")
                 else:
-                    self.output.note(started_text(handle, self.where, image))
+                    self.info = self.infra.describe(handle)
+                    self.output.note(started_text(self.info, self.where, image))
                 self._started.set()
         if abandoned and handle is not None:
             discard(self.infra, handle)
 
 
-def start_job(run: FlowRun, output: RunOutput, infra: Any, job: Job, where: str, now: datetime) -> StartingRun:
+def start_job(
+    run: FlowRun, output: RunOutput, infra: Infrastructure[Any], job: Job, where: str, now: datetime
+) -> StartingRun:
     """The ActiveRun of a run whose job its watcher thread starts (call `watch()` on it)."""
     return StartingRun(run=run, output=output, infra=infra, handle=None, started=now, job=job, where=where)
 
 
-def started_text(handle: Any, where: str, image: Any) -> str:
-    container = getattr(handle, "container_id", None)
-    if container:
-        return f"started container {getattr(handle, 'name', '?')} ({str(container)[:12]}) from image {image}"
-    pid = getattr(handle, "pid", None)
-    return f"started the job{f' (pid {pid})' if pid else ''} in {where or 'a new temporary directory'}"
+def started_text(info: JobInfo, where: str, image: Any) -> str:
+    if image:
+        return f"started {info.description} from image {image}"
+    return f"started the job ({info.description}) in {where or 'a new temporary directory'}"
 
 
-def discard(infra: Any, handle: Any) -> None:
-    """Stop a job nobody wants any more (its run was recorded already) and remove its container."""
+def discard(infra: Infrastructure[Any], handle: Any) -> None:
+    """Stop a job nobody wants any more (its run was recorded already) and remove what outlives it."""
     try:
         infra.stop(handle, 0.0)
-        remove = getattr(infra, "remove", None)
-        container = getattr(handle, "container_id", None)
-        if remove is not None and container:
-            remove(container)
+        outliving = infra.outliving
+        if outliving is not None:
+            outliving.remove(infra.describe(handle).infrastructure_id)
     except Exception:
         log.exception("could not discard a job that started after its run was stopped")
 
@@ -168,22 +170,20 @@ def not_started(reason: str | None, detail: str) -> tuple[RunState, str]:
     return RunState.CRASHED, "stopped while its job was starting"
 
 
-def job_state(active: ActiveRun, worker_name: str) -> tuple[RunState, str]:
+def job_state(active: StartingRun, worker_name: str) -> tuple[RunState, str]:
     """The state and message to record for an ended job: final_state, plus what only starting/docker adds."""
-    failure = getattr(active, "start_failure", None)
-    if failure is not None:
-        return failure  # type: ignore[no-any-return]
+    if active.start_failure is not None:
+        return active.start_failure
     state, message = final_state(active, worker_name)
     if state is RunState.CRASHED and active.output.started is None and active.stop_reason is None:
         message += engine_missing_hint(active)
     return state, message
 
 
-def engine_missing_hint(active: ActiveRun) -> str:
+def engine_missing_hint(active: StartingRun) -> str:
     """Why a job's command never reached deploytool's engine, from its last output lines (mostly: the image)."""
-    job = getattr(active, "job", None)
-    image = job.configuration.get("image") if job is not None else None
-    tail = list(getattr(active.output, "tail", ()))
+    image = active.job.configuration.get("image") if active.job is not None else None
+    tail = list(active.output.tail) if isinstance(active.output, JobOutput) else []
     text = "\n".join(tail)
     last = next((line.strip() for line in reversed(tail) if line.strip()), "")
     said = f' (its last output: "{last[:200]}")' if last else ""
