@@ -51,7 +51,7 @@ def build_app(command: str | None = None) -> typer.Typer:
         name="deploytool",
         help="Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml).",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion; costs nothing until used
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
 from deploytool.cli.values import parse_assignments
 
 if TYPE_CHECKING:
@@ -147,22 +147,14 @@ def ls(
                 r["pool"],
                 r["queue"],
                 r["schedules_text"],
-                _local_time(r["next_run"]),
+                local_time(r["next_run"], "-"),
                 "yes" if r["paused"] else "",
-                r["updated"],
+                local_time(r["updated"]),
             )
             for r in rows
         ],
+        local_times=True,
     )
-
-
-def _local_time(iso: str | None) -> str:
-    """An ISO UTC time as this machine's local time, `-` for none."""
-    from datetime import datetime
-
-    if iso is None:
-        return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 @deployment_app.command("pause")

@@ -14,10 +14,14 @@ from deploytool import __version__
 from deploytool.errors import EXIT_ERROR, EXIT_INTERRUPTED, DeploytoolError
 
 DEBUG_ENV = "DEPLOYTOOL_DEBUG"
+# Set by the shell completion script (`deploytool --install-completion`) when it asks for completions.
+COMPLETE_ENV = "_DEPLOYTOOL_COMPLETE"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if not args and COMPLETE_ENV not in os.environ:
+        args = ["--help"]  # `deploytool` alone: the help, and exit 0 (click's no_args_is_help exits 2)
     if args in (["--version"], ["-V"]):
         print(f"deploytool {__version__}")
         return 0

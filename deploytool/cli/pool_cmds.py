@@ -15,7 +15,7 @@ import typer
 
 from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
 from deploytool.cli.store_access import open_store
 
 GROUP = "work-pool"
@@ -106,6 +106,8 @@ def inspect(
         return
     for key in ("name", "type", "description", "status", "concurrency_limit", "queued", "running", "created"):
         value = detail[key]
+        if key == "created":
+            value = local_time(value, "-", zone=True)
         print(f"{key}: {_limit(value) if key == 'concurrency_limit' else ('-' if value is None else value)}")
     print("queues:")
     for q in detail["queues"]:
@@ -113,7 +115,8 @@ def inspect(
     print("workers:" + ("" if detail["workers"] else " none"))
     for w in detail["workers"]:
         online = "online" if w["online"] else "offline"
-        print(f"  {w['name']} on {w['host']} (pid {w['pid']}): {online}, last heartbeat {w['last_heartbeat']}")
+        seen = local_time(w["last_heartbeat"], zone=True)
+        print(f"  {w['name']} on {w['host']} (pid {w['pid']}): {online}, last heartbeat {seen}")
     print("base_job_template:")
     print(_indent(json.dumps(detail["base_job_template"], indent=2)))
 

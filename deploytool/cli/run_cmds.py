@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
 from deploytool.cli.store_access import open_store
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
@@ -127,7 +126,7 @@ def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> N
     from deploytool.models import utcnow
 
     ahead = (run_.scheduled_time - utcnow()).total_seconds()
-    when = "now" if ahead <= 0 else f"for {_local(run_.scheduled_time)} (in {_duration(ahead)})"
+    when = "now" if ahead <= 0 else f"for {local_time(run_.scheduled_time, zone=True)} (in {_duration(ahead)})"
     if new:
         print(f"Created flow run {run_.name} ({run_.id}) of {run_.flow_name}/{run_.deployment_name}, scheduled {when}.")
     else:
@@ -162,11 +161,11 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
     try:
         for event in watch_run(store, run_.id):
             if isinstance(event, LogEvent):
-                print(_log_text(event.line), file=logs_to, flush=True)
+                print(_log_text(event.line, logs_to), file=logs_to, flush=True)
             elif isinstance(event, StateEvent):
                 final = event.run
                 if not (first and event.run.state is run_.state) and event.run.state not in TERMINAL:
-                    print(f"state: {_state_text(event.run)}", file=sys.stderr, flush=True)
+                    print(f"state: {_state_text(event.run, sys.stderr)}", file=sys.stderr, flush=True)
                 first = False
             elif isinstance(event, PoolEvent):
                 if event.status.value != pool_status_shown:  # not already said when the run was created
@@ -184,14 +183,15 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
         errors = [] if code == 0 else [{"type": final.state.value, "message": _state_text(final), "hint": None}]
         print_json("flow-run", run_summary(final), ok=code == 0, errors=errors)
     else:
-        print(f"Flow run {final.name} {_state_text(final)}.", file=sys.stderr)
+        print(f"Flow run {final.name} {_state_text(final, sys.stderr)}.", file=sys.stderr)
     raise typer.Exit(code)
 
 
-def _state_text(run_: FlowRun) -> str:
+def _state_text(run_: FlowRun, stream: TextIO | None = None) -> str:
+    """The state with its duration, worker or message; the state coloured when `stream` is a terminal."""
     from deploytool.core.runs import duration_seconds
 
-    text = run_.state.value
+    text = run_.state.value if stream is None else paint(run_.state.value, run_.state.value, stream)
     duration = duration_seconds(run_)
     if run_.end_time is not None and duration is not None:
         text += f" after {_duration(duration)}"
@@ -202,9 +202,13 @@ def _state_text(run_: FlowRun) -> str:
     return text
 
 
-def _log_text(line: LogLine) -> str:
+def _log_text(line: LogLine, stream: TextIO | None = None) -> str:
+    """A log line in local time (of day); its level coloured when `stream` is a terminal."""
     source = "" if line.source in ("stdout", "stderr") else f" [{line.source}]"
-    return f"{line.time.astimezone():%H:%M:%S} {line.level:<7}{source} {line.message}"
+    level = f"{line.level:<7}"
+    if stream is not None:
+        level = paint(line.level, line.level, stream) + level[len(line.level) :]
+    return f"{line.time.astimezone():%H:%M:%S} {level}{source} {line.message}"
 
 
 def _log_json(line: LogLine) -> dict[str, Any]:
@@ -215,13 +219,6 @@ def _log_json(line: LogLine) -> dict[str, Any]:
         "source": line.source,
         "message": line.message,
     }
-
-
-def _local(value: datetime | str | None) -> str:
-    if value is None:
-        return ""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{when.astimezone():%Y-%m-%d %H:%M:%S}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -245,7 +242,7 @@ def ls(
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs, newest first.")] = 50,
     output: OutputOption = OutputFormat.text,
 ) -> None:
-    """List flow runs, newest first. Times are local; --output json gives UTC ISO 8601."""
+    """List flow runs, newest first. Times are local; --output json gives ISO 8601 with offset."""
     from deploytool.core.runs import list_runs
 
     with json_errors("flow-run-list", output), open_store() as store:
@@ -265,12 +262,13 @@ def ls(
                 r["name"],
                 r["deployment"],
                 r["label"],
-                _local(r["scheduled_time"]),
-                _local(r["start_time"]),
+                local_time(r["scheduled_time"]),
+                local_time(r["start_time"]),
                 _duration(r["duration_seconds"]),
             )
             for r in rows
         ],
+        local_times=True,
     )
 
 
@@ -288,7 +286,7 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
         value = data[key]
         print(f"{'state' if key == 'label' else key}: {'-' if value is None else value}")
     for key in ("scheduled_time", "start_time", "end_time"):
-        print(f"{key.replace('_time', '')}: {_local(data[key]) or '-'}")
+        print(f"{key.replace('_time', '')}: {local_time(data[key], '-', zone=True)}")
     print(f"duration: {_duration(data['duration_seconds']) or '-'}")
     for key in ("exit_code", "infrastructure_id", "idempotency_key"):
         print(f"{key}: {'-' if data[key] is None else data[key]}")
@@ -318,7 +316,7 @@ def logs(
                 print_json("flow-run-logs", [_log_json(line) for line in lines])
                 return
             for line in lines:
-                text = json.dumps(_log_json(line)) if output == OutputFormat.json else _log_text(line)
+                text = json.dumps(_log_json(line)) if output == OutputFormat.json else _log_text(line, sys.stdout)
                 print(text, flush=follow)
         except KeyboardInterrupt:
             print("\nStopped following; the run goes on.", file=sys.stderr)

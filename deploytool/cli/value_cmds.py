@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
 from deploytool.cli.store_access import open_store
 
 VARIABLE_GROUP, BLOCK_GROUP = "variable", "block"
@@ -79,8 +79,8 @@ def ls_variables(output: OutputOption = OutputFormat.text) -> None:
     if not variables:
         print("No variables. Set one: deploytool variable set NAME VALUE", file=sys.stderr)
         return
-    rows = [(v["name"], _short(json.dumps(v["value"])), v["updated"]) for v in variables]
-    print_table(None, ["name", "value", "updated"], rows)
+    rows = [(v["name"], _short(json.dumps(v["value"])), local_time(v["updated"])) for v in variables]
+    print_table(None, ["name", "value", "updated"], rows, local_times=True)
 
 
 @variable_app.command()
@@ -162,7 +162,7 @@ def inspect_block(ref: BlockArg, output: OutputOption = OutputFormat.text) -> No
     print(f"block: {detail['type']}/{detail['name']}")
     print(f"reference: {detail['reference']}")
     print(f"secret fields: {', '.join(detail['secret_fields']) or 'none'}")
-    print(f"updated: {detail['updated']}")
+    print(f"updated: {local_time(detail['updated'], '-', zone=True)}")
     print("data:")
     print("\n".join("  " + line for line in json.dumps(detail["data"], indent=2).splitlines()))
 

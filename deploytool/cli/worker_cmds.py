@@ -10,7 +10,7 @@ import typer
 
 from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
 from deploytool.cli.store_access import open_store
 
 if TYPE_CHECKING:
@@ -129,13 +129,13 @@ def ls(
             w["pool"],
             w["host"],
             w["pid"],
-            f"{w['last_heartbeat'][:19]} ({w['seconds_since_heartbeat']:g}s ago)",
+            f"{local_time(w['last_heartbeat'])} ({w['seconds_since_heartbeat']:g}s ago)",
             "online" if w["online"] else "offline",
             ", ".join(f"{r['name']} ({r['state']})" for r in w["runs"]) or "-",
         )
         for w in workers
     ]
-    print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows)
+    print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows, local_times=True)
 
 
 def _log_to_stderr() -> None:

@@ -42,7 +42,7 @@ def list_deployments(store: Store, pool: str | None = None, now: datetime | None
             "catch_up": d.catch_up,
             "next_run": _iso(next_run_time(d, now)),
             "tags": d.tags,
-            "updated": d.updated.strftime("%Y-%m-%d %H:%M:%S"),
+            "updated": d.updated.isoformat(),
         }
         for d in store.deployments.list(pool)
     ]
