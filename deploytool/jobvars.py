@@ -244,7 +244,7 @@ def explain(
     context: TemplateContext | None = None,
 ) -> list[ValueSource]:
     """Each leaf of the final job configuration, its value and where it came from (for `--explain`).
-    The values are not redacted: a caller that prints them redacts first (templating.redact)."""
+    The values are not redacted: a caller that prints them redacts first (deploytool.redaction)."""
     merged, provenance = merge_layers(layers)
     config = render_job_configuration(base_job_template, merged, context)
     jc = base_job_template.get("job_configuration") or {}

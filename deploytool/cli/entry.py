@@ -58,14 +58,17 @@ def _exit_code(code: object) -> int:
 
 
 def _internal_error(exc: BaseException, args: list[str]) -> int:
-    text = "".join(traceback.format_exception(exc))
+    from deploytool.redaction import process_redactor
+
+    redact = process_redactor()  # secrets this process handled (a worker's runs') stay hidden here too
+    text = redact("".join(traceback.format_exception(exc)))
     if os.environ.get(DEBUG_ENV):
         sys.stderr.write(text)
         return EXIT_ERROR
     log = _write_crash_log(text, args)
     where = f"the traceback is in {log}" if log else "set DEPLOYTOOL_DEBUG=1 to see the traceback"
     print(
-        f"deploytool: internal error: {type(exc).__name__}: {exc}\n"
+        f"deploytool: internal error: {type(exc).__name__}: {redact(str(exc))}\n"
         f"This is a bug in deploytool, not in your project; {where}. Please report it.",
         file=sys.stderr,
     )

@@ -138,9 +138,18 @@ def ls(
     print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows, local_times=True)
 
 
+class _RedactingFormatter(logging.Formatter):
+    """The worker's own log lines (a run's state message, a traceback) with the secrets of its runs masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from deploytool.redaction import process_redactor
+
+        return process_redactor()(super().format(record))
+
+
 def _log_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     logger = logging.getLogger("deploytool")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

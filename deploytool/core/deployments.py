@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from deploytool.core.summary import schedules_text
+from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment, utcnow
 from deploytool.store import Store
-
-REDACTED = "********"
 
 
 def find(store: Store, full_name: str) -> Deployment:
@@ -50,7 +49,6 @@ def list_deployments(store: Store, pool: str | None = None, now: datetime | None
 
 def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
     deployment = find(store, full_name)
-    secrets = {str(v) for b in store.blocks.list() for k, v in b.data.items() if k in b.secret_fields}
     data = {
         "id": deployment.id,
         "flow_name": deployment.flow_name,
@@ -77,22 +75,9 @@ def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
         "created": deployment.created.isoformat(),
         "updated": deployment.updated.isoformat(),
     }
-    redacted: dict[str, Any] = _redact(data, secrets)
+    # Stored deployments hold block references, not secrets; this guards values that match a secret anyway.
+    redacted: dict[str, Any] = store_redactor(store).value(data)
     return redacted
-
-
-def _redact(value: Any, secrets: set[str]) -> Any:
-    """Stored deployments hold block references, not secrets; this guards values that match a secret anyway."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, Mapping):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    return value
 
 
 def render_deployment(

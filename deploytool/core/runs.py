@@ -15,6 +15,7 @@ from typing import Any
 from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
+from deploytool.core.values import store_redactor
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
@@ -265,7 +266,8 @@ def list_runs(
             state=wanted | {RunState.SCHEDULED}, deployment_id=deployment_id, pool_name=pool, limit=_SCAN_LIMIT
         )
         runs = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
-    return [run_summary(r, now) for r in runs]
+    rows: list[dict[str, Any]] = store_redactor(store).value([run_summary(r, now) for r in runs])
+    return rows
 
 
 def run_summary(run: FlowRun, now: datetime | None = None) -> dict[str, Any]:
@@ -312,7 +314,8 @@ def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str
         created=run.created.isoformat(),
         log_lines=len(store.logs.read(run.id, limit=_SCAN_LIMIT)),
     )
-    return data
+    redacted: dict[str, Any] = store_redactor(store).value(data)
+    return redacted
 
 
 # --- cancelling ----------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from typing import Any, TextIO
 
 from deploytool.errors import ConflictError, DeploytoolError
 from deploytool.models import Block, Variable
+from deploytool.redaction import Redactor
 from deploytool.store import Store
-from deploytool.templating import redact
 
 MASK = "********"
 SECRET_BLOCK_TYPE = "secret"
@@ -271,10 +271,19 @@ def block_to_dict(block: Block) -> dict[str, Any]:
         "type": block.type,
         "name": block.name,
         "reference": f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
-        "data": redact(data, secrets),
+        "data": Redactor(secrets).value(data),
         "secret_fields": fields,
         "updated": block.updated.isoformat(),
     }
+
+
+def store_redactor(store: Store) -> Redactor:
+    """A Redactor for the secret values of every stored block (their secret fields, by the rules of today):
+    what commands that show stored text (logs, state messages, deployments) mask as a last line of defence."""
+    secrets: list[Any] = []
+    for block in store.blocks.list():
+        secrets += _mask(block.data, {*block.secret_fields, *secret_paths(block.type, block.data)}, "")[1]
+    return Redactor(secrets)
 
 
 def _mask(obj: Mapping[str, Any], paths: set[str], prefix: str) -> tuple[dict[str, Any], list[Any]]:

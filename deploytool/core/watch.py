@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from deploytool.core.values import store_redactor
 from deploytool.errors import NotFoundError
 from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
+from deploytool.redaction import Redactor
 from deploytool.store import Store
 
 # Exit codes of `deploytool run --watch` and `deploytool flow-run watch` (1 and 2 are deploytool's own errors
@@ -86,7 +88,9 @@ def watch_run(
     """Yield the run's new log lines (after `after_id`), its state changes and pool notices until it is
     terminal and its logs are drained. A non-terminal state change comes before the lines that follow it; the
     terminal state comes after the last line. A pool nobody serves is told after `pool_grace_seconds` (by
-    `clock`), a paused pool at once."""
+    `clock`), a paused pool at once. Lines and state messages are redacted
+    (store_redactor)."""
+    redact = store_redactor(store)
     last_state: RunState | None = None
     last_pool: PoolStatus | None = None
     started = clock()
@@ -94,7 +98,7 @@ def watch_run(
     cursor = after_id
     while True:
         try:
-            run = store.runs.get(run_id)
+            run = _redacted_run(store.runs.get(run_id), redact)
         except NotFoundError:
             raise NotFoundError(
                 f"flow run {run_id} no longer exists (was its deployment deleted?)",
@@ -113,14 +117,14 @@ def watch_run(
             if batches[0] and not terminal:
                 # The state may have moved on while the lines were read (PENDING -> RUNNING, then the flow's
                 # first lines): read it again, so that a state change is shown before the lines that follow it.
-                again = store.runs.get(run_id)
+                again = _redacted_run(store.runs.get(run_id), redact)
                 if again.state not in TERMINAL:
                     run = again
         if states and run.state is not last_state and not terminal:
             yield StateEvent(run)
         for batch in batches:
             for line in batch:
-                yield LogEvent(line)
+                yield LogEvent(_redacted_line(line, redact))
         if terminal:
             if states and run.state is not last_state:
                 yield StateEvent(run)
@@ -140,6 +144,16 @@ def watch_run(
         sleep(poll_seconds)
 
 
+def _redacted_run(run: FlowRun, redact: Redactor) -> FlowRun:
+    if not redact or run.state_message is None:
+        return run
+    return replace(run, state_message=redact(run.state_message))
+
+
+def _redacted_line(line: LogLine, redact: Redactor) -> LogLine:
+    return replace(line, message=redact(line.message)) if redact else line
+
+
 def _pool_status(store: Store, pool: str, now: datetime) -> PoolStatus:
     try:
         return store.workers.pool_status(pool, now)
@@ -156,10 +170,11 @@ def follow_logs(
             if isinstance(event, LogEvent):
                 yield event.line
         return
+    redact = store_redactor(store)
     cursor: int | None = None
     while True:
         batch = store.logs.read(run_id, after_id=cursor, limit=_BATCH)
-        yield from batch
+        yield from (_redacted_line(line, redact) for line in batch)
         if len(batch) < _BATCH:
             return
         cursor = batch[-1].id

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from deploytool.errors import StepError
+from deploytool.redaction import Redactor
 
 OutputSink = Callable[[str, str], None]
 """Receives each line a step prints, as (stream, line): stream is "stdout" or "stderr"; the line has no newline."""
@@ -50,6 +51,7 @@ class StepContext:
     env: Mapping[str, str] | None = None
     secrets: set[str] = field(default_factory=set)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    _redactor: Redactor | None = field(default=None, init=False, repr=False, compare=False)
 
     def base_env(self) -> dict[str, str]:
         return dict(os.environ if self.env is None else self.env)
@@ -59,9 +61,9 @@ class StepContext:
             self.secrets.add(value)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        if self._redactor is None or self._redactor.secrets != self.secrets:
+            self._redactor = Redactor(self.secrets, remember=True)
+        return self._redactor(text)
 
     def emit(self, stream: str, line: str, *, show: bool = True) -> None:
         """Record a line of output (for the failure tail) and, when `show`, pass it on to the sink."""

@@ -21,7 +21,6 @@ from deploytool.templating.context import (
     TemplateContext,
     did_you_mean,
     join_path,
-    redact,
 )
 from deploytool.templating.render import check_tree, find_refs, has_placeholders, is_placeholder, render_tree
 
@@ -39,6 +38,5 @@ __all__ = [
     "has_placeholders",
     "is_placeholder",
     "join_path",
-    "redact",
     "render_tree",
 ]

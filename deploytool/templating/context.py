@@ -115,7 +115,7 @@ class TemplateContext:
         return cls(keep=base | frozenset(keep), **values)
 
     def secret_values(self) -> set[str]:
-        """Every string held in a block: what `redact` must hide from logs and output."""
+        """Every string held in a block: what a Redactor must hide from logs and output."""
         found: set[str] = set()
         for data in self.blocks.values():
             found.update(leaf_strings(data))
@@ -159,25 +159,6 @@ class Ref:
         if self.head == "$":
             return "$" + ".".join(map(str, self.parts[1:]))
         return ".".join(map(str, self.parts))
-
-
-def redact(obj: Any, secrets: Iterable[Any]) -> Any:
-    """`obj` with every occurrence of a secret value, in any string within it, replaced by `***`."""
-    values = sorted({str(s) for s in secrets if s not in (None, "")}, key=len, reverse=True)
-    if not values:
-        return obj
-    pattern = re.compile("|".join(map(re.escape, values)))
-
-    def walk(o: Any) -> Any:
-        if isinstance(o, str):
-            return pattern.sub("***", o)
-        if isinstance(o, Mapping):
-            return {walk(k): walk(v) for k, v in o.items()}
-        if isinstance(o, list | tuple):
-            return [walk(v) for v in o]
-        return o
-
-    return walk(obj)
 
 
 def did_you_mean(word: str, candidates: Iterable[Any]) -> str | None:

@@ -22,13 +22,14 @@ from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.infra import infrastructure_for
 from deploytool.infra.base import Infrastructure, JobOwner
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
+from deploytool.redaction import Redactor
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook, retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.options import WorkerOptions, process_alive
-from deploytool.worker.output import WORKER, Redactor, RunOutput
+from deploytool.worker.output import WORKER, RunOutput
 from deploytool.worker.reconcile import Reconciler
 from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
@@ -350,7 +351,7 @@ class Worker:
             log.exception("run %s: preparing the job failed", run.id)
             self._fail(run, output, RunState.CRASHED, f"the worker could not prepare the job: {exc!r}")
             return
-        output.redact = Redactor(prepared.secrets)
+        output.redact = Redactor(prepared.secrets, remember=True)
         output.echo = prepared.stream_output
         try:
             self.store.runs.set_state(run.id, RunState.RUNNING, None, now=now, expect_worker=self.name)

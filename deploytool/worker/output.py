@@ -7,31 +7,17 @@ so a chatty flow costs one write per tick, not one per line.
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from deploytool.engine import events
 from deploytool.models import LogLine
+from deploytool.redaction import Redactor
 
 WORKER, ENGINE, STDOUT = "worker", "engine", "stdout"
 LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
-REDACTED = "***"
-
-
-class Redactor:
-    """Replaces every occurrence of any secret value with `***` (one compiled pattern, longest first)."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.secrets = frozenset(values)
-        self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
-
-    def __call__(self, text: str) -> str:
-        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
 
 
 @dataclass
@@ -75,7 +61,7 @@ class RunOutput:
         """The lines received since the last drain, redacted."""
         with self._lock:
             lines, self._lines = self._lines, []
-        if self.redact.secrets:
+        if self.redact:
             lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in lines]
         return lines
 

@@ -34,10 +34,11 @@ from deploytool import pooltypes
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.infra.base import FoundJob, Infrastructure, OutlivingJobs
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, WorkPool, utcnow
+from deploytool.redaction import Redactor
 from deploytool.store import Store
 from deploytool.worker.launch import Prepared
 from deploytool.worker.options import WorkerOptions
-from deploytool.worker.output import ENGINE, STDOUT, WORKER, Redactor
+from deploytool.worker.output import ENGINE, STDOUT, WORKER
 from deploytool.worker.starting import JobOutput, StartingRun
 
 log = logging.getLogger("deploytool.worker")
@@ -146,7 +147,8 @@ class Reconciler:
         except Exception as exc:  # the deployment may be gone: the container still runs, so watch it anyway
             log.warning("run %s: its job configuration could not be prepared again (%s)", run.id, exc)
         else:
-            output.redact, output.echo, prepared_job = Redactor(prepared.secrets), prepared.stream_output, prepared.job
+            output.redact = Redactor(prepared.secrets, remember=True)
+            output.echo, prepared_job = prepared.stream_output, prepared.job
         handle = outliving.attach(job.job_id, output, since=REPLAY_FROM)
         state = "still running" if job.running else f"exited with code {job.exit_code}"
         output.note(
