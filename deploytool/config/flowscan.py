@@ -18,6 +18,7 @@ from typing import Any
 
 from deploytool.config.paramschema import annotation_schema, describe, mismatch
 from deploytool.errors import DeploytoolError
+from deploytool.inputs import InputError, read_text_limited
 
 ENTRYPOINT_HINT = "write it as path/to/file.py:function (relative to the project file) or package.module:function"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -63,9 +64,9 @@ def scan_entrypoint(entrypoint: str, base_dir: Path) -> FlowInfo:
     """Resolve `entrypoint` under `base_dir` and read its flow from the source. Raises EntrypointError."""
     path, qualname = _resolve(entrypoint.strip(), base_dir)
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EntrypointError(f"cannot read {path}: {exc}") from exc
+        source = read_text_limited(path)
+    except InputError as exc:
+        raise EntrypointError(exc.message, exc.hint) from None
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:

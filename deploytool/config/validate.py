@@ -10,6 +10,7 @@ from deploytool.config.schema_check import check_schema
 from deploytool.config.semantic import check_project
 from deploytool.config.yamlload import load_yaml
 from deploytool.errors import ConfigIssue
+from deploytool.inputs import InputError, read_text_limited
 
 PREFECT_FILENAME = "prefect.yaml"
 
@@ -17,11 +18,9 @@ PREFECT_FILENAME = "prefect.yaml"
 def validate_file(path: Path, *, strict: bool = False, default_pool: str | None = None) -> LoadResult:
     shown = display_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return LoadResult(path, None, [ConfigIssue(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")])
-    except OSError as exc:
-        return LoadResult(path, None, [ConfigIssue(shown, 1, 1, "", f"cannot read the file: {exc.strerror}")])
+        text = read_text_limited(path, label="the file")
+    except InputError as exc:
+        return LoadResult(path, None, [ConfigIssue(shown, 1, 1, "", exc.message, exc.hint)])
     return validate_text(text, path, shown, strict=strict, default_pool=default_pool)
 
 

@@ -21,6 +21,10 @@ Mark = tuple[int, int]  # 1-based line, 1-based column
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 100  # nesting levels; PyYAML's composer and the checks recurse, and no real project file nests this deep
+# Values of the document once every alias is expanded (each `*x` counts all it stands for). A real project file
+# has a few thousand at most; a "billion laughs" of nested aliases has billions, which every later walk of the
+# data (schema checks, templating, hashing) would go through.
+MAX_EXPANDED_VALUES = 200_000
 
 
 @dataclass
@@ -177,13 +181,72 @@ for _cls in (_Loader, _FastLoader):
     _cls.add_constructor("tag:yaml.org,2002:seq", _PositionsMixin.construct_yaml_seq_positions)  # type: ignore[type-var]
 
 
+class _AliasBomb(Exception):
+    def __init__(self, issue: ConfigIssue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
+
+
 def _load_with(cls: type[_Loader | _FastLoader], text: str, filename: str) -> LoadedYaml:
     loader = cls(text, filename)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return LoadedYaml(None, Positions(None, {}), [])
+        _check_expansion(node, filename)
+        data = loader.construct_document(node)
+    except _AliasBomb as exc:
+        return LoadedYaml(None, Positions(None, {}), [exc.issue])
     finally:
         loader.dispose()
     return LoadedYaml(data, Positions(data, loader.containers), loader.issues)
+
+
+def _check_expansion(root: Node, filename: str) -> None:
+    """Refuse a document whose aliases expand to more than MAX_EXPANDED_VALUES values, nest deeper than MAX_DEPTH
+    or refer to themselves. Walks the composed nodes, each once (aliases share their node), before anything is
+    constructed, so a billion laughs costs as little as its text."""
+    measured: dict[int, tuple[int, int]] = {}  # node -> (values it expands to, levels it nests)
+    open_nodes: set[int] = set()
+
+    def refuse(node: Node, message: str, hint: str) -> _AliasBomb:
+        line, col = _mark(node)
+        return _AliasBomb(ConfigIssue(filename, line, col, "", message, hint))
+
+    def too_deep(node: Node) -> _AliasBomb:
+        message = f"nested more than {MAX_DEPTH} levels deep (counting what aliases stand for)"
+        return refuse(node, message, "flatten this value")
+
+    def measure(node: Node, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in measured:
+            size, height = measured[key]
+            if depth + height > MAX_DEPTH:
+                raise too_deep(node)
+            return size, height
+        if depth > MAX_DEPTH:
+            raise too_deep(node)
+        if key in open_nodes:
+            raise refuse(node, "an alias refers to a value that contains it", "an anchor cannot be used inside itself")
+        size, height = 1, 0
+        if isinstance(node, MappingNode | SequenceNode):
+            open_nodes.add(key)
+            children = [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else node.value
+            for child in children:
+                child_size, child_height = measure(child, depth + 1)
+                size += child_size
+                height = max(height, child_height + 1)
+                if size > MAX_EXPANDED_VALUES:
+                    raise refuse(
+                        node,
+                        f"the aliases (*name) in this value expand to more than {MAX_EXPANDED_VALUES:,} values",
+                        "a project file this large is refused (docs/limits.md); use fewer or smaller aliases",
+                    )
+            open_nodes.discard(key)
+        measured[key] = (size, height)
+        return size, height
+
+    measure(root, 0)
 
 
 def load_yaml(text: str, filename: str) -> LoadedYaml:

@@ -11,10 +11,10 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.inputs import read_stream_limited, read_text_limited
 from deploytool.models import Block, Variable
 from deploytool.redaction import Redactor
 from deploytool.store import Store
@@ -106,16 +106,12 @@ def read_json_object(source: str, stdin: TextIO | None = None) -> dict[str, Any]
     """A JSON object read from a file, or from `stdin` when `source` is `-` (keeps secrets off the command
     line and out of shell history)."""
     label = "standard input" if source == "-" else source
-    try:
-        if source == "-":
-            if stdin is None:
-                raise DeploytoolError("no standard input to read JSON from")
-            text = stdin.read()
-        else:
-            text = Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise DeploytoolError(f"cannot read {label}: {reason}") from None
+    if source == "-":
+        if stdin is None:
+            raise DeploytoolError("no standard input to read JSON from")
+        text = read_stream_limited(stdin, label=label)
+    else:
+        text = read_text_limited(source, label=label)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
