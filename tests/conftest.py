@@ -1,12 +1,19 @@
-"""Shared fixtures. Every test gets its own DEPLOYTOOL_HOME and HOME, so none can touch the user's real ones."""
+"""Shared fixtures. Every test gets its own DEPLOYTOOL_HOME and HOME, so none can touch the user's real ones.
+
+Helpers that several test modules use live in helper modules (tests/services.py, tests/docker_support.py,
+tests/<area>/helpers.py, ...), never in a test module that others import (tests/test_suite_rules.py checks it).
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.services import in_ci
 
 pytest_plugins = ["tests.docker_support"]
 
@@ -31,4 +38,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("DEPLOYTOOL_DEBUG", raising=False)
     yield home / ".deploytool"
     if _snapshot(_REAL_STORE) != before:
-        pytest.fail(f"the test touched the user's real store at {_REAL_STORE}")
+        message = f"the test touched the user's real store at {_REAL_STORE}"
+        if in_ci():
+            pytest.fail(message)
+        # Outside CI the machine is shared: the user's own deploytool (or another checkout's) may write its
+        # store while the suite runs, so a change cannot be blamed on this test. Say it, do not fail.
+        warnings.warn(f"{message} (or something else on this machine did)", pytest.PytestWarning, stacklevel=1)

@@ -15,7 +15,8 @@ Fixtures:
 
 - ``docker_client`` (session): a docker SDK client. At the end of the session, containers and images carrying
   this session's label (see ``docker_labels``) are removed.
-- ``docker_labels`` (session): labels to put on every container and image a test creates.
+- ``docker_labels`` (session): labels to put on every container and image a test creates (a test that uses
+  them needs Docker, and gets the marker).
 - ``docker_janitor`` (function): removes the containers and image tags a test registers with it.
 - ``base_image`` (session): name of the local Python base image (``$DEPLOYTOOL_TEST_BASE_IMAGE``, default
   from ``.ci/base-image.env``); built with ``.ci/build-base-image.sh`` when missing (the script holds a file
@@ -70,7 +71,8 @@ PING_TIMEOUT_S = 5
 CLIENT_TIMEOUT_S = 300
 REGISTRY_START_TIMEOUT_S = 15
 
-DOCKER_FIXTURES = frozenset({"docker_client", "base_image", "docker_janitor"})
+# docker_labels too: a test asks for them to put them on the containers or images it makes.
+DOCKER_FIXTURES = frozenset({"docker_client", "base_image", "docker_janitor", "docker_labels"})
 REGISTRY_FIXTURES = frozenset({"registry", "shared_registry", "auth_registry"})
 
 

@@ -5,30 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.cli.cli_helpers import CLI, open_store
-
-FLOW = """
-from deploytool import flow
-
-
-@flow(name="etl")
-def etl(source: str, batch_size: int = 100) -> None:
-    print(source, batch_size)
-"""
-
-
-def write_project(root: Path, yaml_text: str) -> Path:
-    (root / "flows").mkdir(parents=True, exist_ok=True)
-    (root / "flows" / "etl.py").write_text(FLOW)
-    path = root / "deploy.yaml"
-    path.write_text(textwrap.dedent(yaml_text))
-    return path
-
+from tests.cli.projects import write_project
 
 TWO = """
 deployments:

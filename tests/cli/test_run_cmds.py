@@ -14,7 +14,7 @@ import pytest
 from deploytool.jobvars import default_base_job_template
 from deploytool.models import FlowRun, LogLine, RunState, WorkPool, utcnow
 from tests.cli.cli_helpers import CLI, open_store
-from tests.core.test_runs import add_deployment, simulate_worker
+from tests.core.helpers import add_deployment, simulate_worker
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_run_watch_end_to_end(cli: CLI) -> None:
     def worker() -> None:
         import time
 
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a safety net: the loop ends when the run is queued
         while time.monotonic() < deadline:
             with open_store() as store:
                 runs = store.runs.list()

@@ -7,7 +7,6 @@ listed with its line, severity, key path and the start of its message.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploytool.config.validate import validate_file
-
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("DEPLOYTOOL_CORPUS", REPO.parent / "shared" / "corpus" / "prefect-yaml"))
+from tests.config.corpus import require_corpus
 
 
 @dataclass(frozen=True)
@@ -605,15 +602,15 @@ def _missing_entrypoint(path: str, message: str) -> bool:
 
 
 def test_every_corpus_file_has_an_expectation() -> None:
-    assert CORPUS.is_dir(), f"the prefect.yaml corpus is missing at {CORPUS} (set DEPLOYTOOL_CORPUS)"
-    files = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".yaml", ".yml"))
+    corpus = require_corpus()
+    files = sorted(p.name for p in corpus.iterdir() if p.suffix in (".yaml", ".yml"))
     assert files == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_file(name: str, tmp_path: Path) -> None:
     target = tmp_path / "prefect.yaml"
-    shutil.copy(CORPUS / name, target)
+    shutil.copy(require_corpus() / name, target)
     result = validate_file(target)
     expected = EXPECTED[name]
     missing = [i for i in result.issues if _missing_entrypoint(i.path, i.message)]

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from deploytool.config.schema_check import _validator, check_schema, project_schema, reference_validator
 from deploytool.config.schema_lite import UnsupportedSchemaError, Validator, unsupported_keywords
 from deploytool.config.yamlload import load_yaml
-from tests.config.test_corpus import CORPUS
-from tests.config.test_fuzz import KEYS, VALUES
+from tests.config.corpus import CORPUS
+from tests.config.strategies import KEYS, VALUES
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted(
     [*(REPO / "tests" / "data" / "golden").rglob("*.yaml"), *(REPO / "examples").rglob("*.yaml")]
-    + (sorted(CORPUS.glob("*.y*ml")) if CORPUS.is_dir() else [])
+    + (sorted(CORPUS.glob("*.y*ml")) if CORPUS is not None else [])
 )
 
 

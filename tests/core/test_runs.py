@@ -13,34 +13,9 @@ from deploytool.core import runs as core
 from deploytool.core.watch import LogEvent, PoolEvent, StateEvent, follow_logs, watch_run
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.jobvars import default_base_job_template
-from deploytool.models import Deployment, FlowRun, LogLine, PoolStatus, RunState, WorkPool, utcnow
+from deploytool.models import FlowRun, LogLine, PoolStatus, RunState, WorkPool, utcnow
 from deploytool.store import Store
-
-SCHEMA = {
-    "title": "Parameters",
-    "type": "object",
-    "properties": {
-        "count": {"title": "count", "position": 0, "type": "integer"},
-        "name": {"title": "name", "position": 1, "type": "string", "default": "world"},
-        "tags": {"title": "tags", "position": 2, "type": "array", "items": {"type": "string"}, "default": []},
-        "version": {"title": "version", "position": 3, "type": "string", "default": "1"},
-    },
-    "required": ["count"],
-    "additionalProperties": False,
-}
-
-
-def add_deployment(store: Store, name: str = "daily", **changes: object) -> Deployment:
-    fields: dict[str, object] = {
-        "flow_name": "etl",
-        "name": name,
-        "entrypoint": "flows.py:etl",
-        "pool_name": "local",
-        "parameter_schema": SCHEMA,
-    }
-    fields.update(changes)
-    deployment, _ = store.deployments.upsert(Deployment(**fields))  # type: ignore[arg-type]
-    return deployment
+from tests.core.helpers import add_deployment, simulate_worker
 
 
 @pytest.fixture
@@ -300,25 +275,6 @@ def test_inspect(store: Store) -> None:
 
 
 # --- watching ------------------------------------------------------------------------------------------------
-
-
-def simulate_worker(db_path: str, run_id: str, final: RunState, pool: str = "local", delay: float = 0.1) -> None:
-    """What a worker does to the store: heartbeat, claim, RUNNING, log lines, the final state."""
-    import time
-
-    with Store.open(db_path) as store:
-        store.workers.heartbeat("w1", pool, "host", 1, utcnow())
-        time.sleep(delay)
-        claimed = store.runs.claim_next(pool, None, "w1", 30, utcnow())
-        assert claimed is not None and claimed.id == run_id
-        store.runs.set_state(run_id, RunState.RUNNING, expect_worker="w1")
-        for i in range(3):
-            store.logs.append(run_id, [LogLine(run_id, utcnow(), "INFO", "stdout", f"line {i}")])
-            time.sleep(delay / 3)
-        if final is RunState.CANCELLED:
-            store.runs.set_state(run_id, RunState.CANCELLING)
-        store.logs.append(run_id, [LogLine(run_id, utcnow(), "INFO", "worker", "finishing")])
-        store.runs.set_state(run_id, final, "done" if final is RunState.COMPLETED else "it went wrong")
 
 
 def test_watch_streams_states_and_logs_in_order(store: Store) -> None:

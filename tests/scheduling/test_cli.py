@@ -11,7 +11,7 @@ from deploytool.cli import scheduler_cmds
 from deploytool.cli.app import app
 from deploytool.models import RunState
 from tests.cli.cli_helpers import CLI, open_store
-from tests.cli.test_deploy_cmds import write_project
+from tests.cli.projects import write_project
 from tests.scheduling.helpers import auto_runs
 
 scheduler_cmds.register(app)

@@ -32,7 +32,7 @@ def test_a_worker_executes_a_one_second_interval_schedule(isolated_home: Path, t
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a safety net: the loop ends at the second COMPLETED run
         completed: list[object] = []
         with Store.open(Settings.from_env().db_path) as store:
             while time.monotonic() < deadline and len(completed) < 2 and proc.poll() is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,9 +165,7 @@ def test_user_dockerfile_buildargs_tag_stability_and_reuse(
     assert docker_client.images.get(first["image"]).labels["team"] == "data"
 
     lines.lines.clear()
-    started = time.monotonic()
     second = build_docker_image(ctx, image_name=name, buildargs=args, **inputs)
-    assert time.monotonic() - started < 5
     assert second == first, "an unchanged context gives the same tag and the same image"
     assert any(line.startswith(f"reusing {first['image']}") for _, line in lines.lines)
     assert not any("Step 1/" in line for _, line in lines.lines), "no build ran"

@@ -130,6 +130,7 @@ def test_push_without_or_with_wrong_credentials_names_the_registry_never_the_pas
     assert auth_registry.tags(repository.split("/", 1)[1]) == []
 
 
+@pytest.mark.docker  # the push asks the Docker daemon, which must answer that the image is missing
 def test_push_of_a_missing_image(workdir: Path, registry: LocalRegistry) -> None:
     ctx = StepContext(cwd=workdir)
     with pytest.raises(StepError) as caught:

@@ -62,8 +62,13 @@ def worker(store: Store, **options: Any) -> Worker:
     return Worker(store, WorkerOptions(**values))
 
 
+# How long a wait gives up after: a safety net for a hung test, never a speed check (those are in benchmarks/).
+# Generous, because a loaded 2-core machine can take seconds to start a job's interpreter.
+WAIT_SECONDS = 60.0
+
+
 def tick_until(
-    w: Worker, predicate: Callable[[], bool], timeout: float = 20.0, now: Callable[[], datetime] = utcnow
+    w: Worker, predicate: Callable[[], bool], timeout: float = WAIT_SECONDS, now: Callable[[], datetime] = utcnow
 ) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -80,7 +85,7 @@ def log_text(store: Store, run_id: str) -> str:
     return "\n".join(f"{x.level} {x.source} {x.message}" for x in store.logs.read(run_id, limit=100_000))
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"

@@ -26,7 +26,7 @@ from deploytool.infra import docker_api
 from deploytool.infra.docker_config import RUN_ID_LABEL
 from deploytool.models import TERMINAL, Deployment, RunState, WorkPool
 from deploytool.store import Store
-from tests.infra.test_docker import build_wheel
+from tests.infra.helpers import build_wheel
 from tests.worker.helpers import FAST, log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
 

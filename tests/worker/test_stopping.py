@@ -118,7 +118,7 @@ def test_a_second_signal_stops_the_runs_at_once_and_says_so(store: Store, projec
     w.request_shutdown("received SIGTERM")
     w.tick()
     w.request_shutdown("received SIGTERM")
-    tick_until(w, lambda: w.done, timeout=15)
+    tick_until(w, lambda: w.done)
     done = store.runs.get(run.id)
     assert done.state is RunState.CRASHED
     assert (done.state_message or "").startswith("worker 'w1' shut down (received SIGTERM again: runs stopped at once)")
