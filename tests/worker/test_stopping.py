@@ -111,10 +111,12 @@ def test_the_worker_enforces_a_timeout_the_job_ignores(store: Store, project: Pa
 
 
 def test_a_second_signal_stops_the_runs_at_once_and_says_so(store: Store, project: Path) -> None:
-    run = queue_run(store, make_deployment(store, project, write_flow(project, "import time; time.sleep(60)")))
+    entry = write_flow(project, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+    run = queue_run(store, make_deployment(store, project, entry))
     w = worker(store, shutdown_grace_seconds=60.0)
     w.register()
-    tick_until(w, lambda: state_of(store, run.id) is RunState.RUNNING)
+    # The flow's own line, not RUNNING in the store: on a loaded machine the job can still be starting then.
+    tick_until(w, lambda: "sleeping" in log_text(store, run.id))
     w.request_shutdown("received SIGTERM")
     w.tick()
     w.request_shutdown("received SIGTERM")
