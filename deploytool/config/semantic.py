@@ -29,9 +29,10 @@ from deploytool.config.project import (
 from deploytool.config.schedules import check_schedule
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
+from deploytool.steps.git import static_problems as git_static_problems
 from deploytool.steps.registry import STEPS
-from deploytool.templating.context import FILTERS, Unresolvable
-from deploytool.templating.parse import split_segments
+from deploytool.templating.context import FILTERS, UNSAFE, UNSAFE_HINT, Unresolvable
+from deploytool.templating.parse import looks_unsafe, split_segments
 
 NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -128,6 +129,7 @@ def _check_deployment(
             info = scan_entrypoint(entrypoint, base_dir)
         except EntrypointError as exc:
             report.error((*here, "entrypoint"), exc.message, exc.hint)
+    _check_entrypoint_place(report, entrypoint, base_dir, (*here, "entrypoint"))
     function = info.function if info else entrypoint.rpartition(":")[2].rpartition(".")[2]
     flow_name = info.flow_name if info else function.replace("_", "-")
     if info is not None and not info.is_flow:
@@ -220,6 +222,28 @@ def _check_deployment(
     )
 
 
+def _check_entrypoint_place(report: _Reporter, entrypoint: str, base_dir: FsPath, at: Path) -> None:
+    """An entrypoint outside the project's directory works on this machine only: warn."""
+    where = entrypoint.rpartition(":")[0] if ":" in entrypoint else ""
+    if not where or "{{" in where:
+        return
+    path = FsPath(where)
+    if path.is_absolute():
+        why = f"the entrypoint is an absolute path ({where})"
+    else:
+        try:
+            (base_dir / path).resolve().relative_to(base_dir.resolve())
+            return
+        except ValueError:
+            why = f"the entrypoint {where} is outside the project's directory"
+    report.warn(
+        at,
+        why,
+        "a worker on another machine, in a container or after a git_clone pull step will not find it; "
+        "write the path relative to the project file, inside the project",
+    )
+
+
 def _check_schedules(report: _Reporter, raw: dict[str, Any], here: Path) -> None:
     legacy = raw.get("schedule")
     many = raw.get("schedules")
@@ -281,8 +305,18 @@ def _check_step_refs(
         for call in calls:
             if own_only is None or action in own_only:
                 _check_refs_in(report, call.inputs, (*call.path, call.written_name), available)
+                if call.name == "git_clone":
+                    _check_git_clone(report, call)
             if call.id:
                 available[call.id] = call
+
+
+def _check_git_clone(report: _Reporter, call: StepCall) -> None:
+    """What the git_clone step refuses at run time (an option-like repository, a transport, a token over http,
+    a bad branch or commit), reported now at the input's line."""
+    for name, message, hint in git_static_problems(call.inputs):
+        at = (*call.path, call.written_name, name) if name in call.inputs else (*call.path, call.written_name)
+        report.error(at, f"git_clone would refuse this: {message}", hint)
 
 
 def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, StepCall]) -> None:
@@ -295,7 +329,11 @@ def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, S
         for segment in segments:
             if not isinstance(segment, str) and not segment.expr.strip():
                 report.error(at, f"empty placeholder in {text!r}", "write an expression between {{ and }}")
+            elif not isinstance(segment, str) and looks_unsafe(segment.expr):
+                report.error(at, f"{UNSAFE} in {segment.raw}", UNSAFE_HINT)
         for match in _PLACEHOLDER.finditer(text):
+            if looks_unsafe(match.group(1)):
+                continue  # reported above, once
             problem = _ref_problem(match.group(1), steps) or _filter_problem(match.group(1))
             if problem:
                 report.error(at, *problem)

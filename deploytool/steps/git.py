@@ -202,3 +202,42 @@ def _locked(dest: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def static_problems(inputs: dict[str, Any]) -> list[tuple[str | None, str, str | None]]:
+    """What `git_clone` would refuse at run time, found now from the inputs written in the file (values that
+    hold a placeholder are only known at run time and are skipped). Each problem is (input name or None,
+    message, hint); `deploytool validate` reports them at their lines."""
+
+    def literal(name: str) -> str | None:
+        value = inputs.get(name)
+        return value if isinstance(value, str) and "{{" not in value else None
+
+    problems: list[tuple[str | None, str, str | None]] = []
+
+    def check(name: str | None, action: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            action(*args, **kwargs)
+        except StepError as exc:
+            problems.append((name, exc.message, exc.hint))
+
+    url = literal("repository")
+    if url is not None:
+        check("repository", check_repository, url)
+        clean, user, password = split_credentials(url)
+        token = inputs.get("access_token")
+        credentials = inputs.get("credentials")
+        if not problems and all(v is None or (isinstance(v, str) and "{{" not in v) for v in (token, credentials)):
+            check("repository", resolve_auth, clean, token, credentials, user, password)
+        if "clone_directory_name" not in inputs and not problems:
+            check("repository", repo_name, clean)
+    for name, checker in (("branch", check_branch), ("commit_sha", check_commit_sha)):
+        if (value := literal(name)) is not None:
+            check(name, checker, value)
+    if (name := literal("clone_directory_name")) is not None:
+        check("clone_directory_name", check_relative_path, "clone_directory_name", name, single=True)
+    directories = inputs.get("directories")
+    for directory in directories if isinstance(directories, list) else []:
+        if isinstance(directory, str) and "{{" not in directory:
+            check("directories", check_relative_path, "directories", directory)
+    return problems

@@ -17,6 +17,24 @@ ENV_REF = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\$([A-Za-z_]\w*)"
 LEADING = re.compile(r"\s*([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)")
 
 
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_UNSAFE_KEY = re.compile(r"""(?:\[|\battr\s*\()\s*['"]_""")
+_UNSAFE_NAME = re.compile(r"\.\s*_|(?<![\w$\-.])_\w*")
+_MUTATING_CALL = re.compile(
+    r"\.\s*(?:append|extend|insert|pop|popitem|remove|clear|update|setdefault|add|discard|sort|reverse"
+    r"|difference_update|intersection_update|symmetric_difference_update)\s*\("
+)
+
+
+def looks_unsafe(expr: str) -> bool:
+    """True when the sandbox would refuse `expr` (a `_` attribute, key or name, or a call that changes a value),
+    decided from the text alone, without jinja2, so that `deploytool validate` reports what `deploy` refuses."""
+    if _UNSAFE_KEY.search(expr):
+        return True
+    bare = _QUOTED.sub("''", expr)
+    return bool(_UNSAFE_NAME.search(bare) or _MUTATING_CALL.search(bare))
+
+
 @dataclass(frozen=True)
 class Segment:
     raw: str
