@@ -45,9 +45,7 @@ def test_a_sandbox_escape_is_an_error_at_validate(tmp_path: Path, placeholder: s
 
 
 def test_ordinary_placeholders_with_underscores_are_not_refused(tmp_path: Path) -> None:
-    text = _one(
-        "    tags: [\"{{ $MY_TAG | default('__none__') }}\", \"{{ flow_run.name | replace('_', '-') }}\"]\n"
-    )
+    text = _one("    tags: [\"{{ $MY_TAG | default('__none__') }}\", \"{{ flow_run.name | replace('_', '-') }}\"]\n")
     assert [i for i in _validate(tmp_path, text) if i.severity == "error"] == []
 
 
@@ -88,7 +86,8 @@ def test_git_clone_inputs_with_placeholders_are_left_to_run_time(tmp_path: Path)
 )
 def test_an_entrypoint_outside_the_project_is_a_warning(tmp_path: Path, entrypoint: str, message: str) -> None:
     project = tmp_path / "project"
-    text = f"deployments:\n  - name: d\n    entrypoint: {entrypoint.format(project=project)}\n    work_pool: {{name: p}}\n"
+    where = entrypoint.format(project=project)
+    text = f"deployments:\n  - name: d\n    entrypoint: {where}\n    work_pool: {{name: p}}\n"
     issues = _validate(tmp_path, text)
     assert [(i.line, i.path, i.severity) for i in issues] == [(3, "deployments[d].entrypoint", "warning")]
     assert issues[0].message == message.format(project=project)
