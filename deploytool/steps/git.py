@@ -234,8 +234,8 @@ def static_problems(inputs: dict[str, Any]) -> list[tuple[str | None, str, str |
     for name, checker in (("branch", check_branch), ("commit_sha", check_commit_sha)):
         if (value := literal(name)) is not None:
             check(name, checker, value)
-    if (name := literal("clone_directory_name")) is not None:
-        check("clone_directory_name", check_relative_path, "clone_directory_name", name, single=True)
+    if (directory_name := literal("clone_directory_name")) is not None:
+        check("clone_directory_name", check_relative_path, "clone_directory_name", directory_name, single=True)
     directories = inputs.get("directories")
     for directory in directories if isinstance(directories, list) else []:
         if isinstance(directory, str) and "{{" not in directory:
