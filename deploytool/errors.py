@@ -28,6 +28,12 @@ class DeploytoolError(Exception):
         return self.message if not self.hint else f"{self.message} ({self.hint})"
 
 
+class UsageError(DeploytoolError):
+    """Options that cannot be used together, or an option's value that cannot be used at all."""
+
+    exit_code = EXIT_USAGE
+
+
 @dataclass(frozen=True, order=True)
 class ConfigIssue:
     """One problem found in a project file, at a position.

@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from deploytool import __version__
-from deploytool.errors import EXIT_ERROR, EXIT_INTERRUPTED, DeploytoolError
+from deploytool.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, DeploytoolError
 
 DEBUG_ENV = "DEPLOYTOOL_DEBUG"
 # Set by the shell completion script (`deploytool --install-completion`) when it asks for completions.
@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):
         print(f"deploytool {__version__}")
         return 0
+    undecodable = _undecodable_argument(args)
+    if undecodable is not None:
+        print(f"Error: {undecodable}", file=sys.stderr)
+        print("  hint: give text in UTF-8 (check the terminal's or the script's encoding)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         from deploytool.cli.app import build_app
 
@@ -46,6 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a bare traceback
         return _internal_error(exc, args)
     return 0
+
+
+def _undecodable_argument(args: list[str]) -> str | None:
+    """What is wrong with the first argument that is not valid UTF-8 (Python keeps such bytes as surrogates,
+    which no store, file or terminal accepts), or None."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            option = args[number - 2] if number > 1 and args[number - 2].startswith("-") else None
+            after = f" (the value of {option})" if option else ""
+            return f"argument {number} '{shown}'{after} is not valid UTF-8 text"
+    return None
 
 
 def _exit_code(code: object) -> int:

@@ -69,10 +69,9 @@ def run(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up. See docs/runs.md."""
-    from deploytool.core.runs import run_summary, scheduled_time, submit_run
+    from deploytool.core.runs import run_summary, submit_run
+    from deploytool.core.when import scheduled_time
 
-    if start_in is not None and start_at is not None:
-        raise typer.BadParameter("give --start-in or --start-at, not both", param_hint="'--start-in' / '--start-at'")
     with json_errors("flow-run", output):
         values, texts = _parameters(param or [], params, output)
         from deploytool.cli.values import parse_assignments
@@ -97,12 +96,13 @@ def run(
 def _parameters(items: list[str], params: str | None, output: OutputFormat) -> tuple[dict[str, Any], dict[str, str]]:
     """--params first, then each --param over it; returns the values and the raw text of each --param."""
     from deploytool.cli.values import parse_assignments
+    from deploytool.core.values import load_json
 
     values: dict[str, Any] = {}
     if params is not None:
         text = sys.stdin.read() if params == "-" else params
         try:
-            parsed = json.loads(text)
+            parsed = load_json(text, "--params")
         except ValueError as exc:
             raise DeploytoolError(f"--params: not JSON: {exc}", hint="for example --params '{\"n\": 3}'") from None
         if not isinstance(parsed, dict):

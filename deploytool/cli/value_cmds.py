@@ -42,7 +42,7 @@ def set_(
     """Set a variable."""
     from deploytool.core.values import parse_value, set_variable
 
-    parsed = parse_value(value)
+    parsed = parse_value(value, f"the value of variable {name!r}")
     with open_store() as store:
         _, existed = set_variable(store, name, parsed, overwrite=overwrite)
     kind = "text" if isinstance(parsed, str) else f"JSON {type(parsed).__name__}"

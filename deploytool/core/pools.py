@@ -70,10 +70,23 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+MAX_COUNT = 1_000_000_000
+"""The largest concurrency limit, queue priority or list limit: far beyond any real one, well inside what every
+store keeps as an integer."""
+
+
 def check_limit(option: str, value: int | None) -> int | None:
     """A concurrency limit is None (no limit) or a whole number >= 0 (0 stops all runs)."""
     if value is not None and value < 0:
         raise DeploytoolError(f"{option} must be 0 or more, not {value}", hint=f"omit {option} for no limit")
+    return check_at_most(option, value, hint=f"omit {option} for no limit")
+
+
+def check_at_most(option: str, value: int | None, *, hint: str | None = None) -> int | None:
+    """`value` unless it is above MAX_COUNT (a DeploytoolError naming `option`)."""
+    if value is not None and value > MAX_COUNT:
+        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}... ({len(str(value))} digits)"
+        raise DeploytoolError(f"{option} {shown}: too large (at most {MAX_COUNT})", hint=hint)
     return value
 
 
@@ -97,8 +110,10 @@ def read_base_job_template(path: Path, pool_type: str | None = None) -> dict[str
             f"cannot read base job template {path}: {reason}",
             hint=_template_hint(pool_type),
         ) from None
+    from deploytool.core.values import load_json
+
     try:
-        template = json.loads(text)
+        template = load_json(text, str(path))
     except json.JSONDecodeError as exc:
         raise DeploytoolError(
             f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}", hint="a base job template is a JSON object"

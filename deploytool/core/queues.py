@@ -10,7 +10,7 @@ import shlex
 from datetime import datetime
 from typing import Any
 
-from deploytool.core.pools import check_limit, check_name, queue_to_dict
+from deploytool.core.pools import check_at_most, check_limit, check_name, queue_to_dict
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.models import WorkQueue, utcnow
 from deploytool.store import Store
@@ -36,7 +36,7 @@ def check_priority(priority: int | None) -> int | None:
     """A queue priority is None (next free one) or a whole number >= 1; lower numbers are served first."""
     if priority is not None and priority < 1:
         raise DeploytoolError(f"--priority must be 1 or more, not {priority}", hint="1 is served first")
-    return priority
+    return check_at_most("--priority", priority, hint="1 is served first")
 
 
 def create_queue(

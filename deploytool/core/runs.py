@@ -6,16 +6,19 @@ strings). Following a run's logs and state lives in deploytool.core.watch. docs/
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
+from deploytool.core.pools import check_at_most
 from deploytool.core.values import store_redactor
+from deploytool.core.when import (
+    scheduled_time as scheduled_time,  # its home is core.when; the dashboard imports it here
+)
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
@@ -41,73 +44,6 @@ class ParameterError(DeploytoolError):
         )
 
 
-# --- when: --start-in and --start-at -------------------------------------------------------------------------
-
-_UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-}  # fmt: skip
-_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30s`, `10m`, `2h`, `1d`, `1h30m`, `90 seconds`, `5 minutes` -> a timedelta. Every number needs a unit."""
-    source = text.strip().lower()
-    hint = "use a number with a unit: 30s, 10m, 2h, 1d, or combined: 1h30m"
-    if not source:
-        raise DeploytoolError("--start-in: empty duration", hint=hint)
-    total = 0.0
-    seen: set[int] = set()
-    pos = 0
-    while pos < len(source):
-        match = _PART.match(source, pos)
-        if match is None or match.end() == pos:
-            raise DeploytoolError(f"--start-in {text!r}: not a duration", hint=hint)
-        unit = _UNITS.get(match[2])
-        if unit is None:
-            close = did_you_mean(match[2], _UNITS)
-            raise DeploytoolError(f"--start-in {text!r}: unknown unit {match[2]!r}", hint=close or hint)
-        if unit in seen:
-            raise DeploytoolError(f"--start-in {text!r}: the unit {match[2]!r} is given twice", hint=hint)
-        seen.add(unit)
-        total += float(match[1]) * unit
-        pos = match.end()
-    return timedelta(seconds=total)
-
-
-def parse_start_at(text: str) -> datetime:
-    """An ISO 8601 date and time -> aware UTC. Without an offset it is the local time of this machine."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise DeploytoolError(
-            f"--start-at {text!r}: not an ISO 8601 date and time",
-            hint="for example 2030-01-31T17:30 (local time) or 2030-01-31T17:30:00+00:00 or ...Z (UTC)",
-        ) from None
-    return value.astimezone(UTC)  # astimezone() reads a naive value as local time
-
-
-def scheduled_time(start_in: str | None, start_at: str | None, now: datetime | None = None) -> datetime:
-    """The run's scheduled time from `--start-in` or `--start-at` (at most one), else now."""
-    now = now or utcnow()
-    if start_in is not None and start_at is not None:
-        raise DeploytoolError("--start-in and --start-at cannot be used together", hint="give one of them")
-    try:
-        if start_in is not None:
-            return now + parse_duration(start_in)
-        if start_at is not None:
-            return parse_start_at(start_at)
-    except OverflowError:  # beyond datetime's range (year 1 to 9999)
-        option, text = ("--start-in", start_in) if start_in is not None else ("--start-at", start_at)
-        raise DeploytoolError(
-            f"{option} {text!r}: too far away (the scheduled time must fall between the years 1 and 9999)",
-            hint="give a shorter delay, e.g. --start-in 30d, or a time such as --start-at 2030-01-31T17:30",
-        ) from None
-    return now
-
-
 # --- creating a run ------------------------------------------------------------------------------------------
 
 
@@ -129,8 +65,29 @@ def create_run(
     the schema wants a string and the text parsed as JSON into something else (`version=1.10`), the text is
     used. Job variables are layered pool defaults < deployment < run and checked against the pool's template;
     an error names the variable and the layer that set it. With an `idempotency_key` already used, the
-    existing run is returned unchanged (its `created` time is older than this call).
+    existing run is returned unchanged (`submit_run` says whether the run is new).
     """
+    return _create_run(
+        store,
+        deployment_name,
+        parameters,
+        job_variables,
+        scheduled_time,
+        idempotency_key,
+        parameter_text=parameter_text,
+    )[0]
+
+
+def _create_run(
+    store: Store,
+    deployment_name: str,
+    parameters: Mapping[str, Any] | None,
+    job_variables: Mapping[str, Any] | None,
+    scheduled_time: datetime | None,
+    idempotency_key: str | None,
+    *,
+    parameter_text: Mapping[str, str] | None,
+) -> tuple[FlowRun, bool]:
     deployment = find_deployment(store, deployment_name)
     merged = {**deployment.parameters, **_text_for_strings(deployment, dict(parameters or {}), parameter_text)}
     if deployment.enforce_parameter_schema:
@@ -155,7 +112,10 @@ def create_run(
         idempotency_key=idempotency_key,
         state_message="created by deploytool run",
     )
-    return store.runs.create(run)
+    stored = store.runs.create(run)
+    # With an idempotency key already used, the store returns the existing run: another id than ours. (Its
+    # creation time cannot tell: a concurrent `run` with the same key may have created it after we started.)
+    return stored, stored.id == run.id
 
 
 def _text_for_strings(
@@ -254,6 +214,7 @@ def list_runs(
     """The newest runs first, filtered by state (LATE: overdue SCHEDULED runs), deployment and pool."""
     if limit < 1:
         raise DeploytoolError(f"--limit {limit}: must be at least 1")
+    check_at_most("--limit", limit)
     now = now or utcnow()
     wanted, late = parse_states(states)
     deployment_id = find_deployment(store, deployment).id if deployment else None
@@ -385,8 +346,7 @@ def submit_run(
     parameter_text: Mapping[str, str] | None = None,
 ) -> SubmittedRun:
     """`create_run`, and what the user should know about it."""
-    before = utcnow()
-    run = create_run(
+    run, new = _create_run(
         store,
         deployment_name,
         parameters,
@@ -395,4 +355,4 @@ def submit_run(
         idempotency_key,
         parameter_text=parameter_text,
     )
-    return SubmittedRun(run, run.created >= before, store.workers.pool_status(run.pool_name, utcnow()))
+    return SubmittedRun(run, new, store.workers.pool_status(run.pool_name, utcnow()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -31,10 +32,54 @@ MAX_NAME = 255
 # --- parsing ---------------------------------------------------------------------------------------------
 
 
-def parse_value(text: str) -> Any:
+MAX_JSON_DEPTH = 100
+"""Arrays and objects nest at most this deep in a value given on the command line or in a JSON file."""
+
+
+def load_json(text: str, where: str, **options: Any) -> Any:
+    """`json.loads(text, **options)`, with a DeploytoolError naming `where` for what JSON allows but deploytool
+    cannot take: nesting deeper than MAX_JSON_DEPTH, an integer with more digits than Python converts.
+    A JSONDecodeError (and any ValueError the options raise) propagates for the caller to word."""
+    try:
+        value = json.loads(text, **options)
+    except RecursionError:
+        raise _too_deep(where) from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError) or "integer string conversion" not in str(exc):
+            raise
+        raise DeploytoolError(
+            f"{where}: a number has more than {sys.get_int_max_str_digits()} digits",
+            hint="give such a value as a string (in quotes)",
+        ) from None
+    if _nesting(value) > MAX_JSON_DEPTH:
+        raise _too_deep(where)
+    return value
+
+
+def _too_deep(where: str) -> DeploytoolError:
+    return DeploytoolError(
+        f"{where}: arrays and objects nest more than {MAX_JSON_DEPTH} levels deep",
+        hint="flatten the value, or give it as a string",
+    )
+
+
+def _nesting(value: Any) -> int:
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_value(text: str, where: str = "value") -> Any:
     """`text` as JSON when it parses (`42`, `true`, `{"a": 1}`, `"quoted"`), else the string itself.
 
     NaN and Infinity are not JSON: they stay strings, and so does a number too large for a float (`1e400`).
+    A value nested too deeply or an integer with too many digits is a DeploytoolError naming `where`.
     """
 
     def refuse(constant: str) -> Any:
@@ -47,7 +92,7 @@ def parse_value(text: str) -> Any:
         return value
 
     try:
-        return json.loads(text, parse_constant=refuse, parse_float=finite)
+        return load_json(text, where, parse_constant=refuse, parse_float=finite)
     except ValueError:
         return text
 
@@ -98,7 +143,7 @@ def parse_fields(pairs: Sequence[str]) -> dict[str, Any]:
             )
         if key in data:
             raise DeploytoolError(f"field {key!r} is given twice", hint="give each field once")
-        data[key] = parse_value(raw)
+        data[key] = parse_value(raw, f"field {key!r}")
     return data
 
 
@@ -113,7 +158,7 @@ def read_json_object(source: str, stdin: TextIO | None = None) -> dict[str, Any]
     else:
         text = read_text_limited(source, label=label)
     try:
-        data = json.loads(text)
+        data = load_json(text, label)
     except json.JSONDecodeError as exc:
         raise DeploytoolError(
             f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}", hint='a block is a JSON object: {"key": ...}'

@@ -5,6 +5,7 @@ A worker is simulated in a thread that moves states and appends logs through its
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -134,6 +135,21 @@ def test_idempotency_key(cli: CLI) -> None:
     again = cli("run", "etl/daily", "-p", "count=1", "--idempotency-key", "ci-7")
     assert again.code == 0 and "already exists for this idempotency key" in again.out and first["id"] in again.out
     assert first["new"] is True
+
+
+def test_six_concurrent_runs_with_one_key_store_one_run_and_only_its_creator_says_new(cli: CLI) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "deploytool", "run", "etl/daily", "-p", "count=1", "--idempotency-key", "K"]
+    procs = [subprocess.Popen([*command, "-o", "json"], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [json.loads(p.communicate(timeout=120)[0])["data"] for p in procs]
+    assert len({r["id"] for r in results}) == 1
+    assert [r["new"] for r in results].count(True) == 1
+    texts = [subprocess.run(command, capture_output=True, text=True, timeout=120).stdout for _ in range(2)]
+    assert not [t for t in texts if "Created" in t]
+    with open_store() as store:
+        assert len(store.runs.list()) == 1
 
 
 # --- --watch -------------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from deploytool.core import runs as core
+from deploytool.core import when
 from deploytool.core.watch import LogEvent, PoolEvent, StateEvent, follow_logs, watch_run
-from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, UsageError
 from deploytool.jobvars import default_base_job_template
 from deploytool.models import FlowRun, LogLine, PoolStatus, RunState, WorkPool, utcnow
 from deploytool.store import Store
@@ -142,6 +143,17 @@ def test_idempotency_key_returns_the_same_run(store: Store) -> None:
     assert len(store.runs.list()) == 1
 
 
+def test_a_run_created_by_a_concurrent_caller_with_the_same_key_is_not_new(store: Store) -> None:
+    # Another `deploytool run --idempotency-key K` created the run after this call began: its creation time is
+    # later than our start, but it is still not ours (issue #10 item 7: six concurrent calls all said "new").
+    deployment = store.deployments.get_by_name("etl", "daily")
+    theirs = store.runs.create(
+        FlowRun("etl", "daily", "local", deployment.id, idempotency_key="K", created=utcnow() + timedelta(hours=1))
+    )
+    submitted = core.submit_run(store, "etl/daily", {"count": 1}, idempotency_key="K")
+    assert submitted.run.id == theirs.id and not submitted.new
+
+
 # --- when ----------------------------------------------------------------------------------------------------
 
 
@@ -151,7 +163,7 @@ def test_idempotency_key_returns_the_same_run(store: Store) -> None:
      ("90 seconds", 90), ("5 minutes", 300), ("1.5h", 5400), (" 2H ", 7200)],
 )  # fmt: skip
 def test_parse_duration(text: str, seconds: int) -> None:
-    assert core.parse_duration(text) == timedelta(seconds=seconds)
+    assert when.parse_duration(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize(("text", "message"), [("10", "not a duration"), ("", "empty"), ("5x", "unknown unit"),
@@ -159,25 +171,25 @@ def test_parse_duration(text: str, seconds: int) -> None:
                                                ("5 minuets", "did you mean 'minutes'")])  # fmt: skip
 def test_parse_duration_errors(text: str, message: str) -> None:
     with pytest.raises(DeploytoolError, match=message):
-        core.parse_duration(text)
+        when.parse_duration(text)
 
 
 def test_parse_start_at() -> None:
-    assert core.parse_start_at("2030-01-31T17:30:00Z") == datetime(2030, 1, 31, 17, 30, tzinfo=UTC)
-    assert core.parse_start_at("2030-01-31 17:30+02:00") == datetime(2030, 1, 31, 15, 30, tzinfo=UTC)
-    naive = core.parse_start_at("2030-01-31T17:30")
+    assert when.parse_start_at("2030-01-31T17:30:00Z") == datetime(2030, 1, 31, 17, 30, tzinfo=UTC)
+    assert when.parse_start_at("2030-01-31 17:30+02:00") == datetime(2030, 1, 31, 15, 30, tzinfo=UTC)
+    naive = when.parse_start_at("2030-01-31T17:30")
     assert naive == datetime(2030, 1, 31, 17, 30).astimezone(UTC)  # local time
     with pytest.raises(DeploytoolError, match="not an ISO 8601"):
-        core.parse_start_at("tomorrow")
+        when.parse_start_at("tomorrow")
 
 
 def test_scheduled_time() -> None:
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    assert core.scheduled_time(None, None, now) == now
-    assert core.scheduled_time("1h30m", None, now) == now + timedelta(minutes=90)
-    assert core.scheduled_time(None, "2030-01-02T00:00Z", now) == datetime(2030, 1, 2, tzinfo=UTC)
-    with pytest.raises(DeploytoolError, match="cannot be used together"):
-        core.scheduled_time("1m", "2030-01-02T00:00Z", now)
+    assert when.scheduled_time(None, None, now) == now
+    assert when.scheduled_time("1h30m", None, now) == now + timedelta(minutes=90)
+    assert when.scheduled_time(None, "2030-01-02T00:00Z", now) == datetime(2030, 1, 2, tzinfo=UTC)
+    with pytest.raises(UsageError, match="not both"):
+        when.scheduled_time("1m", "2030-01-02T00:00Z", now)
 
 
 # --- finding runs --------------------------------------------------------------------------------------------
