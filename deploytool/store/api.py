@@ -38,6 +38,7 @@ from deploytool.models import (
     WorkPool,
     WorkQueue,
 )
+from deploytool.store.dashboard_api import DashboardRepository
 
 # The idempotency key of an auto-scheduled run starts with this: `scheduled:<deployment id>:<schedule id>:<time>`.
 AUTO_PREFIX = "scheduled:"
@@ -296,6 +297,7 @@ class Store(ABC):
     variables: VariableRepository
     blocks: BlockRepository
     schedules: ScheduleRepository
+    dashboard: DashboardRepository
 
     @classmethod
     def open(cls, target: Path | str) -> Store:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from deploytool.store.api import Store
 from deploytool.store.blocks import BlockRepo
+from deploytool.store.dashboard import DashboardQueries
 from deploytool.store.deployments import DeploymentRepo
 from deploytool.store.logs import LogRepo
 from deploytool.store.pools import WorkPoolRepo
@@ -33,6 +34,7 @@ class SqlStore(Store):
         self.variables = VariableRepo(db)
         self.blocks = BlockRepo(db)
         self.schedules = ScheduleRepo(db)
+        self.dashboard = DashboardQueries(db)
 
     @property
     def backend(self) -> str:
