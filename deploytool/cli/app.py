@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "flow-run": "run_cmds",
     "worker": "worker_cmds",
     "scheduler": "scheduler_cmds",
+    "ui": "ui_cmds",
 }
 
 
