@@ -199,7 +199,7 @@ def browser_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
-            page.set_default_timeout(60_000)
+            page.set_default_timeout(120_000)  # a guard against a hang on a loaded machine
             yield page
         finally:
             browser.close()
