@@ -8,12 +8,15 @@ line, `deploytool work-pool create bench --type process`, `deploytool deploy`, t
 
 - pickup latency: for each of N runs, from the moment `deploytool run bench/latency` RETURNS (the command has
   exited; its own start-up is not counted) to the flow's first line; median and p90;
-- idle CPU: the worker's user+system CPU time over S seconds with nothing queued, as % of one core;
+- idle CPU: the worker's user+system CPU time over S seconds with nothing queued, as % of one core, and its
+  write transactions per second over the same window (the worker runs under a small wrapper that counts the
+  `BEGIN` statements of its SQLite connections and writes the count to a file on SIGUSR1);
 - the worker's resident memory (VmRSS) when idle and after the runs;
 - throughput: 50 trivial runs queued at once (through the store's API, in one go), until all are COMPLETED,
   with `--limit 8`.
 
-Targets: median latency < 300 ms; idle CPU < 2 % of a core; 50 runs < 10 s.
+Targets: median latency < 300 ms; idle CPU < 0.2 % of a core; idle write transactions < 0.5/s (a heartbeat
+every 5 s and one scheduler pass per deployment every 10 s); 50 runs < 10 s.
 Exit status: 0 when every target is met, 1 when one is missed, 2 when a command fails.
 """
 
@@ -33,7 +36,32 @@ from pathlib import Path
 from benchlib import BenchError, find_console_script, machine, print_table
 
 LATENCY_TARGET_MS = 300.0
-IDLE_CPU_TARGET = 2.0
+IDLE_CPU_TARGET = 0.2
+IDLE_WRITES_TARGET = 0.5
+
+# Runs the deploytool CLI with a count of the write transactions (BEGIN ...) of every SQLite connection it
+# opens; SIGUSR1 writes the count to the file named by argv[1].
+COUNTING = """
+import signal, sqlite3, sys
+count = [0]
+_connect = sqlite3.connect
+def _trace(sql):
+    if sql.lstrip()[:5].upper() == "BEGIN":
+        count[0] += 1
+def connect(*args, **kwargs):
+    conn = _connect(*args, **kwargs)
+    conn.set_trace_callback(_trace)
+    return conn
+sqlite3.connect = connect
+out = sys.argv[1]
+def report(signum, frame):
+    with open(out, "w") as fh:
+        fh.write(str(count[0]))
+signal.signal(signal.SIGUSR1, report)
+from deploytool.cli.entry import main
+sys.argv = ["deploytool", *sys.argv[2:]]
+sys.exit(main())
+"""
 THROUGHPUT_TARGET_S = 10.0
 
 FLOW = """import os, time
@@ -87,6 +115,18 @@ def _wait_for(path: Path, timeout: float) -> float:
     raise BenchError(f"the flow did not write {path} within {timeout:g}s")
 
 
+def _writes(worker: subprocess.Popen[bytes], counts: Path) -> int:
+    """The worker's write transactions so far (it writes the count to `counts` on SIGUSR1)."""
+    counts.unlink(missing_ok=True)
+    worker.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while not counts.exists() or not counts.read_text():
+        if time.monotonic() > deadline:
+            raise BenchError("the worker did not report its write transactions")
+        time.sleep(0.01)
+    return int(counts.read_text())
+
+
 def bench(runs: int, idle_seconds: float) -> dict[str, float]:
     exe = find_console_script()
     with tempfile.TemporaryDirectory(prefix="deploytool-bench-worker-") as tmp:
@@ -98,8 +138,10 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
         env = {**os.environ, "DEPLOYTOOL_HOME": str(root / "home")}
         _cli(exe, "work-pool", "create", "bench", "--type", "process", env=env, cwd=root)
         _cli(exe, "deploy", env=env, cwd=root)
+        counts = root / "writes"
+        python = exe.parent / "python"
         worker = subprocess.Popen(
-            [str(exe), "worker", "start", "--pool", "bench", "--limit", "8"],
+            [str(python), "-c", COUNTING, str(counts), "worker", "start", "--pool", "bench", "--limit", "8"],
             env=env,
             cwd=root,
             stdout=subprocess.DEVNULL,
@@ -107,9 +149,11 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
         )
         try:
             time.sleep(2.0)  # start-up and the first heartbeat
+            writes0 = _writes(worker, counts)
             cpu0, t0 = _cpu_seconds(worker.pid), time.monotonic()
             time.sleep(idle_seconds)
             idle_cpu = 100 * (_cpu_seconds(worker.pid) - cpu0) / (time.monotonic() - t0)
+            idle_writes = (_writes(worker, counts) - writes0) / (time.monotonic() - t0)
             rss_idle = _rss_mib(worker.pid)
 
             latencies = []
@@ -161,6 +205,7 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
         "latency_p90_ms": 1000 * ordered[max(0, int(0.9 * len(ordered) + 0.5) - 1)],
         "latency_min_ms": 1000 * ordered[0],
         "idle_cpu_percent": idle_cpu,
+        "idle_write_transactions_per_s": idle_writes,
         "rss_idle_mib": rss_idle,
         "rss_after_runs_mib": rss_busy,
         "throughput_50_runs_s": throughput,
@@ -181,6 +226,7 @@ def main() -> int:
     checks = {
         "latency": figures["latency_median_ms"] < LATENCY_TARGET_MS,
         "idle_cpu": figures["idle_cpu_percent"] < IDLE_CPU_TARGET,
+        "idle_writes": figures["idle_write_transactions_per_s"] < IDLE_WRITES_TARGET,
         "throughput": figures["throughput_50_runs_s"] < THROUGHPUT_TARGET_S,
     }
     if args.json:
@@ -202,9 +248,15 @@ def main() -> int:
                 ["  p90 / min", f"{figures['latency_p90_ms']:.0f} / {figures['latency_min_ms']:.0f} ms", "", ""],
                 [
                     "idle worker CPU",
-                    f"{figures['idle_cpu_percent']:.2f} % of a core",
-                    "< 2 %",
+                    f"{figures['idle_cpu_percent']:.3f} % of a core",
+                    f"< {IDLE_CPU_TARGET:g} %",
                     verdict[checks["idle_cpu"]],
+                ],
+                [
+                    "idle worker write transactions",
+                    f"{figures['idle_write_transactions_per_s']:.2f} /s",
+                    f"< {IDLE_WRITES_TARGET:g} /s",
+                    verdict[checks["idle_writes"]],
                 ],
                 [
                     "50 trivial runs, --limit 8",

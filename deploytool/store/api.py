@@ -337,6 +337,11 @@ class Store(ABC):
     def schema_version(self) -> int:
         """The schema version the store is at."""
 
+    def change_counter(self) -> int | None:
+        """A number that changes whenever another connection has committed a change; cheap to ask often (an idle
+        worker does, between its passes). None when the backend cannot tell cheaply."""
+        return None
+
     @abstractmethod
     def table_counts(self) -> dict[str, int]:
         """Rows per table (pools, queues, deployments, runs, logs, ...), for `deploytool store info`."""

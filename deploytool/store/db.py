@@ -138,6 +138,11 @@ class SqliteDatabase(Database):
         with self.read() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def change_counter(self) -> int | None:
+        """SQLite's `data_version`: changes when another connection commits (read from shared memory: cheap)."""
+        with self.read() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on any exception."""

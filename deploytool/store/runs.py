@@ -259,6 +259,15 @@ class FlowRunRepo:
         same run, and the limits are counted by one claimer at a time.
         """
         lease = ts(now + timedelta(seconds=lease_seconds))
+        # Read first: an idle worker asks many times a second, and most of the time there is nothing due. Only a
+        # due run is worth the write lock (the choice itself is made again under it).
+        with self._db.read() as conn:
+            due = conn.execute(
+                "SELECT 1 FROM flow_runs WHERE pool_name = ? AND state = 'SCHEDULED' AND scheduled_time <= ? LIMIT 1",
+                (pool_name, ts(now)),
+            ).fetchone()
+        if due is None:
+            return None
         with self._db.transaction() as conn:
             pool = self._db.lock_pool_for_claim(conn, pool_name)
             if pool is None:
@@ -359,6 +368,12 @@ class FlowRunRepo:
         (`retry`) in the same transaction. Returns each recovered run (as it is now) with its new state.
         """
         recovered: builtins.list[tuple[FlowRun, RunState]] = []
+        with self._db.read() as conn:  # read first: most passes find nothing, and need no write lock
+            expired_any = conn.execute(
+                f"SELECT 1 FROM flow_runs WHERE state IN {ACTIVE_SQL} AND lease_expires < ? LIMIT 1", (ts(now),)
+            ).fetchone()
+        if expired_any is None:
+            return recovered
         with self._db.transaction() as conn:
             # SKIP LOCKED: two workers recovering at once each take the runs the other has not.
             rows = conn.execute(

@@ -96,6 +96,10 @@ class Database(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
+    def change_counter(self) -> int | None:
+        """See Store.change_counter; None unless the backend can tell cheaply."""
+        return None
+
     def tables(self) -> list[str]:
         """The store's data tables, parents before children (for counts and copies)."""
         return list(DATA_TABLES)

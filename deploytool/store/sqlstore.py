@@ -63,6 +63,9 @@ class SqlStore(Store):
     def schema_version(self) -> int:
         return self._db.schema_version()
 
+    def change_counter(self) -> int | None:
+        return self._db.change_counter()
+
     def table_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._db.read() as conn:

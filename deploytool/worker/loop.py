@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,7 +61,7 @@ class Worker:
         self._shutdown_detail = ""  # why and when the shutdown stops runs, for their state message
         self._next_heartbeat: datetime | None = None
         self._next_schedule: datetime | None = None
-        self._idle = False
+        self._idle_pause = 0.0  # the current pause of an idle worker: grows from poll_seconds to idle_poll_seconds
         self._environ = worker_environ()
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
 
@@ -202,7 +203,8 @@ class Worker:
     def _heartbeat(self, now: datetime) -> None:
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
         self.store.workers.heartbeat(self.name, self.pool.name, self.options.host, os.getpid(), now)
-        self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
+        if self.active:  # an idle worker holds no lease: no write to make
+            self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
         # A crashed run is retried by its deployment's crash_retries policy, no sooner than one lease from now.
         hook = crash_hook(self.store, now, min_delay_seconds=self.options.lease)
         recovered = self.store.runs.recover_expired(now, on_crash=hook)
@@ -329,9 +331,9 @@ class Worker:
     def _claim(self, now: datetime) -> None:
         while len(self.active) < self.options.limit:
             run = self.store.runs.claim_next(self.pool.name, self.options.queues, self.name, self.options.lease, now)
-            self._idle = run is None
             if run is None:
                 return
+            self._idle_pause = 0.0  # a run was due: poll at the full rate again
             if run.id in self.active:  # recovered and re-queued while our old job of it still runs: never two
                 message = f"released by worker {self.name!r}: its previous job still runs"
                 self.record(run.id, RunState.SCHEDULED, message)
@@ -393,8 +395,36 @@ class Worker:
                     sys.stdout.write(f"{o.run_id[:8]} | {line.message}\n")
         sys.stdout.flush()
 
+    def pause(self) -> float:
+        """How long to sleep before the next pass. While runs are active: `poll_seconds`. Idle: the pause doubles
+        with each pass that found nothing, from `poll_seconds` up to `idle_poll_seconds` (a claimed run, or a run
+        of this worker, resets it). A job that ends wakes the loop at once whatever the pause."""
+        if self.active or not self.claiming:
+            self._idle_pause = 0.0
+            return self.options.poll_seconds
+        if self._idle_pause <= 0.0:
+            self._idle_pause = self.options.poll_seconds
+        else:
+            self._idle_pause = min(self._idle_pause * 2, max(self.options.idle_poll_seconds, self.options.poll_seconds))
+        return self._idle_pause
+
+    def _change_counter(self) -> int | None:
+        try:
+            return self.store.change_counter()
+        except Exception:  # the next pass meets (and reports) whatever is wrong with the store
+            return None
+
     def _sleep(self) -> None:
-        busy = self.active or not self._idle
-        timeout = self.options.poll_seconds if busy else self.options.idle_poll_seconds
-        if self.wake.wait(timeout):
-            self.wake.clear()
+        """Sleep `pause()`, but wake early when a job ends or (idle, on a store that can tell) when another
+        process committed a change: a new run is then noticed within `poll_seconds` however long the pause."""
+        pause = self.pause()
+        step = self.options.poll_seconds
+        counter = self._change_counter() if pause > step else None
+        deadline = time.monotonic() + pause
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.wake.wait(min(step, remaining) if counter is not None else remaining):
+                self.wake.clear()
+                return
+            if counter is not None and self._change_counter() != counter:
+                self._idle_pause = 0.0
+                return

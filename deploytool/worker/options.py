@@ -12,7 +12,7 @@ from pathlib import Path
 DEFAULT_HEARTBEAT_SECONDS = 5.0
 LEASE_HEARTBEATS = 3  # a lease lasts three heartbeats: two may be missed before other workers recover the runs
 DEFAULT_POLL_SECONDS = 0.1
-DEFAULT_IDLE_POLL_SECONDS = 0.1
+DEFAULT_IDLE_POLL_SECONDS = 1.0  # an idle worker's pause grows to this (doubling from the poll interval)
 DEFAULT_STOP_GRACE_SECONDS = 10.0
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 DEFAULT_TIMEOUT_GRACE_SECONDS = 5.0
@@ -47,8 +47,9 @@ class WorkerOptions:
     """Everything `deploytool worker start` can set.
 
     `queues` None serves every queue of the pool. `lease_seconds` None means LEASE_HEARTBEATS heartbeats.
-    `poll_seconds` is the pause between ticks while runs are active or were just seen; an idle worker backs off
-    to `idle_poll_seconds`, but any change to the store (a new run, a cancel) brings it back at once.
+    `poll_seconds` is the pause between ticks while runs are active or one was just claimed; an idle worker's
+    pause doubles with each pass that finds nothing due, up to `idle_poll_seconds` (docs/worker.md, "Idle"). A
+    job that ends wakes the loop at once; nothing else does.
     `stop_grace_seconds` is the time between SIGTERM and SIGKILL when the worker stops a job (cancel, timeout,
     shutdown). `shutdown_grace_seconds` is how long a stopping worker lets its runs finish by themselves.
     `timeout_grace_seconds` is added to a flow's timeout before the worker stops it from outside (the engine

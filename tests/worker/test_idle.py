@@ -1,0 +1,53 @@
+"""An idle worker backs off and takes no write lock when there is nothing to claim (docs/worker.md, "Idle")."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from deploytool.models import RunState, utcnow
+from deploytool.store import Store
+from tests.worker.helpers import make_deployment, queue_run, worker, write_flow
+
+
+def test_the_idle_pause_doubles_up_to_its_limit_and_a_claim_resets_it(store: Store, project: Path) -> None:
+    w = worker(store, poll_seconds=0.1, idle_poll_seconds=1.0)
+    w.register()
+    assert [w.pause() for _ in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    run = queue_run(store, make_deployment(store, project, write_flow(project, "pass")))
+    w.tick()
+    assert store.runs.get(run.id).state in (RunState.RUNNING, RunState.COMPLETED)
+    assert w.pause() == 0.1  # busy again: the full rate
+    w.close()
+
+
+def test_an_idle_pass_takes_no_write_lock(store: Store, tmp_path: Path) -> None:
+    w = worker(store, heartbeat_seconds=3600.0)
+    now = utcnow()
+    w.register(now)
+    # Another process holds the write lock: a pass that wanted it would wait for it and then fail.
+    other = sqlite3.connect(tmp_path / "store" / "deploytool.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        for i in range(5):
+            w.tick(now + timedelta(seconds=i + 1))  # heartbeat not due; scheduler pass done at register time
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    w.close()
+
+
+def test_a_run_queued_during_a_long_idle_pause_ends_the_pause(store: Store, tmp_path: Path, project: Path) -> None:
+    w = worker(store, poll_seconds=0.05, idle_poll_seconds=3600.0)
+    w.register()
+    for _ in range(20):
+        w.pause()  # at its limit now: an hour
+    slept = threading.Thread(target=w._sleep, daemon=True)
+    slept.start()
+    with Store.open(tmp_path / "store" / "deploytool.db") as other:  # another process's connection
+        queue_run(other, make_deployment(other, project, write_flow(project, "pass")))
+    slept.join(120)
+    assert not slept.is_alive(), "the worker slept on although a run was queued"
+    w.close()
