@@ -262,11 +262,15 @@ class FlowRunRepo:
         # Read first: an idle worker asks many times a second, and most of the time there is nothing due. Only a
         # due run is worth the write lock (the choice itself is made again under it).
         with self._db.read() as conn:
-            due = conn.execute(
-                "SELECT 1 FROM flow_runs WHERE pool_name = ? AND state = 'SCHEDULED' AND scheduled_time <= ? LIMIT 1",
-                (pool_name, ts(now)),
+            found = conn.execute(
+                "SELECT (SELECT 1 FROM work_pools WHERE name = ?) AS pool, (SELECT 1 FROM flow_runs"
+                " WHERE pool_name = ? AND queue_name IN (SELECT name FROM work_queues WHERE pool_name = ?)"
+                " AND state = 'SCHEDULED' AND scheduled_time <= ? LIMIT 1) AS due",  # walks flow_runs_claim
+                (pool_name, pool_name, pool_name, ts(now)),
             ).fetchone()
-        if due is None:
+        if found["pool"] is None:
+            raise pool_not_found(pool_name)
+        if found["due"] is None:
             return None
         with self._db.transaction() as conn:
             pool = self._db.lock_pool_for_claim(conn, pool_name)

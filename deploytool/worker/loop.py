@@ -201,9 +201,10 @@ class Worker:
     # --- heartbeat, ownership, deadlines ------------------------------------------------------------------
 
     def _heartbeat(self, now: datetime) -> None:
+        first = self._next_heartbeat is None  # a restarted worker may hold runs it has not re-attached yet
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
         self.store.workers.heartbeat(self.name, self.pool.name, self.options.host, os.getpid(), now)
-        if self.active:  # an idle worker holds no lease: no write to make
+        if self.active or first:  # an idle worker holds no lease: no write to make
             self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
         # A crashed run is retried by its deployment's crash_retries policy, no sooner than one lease from now.
         hook = crash_hook(self.store, now, min_delay_seconds=self.options.lease)
