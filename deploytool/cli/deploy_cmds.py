@@ -54,6 +54,9 @@ def deploy(
     anchor_date: Annotated[
         str | None, typer.Option("--anchor-date", help="ISO date and time the --interval schedules count from.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="In a terminal, every line of image builds (not one per step).")
+    ] = False,
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Validate the file, run build and push steps, and register its deployments (all or nothing)."""
@@ -71,10 +74,10 @@ def deploy(
             job_variables=parse_assignments(job_variable or [], "--job-variable"),
             schedules=schedule_items(cron or [], interval or [], rrule or [], timezone, anchor_date),
         )
-        _deploy(file, options, output)
+        _deploy(file, options, output, verbose=verbose)
 
 
-def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> None:
+def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat, *, verbose: bool = False) -> None:
     from deploytool.cli.store_access import open_store
     from deploytool.config import load_project
     from deploytool.core.deploy import deploy as run_deploy
@@ -89,11 +92,21 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> 
     from deploytool.cli.progress import step_output
 
     live = output == OutputFormat.text and sys.stdout.isatty()  # a live build/push display; plain lines in CI
-    with open_store() as store, step_output(live, _show_step_output) as on_output:
+    with (
+        open_store() as store,
+        step_output(
+            live, _show_step_output if output == OutputFormat.text else _step_output_to_stderr, verbose=verbose
+        ) as on_output,
+    ):
         outcome = run_deploy(project, store, options, env=os.environ, on_output=on_output)
     plan = outcome.plan
     if output == OutputFormat.json:
-        data = {"applied": outcome.applied, "dry_run": dry_run, "items": [i.to_json() for i in plan.items]}
+        data = {
+            "applied": outcome.applied,
+            "dry_run": dry_run,
+            "items": [i.to_json() for i in plan.items],
+            "rebuilt_images": outcome.rebuilt_images,
+        }
         print_json("deploy", data)
         return
     symbols = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
@@ -107,8 +120,13 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> 
         ("unchanged", "unchanged"),
     )
     counts = ", ".join(f"{plan.count(a)} {word}" for a, word in words if plan.count(a))
+    if outcome.rebuilt_images:  # the deployments name the same tag, but its runs get new content
+        images = ", ".join(outcome.rebuilt_images)
+        tail = "" if plan.has_changes else f" Deployments: {counts}."
+        print(f"Image rebuilt (content changed): {images}; new runs use it.{tail}")
     if not plan.has_changes:
-        print(f"Nothing to change: {counts}.")
+        if not outcome.rebuilt_images:
+            print(f"Nothing to change: {counts}.")
     elif dry_run:
         print(f"Dry run, nothing written. Would be: {counts}.")
     else:
@@ -122,6 +140,12 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat) -> 
 def _show_step_output(stream: str, line: str) -> None:
     if stream != "progress":  # progress events go to a live display only (deploytool.cli.progress)
         print(line, file=sys.stderr if stream == "stderr" else sys.stdout)
+
+
+def _step_output_to_stderr(stream: str, line: str) -> None:
+    """With --output json, stdout holds the envelope alone: step output goes to stderr."""
+    if stream != "progress":
+        print(line, file=sys.stderr)
 
 
 @deployment_app.command("ls")

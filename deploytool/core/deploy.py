@@ -72,6 +72,7 @@ def _matches(spec: DeploymentSpec, pattern: str) -> bool:
 class DeployResult:
     plan: Plan
     applied: bool
+    rebuilt_images: list[str] = field(default_factory=list)  # same tag, new content (build_docker_image)
 
 
 def deploy(
@@ -103,8 +104,9 @@ def deploy(
             if (d.flow_name.replace("_", "-"), d.name) not in keep
         ]
     plan = plan_deployments(store, wanted, prune)
+    rebuilt = list(dict.fromkeys(resolver.rebuilt_images))
     if options.dry_run or not plan.has_changes:
-        return DeployResult(plan, applied=False)
+        return DeployResult(plan, applied=False, rebuilt_images=rebuilt)
     with store.transaction():
         for item in plan.items:
             if item.action in ("create", "update"):
@@ -113,7 +115,7 @@ def deploy(
                 prune_schedules(store, stored, utcnow())
             elif item.action == "delete":
                 store.deployments.delete(item.deployment.id)
-    return DeployResult(plan, applied=True)
+    return DeployResult(plan, applied=True, rebuilt_images=rebuilt)
 
 
 def _with_overrides(spec: DeploymentSpec, options: DeployOptions) -> DeploymentSpec:

@@ -40,6 +40,7 @@ class Resolver:
         self.store = store
         self.env = dict(env)
         self.on_output = on_output
+        self.rebuilt_images: list[str] = []  # built again under a tag that named other content before
         self.issues: list[ConfigIssue] = []
         self._pools: dict[str, WorkPool | None] = {}
         self._step_outputs: dict[str, dict[str, dict[str, Any]]] = {}
@@ -219,6 +220,7 @@ class Resolver:
         except DeploytoolError as exc:
             raise StepError(f"deployment {spec.full_name}: {exc.message}", exc.hint) from exc
         self._step_outputs[key] = {k: dict(v) for k, v in outputs.items()}
+        self.rebuilt_images += [str(v["image"]) for v in outputs.values() if v.get("rebuilt") is True]
         return self._step_outputs[key]
 
 

@@ -89,6 +89,8 @@ def deploy_flow(
     for item in outcome.plan.items:
         detail = f" ({', '.join(item.changed)})" if item.changed else ""
         print(f"{symbols[item.action]} {item.action:<9} {item.deployment.full_name}{detail}", file=stream)
+    if outcome.rebuilt_images:
+        print(f"Image rebuilt (content changed): {', '.join(outcome.rebuilt_images)}; new runs use it.", file=stream)
     if announce:
         print(f"Start a worker: deploytool worker start --pool {deployment.pool_name}", file=stream)
         print(f"Run it:         deploytool run '{deployment.full_name}'", file=stream)

@@ -143,8 +143,10 @@ def build_docker_image(
     dockerfile_s = as_str("dockerfile", dockerfile) or "Dockerfile"
     inputs = {"buildargs": args, "target": target, "platform": platform, "labels": user_labels, "squash": squash}
     refresh = as_bool("ignore_cache", ignore_cache, False)
+    base: str | None = None
     if dockerfile_s == "auto":
-        staged, dockerfile_in_tar, text = _auto_context(ctx, root, base_image, dockerfile_output_path, refresh, inputs)
+        base = check_base_image(as_str("base_image", base_image) or default_base_image(ctx.base_env()))
+        staged, dockerfile_in_tar, text = _auto_context(ctx, root, base, dockerfile_output_path, refresh, inputs)
         if as_bool("persist_dockerfile", persist_dockerfile, False):
             out = root / (as_str("dockerfile_output_path", dockerfile_output_path) or "Dockerfile.generated")
             out.write_text(text)
@@ -161,7 +163,9 @@ def build_docker_image(
             f"{LABEL_PREFIX}.dockerfile": dockerfile_s,
         }
         api = docker_api(ctx)
-        image_id = None if (refresh or nocache_b or pull_b) else _reusable(api, ref, staged.digest)
+        before_id, before_hash = _existing(api, ref)
+        reuse = before_id is not None and before_hash == staged.digest and not (refresh or nocache_b or pull_b)
+        image_id = before_id if reuse else None
         if image_id is not None:
             ctx.emit("stdout", f"reusing {ref} ({image_id[:19]}): the build context is unchanged")
         else:
@@ -185,10 +189,21 @@ def build_docker_image(
                 all_labels,
                 kwargs,
                 flags=(nocache_b, pull_b, as_bool("rm", rm, True), as_bool("forcerm", forcerm, False)),
+                base=base if dockerfile_s == "auto" else None,
             )
+        rebuilt = before_id is not None and before_id != image_id
+        if before_id is not None and rebuilt:
+            ctx.emit("stdout", f"image {ref} rebuilt (content changed): it was {before_id[:19]}, now {image_id[:19]}")
         for extra in extra_tags:
             _tag(api, image_id, name, extra)
-    return {"image_name": name, "tag": final_tag, "image": ref, "image_id": image_id, "additional_tags": extra_tags}
+    return {
+        "image_name": name,
+        "tag": final_tag,
+        "image": ref,
+        "image_id": image_id,
+        "additional_tags": extra_tags,
+        "rebuilt": rebuilt,
+    }
 
 
 def _context_dir(ctx: StepContext, path: Any, context: Any) -> Path:
@@ -221,9 +236,8 @@ def _string_map(name: str, value: Any) -> dict[str, str]:
 
 
 def _auto_context(
-    ctx: StepContext, root: Path, base_image: Any, output_path: Any, refresh: bool, inputs: dict[str, Any]
+    ctx: StepContext, root: Path, base: str, output_path: Any, refresh: bool, inputs: dict[str, Any]
 ) -> tuple[Any, str, str]:
-    base = check_base_image(as_str("base_image", base_image) or default_base_image(ctx.base_env()))
     wheel = deploytool_wheel()
     extra: list[tuple[str, bytes]] = [(f"dist/{wheel.name}", wheel.data)]
     requirements = root / "requirements.txt"
@@ -261,18 +275,37 @@ def _user_context(ctx: StepContext, root: Path, dockerfile: str, inputs: dict[st
     return stage_context(root, files, extra=extra, inputs=inputs), in_tar
 
 
-def _reusable(api: Any, ref: str, digest: str) -> str | None:
-    """The id of the local image `ref` when it was built from this very context, else None."""
+def _existing(api: Any, ref: str) -> tuple[str | None, str | None]:
+    """The id of the local image `ref` and the context hash it was built from ((None, None): no such image)."""
     import docker
 
     try:
         info = api.inspect_image(ref)
     except docker.errors.ImageNotFound:
-        return None
+        return None, None
     except docker.errors.APIError as exc:
         raise StepError(f"cannot inspect {ref}: {exc.explanation or exc}") from None
     labels = (info.get("Config") or {}).get("Labels") or {}
-    return str(info["Id"]) if labels.get(HASH_LABEL) == digest else None
+    return str(info["Id"]), labels.get(HASH_LABEL)
+
+
+def _base_image_missing(api: Any, base: str, reason: str) -> StepError | None:
+    """The one-line error for a build that failed because its base image is neither here nor pullable."""
+    import docker
+
+    try:
+        api.inspect_image(base)
+        return None  # it is here: the build failed for another reason
+    except docker.errors.ImageNotFound:
+        pass
+    except docker.errors.APIError:
+        return None
+    first = next((line.strip() for line in reason.splitlines() if line.strip()), "")
+    return StepError(
+        f"the base image {base} is not on this Docker host and cannot be pulled ({first[:200]})",
+        f"pull or build it here (docker pull {base}), or name one this host has: `base_image: python:3.12-slim`"
+        f" in the build step, or DEPLOYTOOL_BASE_IMAGE=registry.example.com/python:3.12-slim",
+    )
 
 
 def _run_build(
@@ -286,7 +319,9 @@ def _run_build(
     kwargs: dict[str, Any],
     *,
     flags: tuple[bool, bool, bool, bool],
+    base: str | None = None,
 ) -> str:
+    """Build; `base` (the base image of `dockerfile: auto`) turns a failure to get it into one clear line."""
     import docker
 
     nocache, pull, rm, forcerm = flags
@@ -311,10 +346,17 @@ def _run_build(
         stream.finish()
     except docker.errors.APIError as exc:
         stream.finish()
-        raise StepError(f"docker build of {ref} failed: {exc.explanation or exc}\n{_tail(ctx)}".rstrip()) from None
+        reason = str(exc.explanation or exc)
+        missing = _base_image_missing(api, base, reason) if base else None
+        if missing is not None:
+            raise missing from None
+        raise StepError(f"docker build of {ref} failed: {reason}\n{_tail(ctx)}".rstrip()) from None
     except docker.errors.DockerException as exc:
         raise StepError(f"docker build of {ref} failed: {exc}\n{_tail(ctx)}".rstrip()) from None
     if stream.error is not None:
+        missing = _base_image_missing(api, base, stream.error) if base else None
+        if missing is not None:
+            raise missing
         raise StepError(f"docker build of {ref} failed: {stream.error}\n{_tail(ctx, stream.error)}".rstrip())
     try:
         return str(api.inspect_image(ref)["Id"])

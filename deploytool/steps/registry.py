@@ -68,7 +68,7 @@ STEPS: dict[str, StepSpec] = {
                 "prefect_docker.deployments.steps.build_docker_image",
                 "prefect_docker.projects.steps.build_docker_image",
             ),
-            ("image_name", "tag", "image", "image_id", "additional_tags"),
+            ("image_name", "tag", "image", "image_id", "additional_tags", "rebuilt"),
             "build a Docker image",
         ),
         StepSpec(
