@@ -14,7 +14,6 @@ Calling a flow runs it here and now, honouring its options:
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import functools
 import inspect
@@ -27,13 +26,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-__all__ = ["DockerImage", "Flow", "FlowTimeoutError", "flow", "get_run_logger"]
+from deploytool.runcontext import RUN_LOGGER_NAME, TaskRunner, flow_run_scope, get_run_logger, prints_to_log
+
+__all__ = ["RUN_LOGGER_NAME", "DockerImage", "Flow", "FlowTimeoutError", "flow", "get_run_logger"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-RUN_LOGGER_NAME = "deploytool.flow_run"
-"""The name of the logger `get_run_logger()` returns. The engine sends its records to the run's logs."""
 
 RetryDelay = float | Sequence[float]
 
@@ -66,6 +64,7 @@ class Flow(Generic[P, R]):
         timeout_seconds: float | None = None,
         description: str | None = None,
         version: str | None = None,
+        task_runner: TaskRunner | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@flow needs a function, not {type(fn).__name__}")
@@ -81,6 +80,7 @@ class Flow(Generic[P, R]):
         self.timeout_seconds = timeout_seconds
         self.description = description if description is not None else inspect.getdoc(fn)
         self.version = version
+        self.task_runner = task_runner
         functools.update_wrapper(self, fn)  # __wrapped__, __name__, __doc__, __module__, __qualname__
 
     def __repr__(self) -> str:
@@ -96,6 +96,7 @@ class Flow(Generic[P, R]):
             "timeout_seconds": self.timeout_seconds,
             "description": self.description,
             "version": self.version,
+            "task_runner": self.task_runner,
         }
         unknown = sorted(set(options) - set(current))
         if unknown:
@@ -196,6 +197,7 @@ def flow(
     timeout_seconds: float | None = None,
     description: str | None = None,
     version: str | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
@@ -210,6 +212,7 @@ def flow(
     timeout_seconds: float | None = None,
     description: str | None = None,
     version: str | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
     """Make a function a flow: `@flow` or `@flow(name=..., retries=..., ...)`.
 
@@ -227,18 +230,10 @@ def flow(
             timeout_seconds=timeout_seconds,
             description=description,
             version=version,
+            task_runner=task_runner,
         )
 
     return decorate(fn) if fn is not None else decorate
-
-
-def get_run_logger() -> logging.Logger:
-    """The logger for messages of a flow run.
-
-    Inside a job its records go to the run's logs, with their level. Called elsewhere it is an ordinary
-    logger, which a local flow call shows on standard error when logging is not configured.
-    """
-    return logging.getLogger(RUN_LOGGER_NAME)
 
 
 class DockerImage:
@@ -285,13 +280,17 @@ def run_attempts(
 
     Raises the last attempt's exception, or `FlowTimeoutError` as soon as an attempt times out.
     """
-    listener = listener or AttemptListener()
+    with flow_run_scope(flow.task_runner):  # the task runs still going end with the flow
+        return _attempts(flow, args, kwargs, listener or AttemptListener())
+
+
+def _attempts(flow: Flow[P, R], args: Sequence[Any], kwargs: dict[str, Any], listener: AttemptListener) -> R:
     max_attempts = flow.retries + 1
     attempt = 1
     while True:
         listener.attempt_started(attempt, max_attempts)
         try:
-            with _prints_to_log(flow.log_prints), _time_limit(flow.timeout_seconds):
+            with prints_to_log(flow.log_prints), _time_limit(flow.timeout_seconds):
                 result: Any = flow.fn(*args, **kwargs)
                 if inspect.iscoroutine(result):
                     import asyncio  # only async flows pay for asyncio
@@ -315,30 +314,6 @@ def run_attempts(
             )
             time.sleep(retry_in)
             attempt += 1
-
-
-@contextlib.contextmanager
-def _prints_to_log(enabled: bool) -> Iterator[None]:
-    # Like Prefect's log_prints: print() to stdout becomes a log record; print(file=...) elsewhere is untouched.
-    # The patch covers the whole process while the flow runs, so prints from nested calls are logged too.
-    if not enabled:
-        yield
-        return
-    original = builtins.print
-    logger = get_run_logger()
-
-    def print_to_log(*values: object, sep: str | None = " ", end: str | None = "\n", **kw: Any) -> None:
-        file = kw.get("file")
-        if file is not None and file is not sys.stdout:
-            original(*values, sep=sep, end=end, **kw)
-            return
-        logger.info((sep if sep is not None else " ").join(str(v) for v in values))
-
-    builtins.print = print_to_log
-    try:
-        yield
-    finally:
-        builtins.print = original
 
 
 @contextlib.contextmanager

@@ -194,6 +194,26 @@ class LogLine:
 
 
 @dataclass(frozen=True)
+class TaskRun:
+    """One task run of a flow run, as the engine reported it: RUNNING, then COMPLETED or FAILED.
+
+    `id` is the engine's; `attempts` counts the attempts so far; `message` is the error of a FAILED one.
+    """
+
+    id: str
+    flow_run_id: str
+    name: str
+    task_name: str
+    state: str
+    start_time: datetime
+    attempts: int = 1
+    end_time: datetime | None = None
+    duration_seconds: float | None = None
+    message: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Worker:
     """A worker process as last seen through its heartbeat; unique by (pool_name, name)."""
 

@@ -15,6 +15,7 @@ import typer
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
 from deploytool.cli.store_access import open_store
+from deploytool.cli.task_runs_view import print_logs_and_task_runs
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
         print(f"{key}: {'-' if data[key] is None else data[key]}")
     print(f"parameters: {json.dumps(data['parameters'], default=str)}")
     print(f"job_variables: {json.dumps(data['job_variables'], default=str)}")
-    print(f"logs: {data['log_lines']} lines: deploytool flow-run logs {data['id'][:8]}")
+    print_logs_and_task_runs(data)
 
 
 @flow_run_app.command()

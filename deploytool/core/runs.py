@@ -15,6 +15,7 @@ from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most
+from deploytool.core.task_runs import task_run_summaries
 from deploytool.core.values import store_redactor
 from deploytool.core.when import (
     scheduled_time as scheduled_time,  # its home is core.when; the dashboard imports it here
@@ -262,7 +263,8 @@ def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
 
 
 def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
-    """Everything about one run: its summary plus parameters, job variables, lease, exit code and log count."""
+    """Everything about one run: its summary plus parameters, job variables, lease, exit code, log count and
+    task runs (in the order they started)."""
     run = resolve_run(store, ref)
     data = run_summary(run, now)
     data.update(
@@ -274,6 +276,7 @@ def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str
         exit_code=run.exit_code,
         created=run.created.isoformat(),
         log_lines=len(store.logs.read(run.id, limit=_SCAN_LIMIT)),
+        task_runs=task_run_summaries(store, run.id),
     )
     redacted: dict[str, Any] = store_redactor(store).value(data)
     return redacted

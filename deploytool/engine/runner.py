@@ -31,6 +31,7 @@ from deploytool.engine.spec import (
     RunSpecError,
 )
 from deploytool.flows import AttemptListener, Flow, FlowTimeoutError, run_attempts
+from deploytool.runcontext import TaskListener, TaskRunInfo, set_task_listener
 
 SIGNAL_EXIT_GRACE_SECONDS = 2.0
 """After SIGTERM/SIGINT, how long the flow may take to unwind before the engine exits regardless."""
@@ -118,6 +119,37 @@ class _Attempts(AttemptListener):
             self._watchdog = None
 
 
+class _TaskEvents(TaskListener):
+    """Reports each task run's start, retries and end as events (the worker logs and records them)."""
+
+    def __init__(self, reporter: _Reporter) -> None:
+        self.reporter = reporter
+
+    def task_started(self, run: TaskRunInfo) -> None:
+        self.reporter.emit(
+            events.TASK_STARTED, task_run_id=run.id, task_run_name=run.name, task_name=run.task_name,
+            max_attempts=run.max_attempts, tags=list(run.tags),
+        )  # fmt: skip
+
+    def task_retrying(self, run: TaskRunInfo, attempt: int, error: BaseException, retry_in: float) -> None:
+        fields = events.exception_fields(error)
+        fields.pop("traceback")  # the flow's own failure, if it comes to that, carries the traceback once
+        self.reporter.emit(
+            events.TASK_RETRYING, task_run_id=run.id, task_run_name=run.name, attempt=attempt,
+            max_attempts=run.max_attempts, retry_in_seconds=retry_in, **fields,
+        )  # fmt: skip
+
+    def task_finished(self, run: TaskRunInfo, state: str, duration: float, error: BaseException | None) -> None:
+        fields: dict[str, Any] = {}
+        if error is not None:
+            fields = events.exception_fields(error)
+            fields.pop("traceback")
+        self.reporter.emit(
+            events.TASK_FINISHED, task_run_id=run.id, task_run_name=run.name, task_name=run.task_name,
+            state=state, attempts=run.attempts[0], duration_seconds=round(duration, 3), **fields,
+        )  # fmt: skip
+
+
 def main() -> int:
     """Run the flow described by DEPLOYTOOL_RUN_SPEC; return the exit code (see docs/engine.md)."""
     reporter = _Reporter(events.EventWriter())
@@ -138,6 +170,7 @@ def main() -> int:
     _install_signal_handlers(reporter)
     orphan.die_with_parent()
     _route_logging(reporter.writer)
+    set_task_listener(_TaskEvents(reporter))
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # keep the flow's prints in order with the events
     try:

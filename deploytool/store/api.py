@@ -33,6 +33,7 @@ from deploytool.models import (
     PoolStatus,
     RunCounts,
     RunState,
+    TaskRun,
     Variable,
     Worker,
     WorkPool,
@@ -220,6 +221,18 @@ class LogRepository(Protocol):
     def read(self, run_id: str, after_id: int | None = None, limit: int = 1000) -> builtins.list[LogLine]: ...
 
 
+class TaskRunRepository(Protocol):
+    """Task runs of flow runs, keyed by the engine's id; a later report of a task run replaces the earlier."""
+
+    def record(self, task_runs: Sequence[TaskRun]) -> None:
+        """Insert or update the task runs in one transaction (their flow runs must exist)."""
+        ...
+
+    def list(self, flow_run_id: str) -> builtins.list[TaskRun]:
+        """The task runs of a flow run, in the order they started."""
+        ...
+
+
 class WorkerRepository(Protocol):
     """Workers as seen through their heartbeats, unique by (pool name, worker name)."""
 
@@ -293,6 +306,7 @@ class Store(ABC):
     deployments: DeploymentRepository
     runs: FlowRunRepository
     logs: LogRepository
+    task_runs: TaskRunRepository
     workers: WorkerRepository
     variables: VariableRepository
     blocks: BlockRepository

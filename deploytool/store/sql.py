@@ -18,8 +18,8 @@ from typing import Any, Protocol
 # The tables that hold the store's data, parents before children (foreign keys). Bookkeeping tables (the
 # schema's version) are not in it.
 DATA_TABLES = (
-    "work_pools", "work_queues", "deployments", "schedule_marks", "flow_runs", "logs", "workers", "variables",
-    "blocks",
+    "work_pools", "work_queues", "deployments", "schedule_marks", "flow_runs", "logs", "task_runs", "workers",
+    "variables", "blocks",
 )  # fmt: skip
 
 # A row supports both `row["column"]` and `row[0]` (sqlite3.Row, and postgres.py's row factory).

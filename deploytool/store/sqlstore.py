@@ -16,6 +16,7 @@ from deploytool.store.queues import WorkQueueRepo
 from deploytool.store.runs import FlowRunRepo
 from deploytool.store.schedules import ScheduleRepo
 from deploytool.store.sql import Database
+from deploytool.store.task_runs import TaskRunRepo
 from deploytool.store.variables import VariableRepo
 from deploytool.store.workers import WorkerRepo
 
@@ -30,6 +31,7 @@ class SqlStore(Store):
         self.deployments = DeploymentRepo(db)
         self.runs = FlowRunRepo(db)
         self.logs = LogRepo(db)
+        self.task_runs = TaskRunRepo(db)
         self.workers = WorkerRepo(db)
         self.variables = VariableRepo(db)
         self.blocks = BlockRepo(db)

@@ -390,6 +390,7 @@ class Worker:
         with self.store.transaction():
             for o, lines in batches:
                 self.store.logs.append(o.run_id, lines)
+                self.store.task_runs.record(o.drain_task_runs())  # task events always come with their lines
         for o, lines in batches:
             if o.echo:
                 for line in lines:

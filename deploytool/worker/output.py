@@ -8,12 +8,12 @@ so a chatty flow costs one write per tick, not one per line.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deploytool.engine import events
-from deploytool.models import LogLine
+from deploytool.models import LogLine, TaskRun
 from deploytool.redaction import Redactor
 
 WORKER, ENGINE, STDOUT = "worker", "engine", "stdout"
@@ -40,6 +40,7 @@ class RunOutput:
     attempt: Attempt | None = None
     echo: bool = False
     _lines: list[LogLine] = field(default_factory=list)
+    _task_runs: dict[str, TaskRun] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, line: str) -> None:
@@ -65,8 +66,18 @@ class RunOutput:
             lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in lines]
         return lines
 
+    def drain_task_runs(self) -> list[TaskRun]:
+        """The task runs reported (started, retried or finished) since the last drain, to record."""
+        with self._lock:
+            runs, self._task_runs = list(self._task_runs.values()), {}
+        if self.redact.secrets:
+            runs = [_redacted_task_run(t, self.redact) for t in runs]
+        return runs
+
     def _on_event(self, event: dict[str, Any], now: datetime) -> list[LogLine]:
         kind = event["event"]
+        if kind in (events.TASK_STARTED, events.TASK_RETRYING, events.TASK_FINISHED):
+            self._on_task_event(event, _time(event, now))
         if kind in events.FINAL_EVENTS:
             self.final = event
         if kind == events.STARTED:
@@ -79,6 +90,39 @@ class RunOutput:
                 float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None,
             )
         return [LogLine(self.run_id, _time(event, now), level, source, text) for level, source, text in describe(event)]
+
+    def _on_task_event(self, event: dict[str, Any], when: datetime) -> None:
+        task_run_id = str(event.get("task_run_id") or "")
+        if not task_run_id:
+            return
+        known = self._task_runs.get(task_run_id)
+        duration = event.get("duration_seconds")
+        seconds = float(duration) if isinstance(duration, int | float) else None
+        if known is None:
+            start = when - timedelta(seconds=seconds) if seconds is not None else when
+            name = str(event.get("task_run_name") or task_run_id)
+            tags = event.get("tags")
+            known = TaskRun(
+                id=task_run_id, flow_run_id=self.run_id, name=name,
+                task_name=str(event.get("task_name") or name.rpartition("-")[0] or name), state="RUNNING",
+                start_time=start, tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            )  # fmt: skip
+        attempt = event.get("attempt")
+        if event["event"] == events.TASK_RETRYING and isinstance(attempt, int):
+            known = replace(known, attempts=attempt + 1)
+        elif event["event"] == events.TASK_FINISHED:
+            state = str(event.get("state") or "FAILED")
+            attempts = event.get("attempts")
+            known = replace(
+                known, state=state, end_time=when, duration_seconds=seconds,
+                attempts=attempts if isinstance(attempts, int) else known.attempts,
+                message=error_text(event) if state != "COMPLETED" else None,
+            )  # fmt: skip
+        self._task_runs[task_run_id] = known
+
+
+def _redacted_task_run(run: TaskRun, redact: Redactor) -> TaskRun:
+    return replace(run, name=redact(run.name), message=redact(run.message) if run.message else None)
 
 
 def _time(event: dict[str, Any], default: datetime) -> datetime:
@@ -110,6 +154,8 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
         took = event.get("duration_seconds")
         took_text = f" in {took:.2f}s" if isinstance(took, int | float) else ""
         return [("INFO", ENGINE, f"flow completed{took_text}; result: {event.get('result_repr')}")]
+    if kind in (events.TASK_STARTED, events.TASK_RETRYING, events.TASK_FINISHED):
+        return [task_line(event)]
     if kind == events.PULL_FAILED:
         return []  # the `failed` event that follows (stage "pull") says it, with the hint
     if kind == events.FAILED:
@@ -123,6 +169,25 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     if kind == events.TERMINATED:
         return [("WARNING", ENGINE, f"the engine was terminated by {event.get('signal')}")]
     return []
+
+
+def task_line(event: dict[str, Any]) -> tuple[str, str, str]:
+    """The log line of a task run's event: started, an attempt failed and will be retried, finished."""
+    kind, name = event["event"], f"task run {event.get('task_run_name')!r}"
+    if kind == events.TASK_STARTED:
+        return ("INFO", ENGINE, f"{name} started")
+    if kind == events.TASK_RETRYING:
+        retry = event.get("retry_in_seconds")
+        then = f"; retrying in {retry:g}s" if isinstance(retry, int | float) else ""
+        head = f"{name} attempt {event.get('attempt')}/{event.get('max_attempts')} failed: {error_text(event)}"
+        return ("WARNING", ENGINE, head + then)
+    took = event.get("duration_seconds")
+    took_text = f" in {took:.2f}s" if isinstance(took, int | float) else ""
+    if event.get("state") == "COMPLETED":
+        return ("INFO", ENGINE, f"{name} completed{took_text}")
+    attempts = event.get("attempts")
+    after = f" after {attempts} attempts" if isinstance(attempts, int) and attempts > 1 else ""
+    return ("ERROR", ENGINE, f"{name} failed{after}{took_text}: {error_text(event)}")
 
 
 def error_text(event: dict[str, Any]) -> str:

@@ -324,3 +324,24 @@ def test_run_help_documents_exit_codes(cli: CLI) -> None:
     assert result.code == 0
     flat = " ".join(result.out.split())
     assert "0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED" in flat
+
+
+def test_inspect_lists_the_task_runs_with_states_and_durations(cli: CLI) -> None:
+    from deploytool.models import TaskRun
+
+    with open_store() as store:
+        run = store.runs.create(FlowRun("etl", "daily", "local", None))
+        start = utcnow()
+        store.task_runs.record(
+            [
+                TaskRun("a", run.id, "extract-0", "extract", "COMPLETED", start, 1, start, 0.25),
+                TaskRun("b", run.id, "load-0", "load", "FAILED", start + timedelta(seconds=1), 3, start, 1.5, "E: x"),
+            ]
+        )
+    text = cli("flow-run", "inspect", run.id[:8])
+    assert "task runs: 2\n  extract-0  COMPLETED 0.2s\n  load-0  FAILED 1.5s (3 attempts): E: x" in text.out
+    data = cli("flow-run", "inspect", run.id[:8], "-o", "json").json()["data"]["task_runs"]
+    assert [(t["name"], t["state"], t["duration_seconds"]) for t in data] == [
+        ("extract-0", "COMPLETED", 0.25),
+        ("load-0", "FAILED", 1.5),
+    ]

@@ -1,0 +1,21 @@
+"""The end of `flow-run inspect`: where the logs are and the run's task runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def print_logs_and_task_runs(data: dict[str, Any]) -> None:
+    """Print the log count of an inspected run (`core.runs.inspect_run`) and one line per task run."""
+    print(f"logs: {data['log_lines']} lines: deploytool flow-run logs {data['id'][:8]}")
+    task_runs = data["task_runs"]
+    print(f"task runs: {len(task_runs) or '-'}")
+    for t in task_runs:
+        attempts = f" ({t['attempts']} attempts)" if t["attempts"] > 1 else ""
+        took = f" {_seconds(t['duration_seconds'])}" if t["duration_seconds"] is not None else ""
+        message = f": {t['message']}" if t["message"] else ""
+        print(f"  {t['name']}  {t['state']}{took}{attempts}{message}")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s" if value < 60 else f"{int(value) // 60}m{int(value) % 60:02d}s"
