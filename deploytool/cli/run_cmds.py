@@ -15,7 +15,7 @@ import typer
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
 from deploytool.cli.store_access import open_store
-from deploytool.cli.task_runs_view import print_logs_and_task_runs
+from deploytool.cli.task_runs_view import print_inspect_tail
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 if TYPE_CHECKING:
@@ -289,11 +289,7 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
     for key in ("scheduled_time", "start_time", "end_time"):
         print(f"{key.replace('_time', '')}: {local_time(data[key], '-', zone=True)}")
     print(f"duration: {_duration(data['duration_seconds']) or '-'}")
-    for key in ("exit_code", "infrastructure_id", "idempotency_key"):
-        print(f"{key}: {'-' if data[key] is None else data[key]}")
-    print(f"parameters: {json.dumps(data['parameters'], default=str)}")
-    print(f"job_variables: {json.dumps(data['job_variables'], default=str)}")
-    print_logs_and_task_runs(data)
+    print_inspect_tail(data)
 
 
 @flow_run_app.command()

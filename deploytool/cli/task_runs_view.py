@@ -1,12 +1,18 @@
-"""The end of `flow-run inspect`: where the logs are and the run's task runs."""
+"""The end of `flow-run inspect`: exit code, parameters, where the logs are, and the run's task runs."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
-def print_logs_and_task_runs(data: dict[str, Any]) -> None:
-    """Print the log count of an inspected run (`core.runs.inspect_run`) and one line per task run."""
+def print_inspect_tail(data: dict[str, Any]) -> None:
+    """Print an inspected run's (`core.runs.inspect_run`) exit code, infrastructure id, idempotency key,
+    parameters, job variables, log count and one line per task run."""
+    for key in ("exit_code", "infrastructure_id", "idempotency_key"):
+        print(f"{key}: {'-' if data[key] is None else data[key]}")
+    print(f"parameters: {json.dumps(data['parameters'], default=str)}")
+    print(f"job_variables: {json.dumps(data['job_variables'], default=str)}")
     print(f"logs: {data['log_lines']} lines: deploytool flow-run logs {data['id'][:8]}")
     task_runs = data["task_runs"]
     print(f"task runs: {len(task_runs) or '-'}")

@@ -263,8 +263,7 @@ def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
 
 
 def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
-    """Everything about one run: its summary plus parameters, job variables, lease, exit code, log count and
-    task runs (in the order they started)."""
+    """Everything about one run: summary, parameters, job variables, lease, exit code, log count, task runs."""
     run = resolve_run(store, ref)
     data = run_summary(run, now)
     data.update(

@@ -389,8 +389,7 @@ class Worker:
             return
         with self.store.transaction():
             for o, lines in batches:
-                self.store.logs.append(o.run_id, lines)
-                self.store.task_runs.record(o.drain_task_runs())  # task events always come with their lines
+                o.write(self.store, lines)  # the lines, and the task runs reported with them
         for o, lines in batches:
             if o.echo:
                 for line in lines:

@@ -15,6 +15,7 @@ from typing import Any
 from deploytool.engine import events
 from deploytool.models import LogLine, TaskRun
 from deploytool.redaction import Redactor
+from deploytool.store import Store
 
 WORKER, ENGINE, STDOUT = "worker", "engine", "stdout"
 LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
@@ -65,6 +66,12 @@ class RunOutput:
         if self.redact:
             lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in lines]
         return lines
+
+    def write(self, store: Store, lines: list[LogLine]) -> None:
+        """Append drained lines to the run's log and record the task runs reported since the last write (a task
+        run's event always comes with its log line, so a batch of lines carries every task run change)."""
+        store.logs.append(self.run_id, lines)
+        store.task_runs.record(self.drain_task_runs())
 
     def drain_task_runs(self) -> list[TaskRun]:
         """The task runs reported (started, retried or finished) since the last drain, to record."""
