@@ -12,24 +12,10 @@ import importlib
 import typer
 
 from deploytool import __version__
+from deploytool.cli.commands import COMMAND_MODULES, ROOT_HELP
+from deploytool.cli.helpformat import use_box_help
 
-# The top-level command or group name -> the module under deploytool.cli that registers it.
-COMMAND_MODULES = {
-    "validate": "config_cmds",
-    "schema": "config_cmds",
-    "init": "config_cmds",
-    "deploy": "deploy_cmds",
-    "deployment": "deploy_cmds",
-    "work-pool": "pool_cmds",
-    "work-queue": "queue_cmds",
-    "variable": "value_cmds",
-    "block": "value_cmds",
-    "run": "run_cmds",
-    "flow-run": "run_cmds",
-    "worker": "worker_cmds",
-    "scheduler": "scheduler_cmds",
-    "ui": "ui_cmds",
-}
+__all__ = ["COMMAND_MODULES", "build_app"]
 
 
 def _version(value: bool) -> None:
@@ -48,12 +34,14 @@ def _root(
 
 def build_app(command: str | None = None) -> typer.Typer:
     """The application with the module of `command` registered, or every module when it is not known."""
+    use_box_help()
     application = typer.Typer(
         name="deploytool",
-        help="Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml).",
+        help=ROOT_HELP,
         no_args_is_help=True,
         add_completion=True,  # --install-completion / --show-completion; costs nothing until used
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # help and usage errors without rich (~0.4 s of CPU): cli/helpformat.py draws them
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     application.callback()(_root)

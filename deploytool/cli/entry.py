@@ -1,10 +1,11 @@
 """The console script's entry point and the CLI's single error boundary.
 
-Kept free of heavy imports: `deploytool --version` answers before typer is imported.
+Kept free of heavy imports: `deploytool --version` and `deploytool --help` answer before typer is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {undecodable}", file=sys.stderr)
         print("  hint: give text in UTF-8 (check the terminal's or the script's encoding)", file=sys.stderr)
         return EXIT_USAGE
+    if args in (["--help"], ["-h"]) and COMPLETE_ENV not in os.environ:
+        from deploytool.cli.commands import print_top_help  # drawn from a table: no typer, no command module
+
+        with contextlib.suppress(BrokenPipeError):  # `deploytool --help | head`
+            print_top_help()
+        return 0
     try:
         from deploytool.cli.app import build_app
 

@@ -1,0 +1,119 @@
+"""The top-level commands: the module that registers each, and its line in `deploytool --help`.
+
+Standard library only: `deploytool --help` (and `deploytool` alone) is drawn from this table without importing
+typer or any command module (DESIGN.md, "Fast"); every other command registers just the module that holds it
+(cli/app.py). tests/cli/test_help.py holds this table to what the registered commands say of themselves.
+To add a top-level command or group: its module's `register(app)`, and one line here.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from deploytool.cli.helpbox import assemble, help_width, panel, text_lines, usage_lines
+
+ROOT_HELP = "Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml)."
+ROOT_OPTIONS = (
+    ("-V, --version", "Print the version and exit."),
+    ("--install-completion", "Install completion for the current shell."),
+    ("--show-completion", "Show completion for the current shell, to copy it or customize the installation."),
+    ("-h, --help", "Show this message and exit."),
+)
+
+
+@dataclass(frozen=True)
+class TopCommand:
+    name: str
+    module: str  # under deploytool.cli
+    summary: str  # the first sentence of its help
+    group: bool = False  # a group of subcommands (listed after the plain commands, as typer does)
+
+
+# In the order the modules are registered.
+TOP_COMMANDS = (
+    TopCommand(
+        "validate",
+        "config_cmds",
+        "Check the project file; report every problem at once with its line, or summarise its deployments.",
+    ),
+    TopCommand(
+        "schema", "config_cmds", "Print the JSON Schema that validates deploy.yaml (for editors: see the README)."
+    ),
+    TopCommand("init", "config_cmds", "Write a commented starter deploy.yaml (and its sample flow) that validates."),
+    TopCommand(
+        "deploy",
+        "deploy_cmds",
+        "Validate the file, run build and push steps, and register its deployments (all or nothing).",
+    ),
+    TopCommand("deployment", "deploy_cmds", "Registered deployments.", group=True),
+    TopCommand(
+        "work-pool",
+        "pool_cmds",
+        "Work pools: where deployments send their runs, and how workers run them (process, docker).",
+        group=True,
+    ),
+    TopCommand(
+        "work-queue",
+        "queue_cmds",
+        "Work queues: the queues of a pool; lower priority numbers are served first.",
+        group=True,
+    ),
+    TopCommand(
+        "variable",
+        "value_cmds",
+        "Stored variables: JSON values that templates read as {{ prefect.variables.NAME }}.",
+        group=True,
+    ),
+    TopCommand(
+        "block",
+        "value_cmds",
+        "Blocks: named documents (credentials, secrets) that templates read as {{ prefect.blocks.TYPE.NAME }}.",
+        group=True,
+    ),
+    TopCommand("run", "run_cmds", "Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up."),
+    TopCommand(
+        "flow-run",
+        "run_cmds",
+        "Flow runs: list, inspect, read or follow their logs, watch, cancel, retry, and why one waits.",
+        group=True,
+    ),
+    TopCommand(
+        "worker",
+        "worker_cmds",
+        "Workers: claim a pool's runs and execute them as processes or containers.",
+        group=True,
+    ),
+    TopCommand(
+        "scheduler",
+        "scheduler_cmds",
+        "Create scheduled runs up to a horizon, cancel missed ones by each deployment's catch_up policy, repeat.",
+    ),
+    TopCommand(
+        "ui",
+        "ui_cmds",
+        "Serve the web dashboard over the store: pools, workers, deployments, runs and their live logs.",
+    ),
+)
+
+# The top-level command or group name -> the module under deploytool.cli that registers it.
+COMMAND_MODULES = {command.name: command.module for command in TOP_COMMANDS}
+
+
+def top_help(width: int | None = None) -> str:
+    """`deploytool --help`, as typer draws it with cli/helpformat.py, without importing typer."""
+    width = help_width() if width is None else width
+    listed = [c for c in TOP_COMMANDS if not c.group] + [c for c in TOP_COMMANDS if c.group]
+    return assemble(
+        [
+            ("usage", usage_lines("deploytool", "[OPTIONS] COMMAND [ARGS]...", width)),
+            ("text", text_lines(ROOT_HELP, width)),
+            ("panel", panel("Options", ROOT_OPTIONS, width)),
+            ("panel", panel("Commands", [(c.name, c.summary) for c in listed], width)),
+        ]
+    )
+
+
+def print_top_help() -> None:
+    sys.stdout.write(top_help())
+    sys.stdout.flush()
