@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every command a few ms
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

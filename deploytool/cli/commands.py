@@ -9,7 +9,6 @@ To add a top-level command or group: its module's `register(app)`, and one line 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from deploytool.cli.helpbox import assemble, help_width, panel, text_lines, usage_lines
 
@@ -22,12 +21,16 @@ ROOT_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
 class TopCommand:
-    name: str
-    module: str  # under deploytool.cli
-    summary: str  # the first sentence of its help
-    group: bool = False  # a group of subcommands (listed after the plain commands, as typer does)
+    """A top-level command or group (a plain class: dataclasses would cost `--help` the import of inspect)."""
+
+    __slots__ = ("group", "module", "name", "summary")
+
+    def __init__(self, name: str, module: str, summary: str, *, group: bool = False) -> None:
+        self.name = name
+        self.module = module  # under deploytool.cli
+        self.summary = summary  # the first sentence of its help
+        self.group = group  # a group of subcommands (listed after the plain commands, as typer does)
 
 
 # In the order the modules are registered.

@@ -5,14 +5,14 @@ Kept free of heavy imports: `deploytool --version` and `deploytool --help` answe
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import traceback
-from pathlib import Path
 
 from deploytool import __version__
-from deploytool.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, DeploytoolError
+
+TYPE_CHECKING = False  # not typing's: `--version` and `--help` import only what they use
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEBUG_ENV = "DEPLOYTOOL_DEBUG"
 # Set by the shell completion script (`deploytool --install-completion`) when it asks for completions.
@@ -26,17 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):
         print(f"deploytool {__version__}")
         return 0
+    if args in (["--help"], ["-h"]) and COMPLETE_ENV not in os.environ:
+        from deploytool.cli.commands import print_top_help  # drawn from a table: no typer, no command module
+
+        try:
+            print_top_help()
+        except BrokenPipeError:  # `deploytool --help | head`
+            return 0
+        return 0
+    from deploytool.errors import EXIT_INTERRUPTED, EXIT_USAGE, DeploytoolError
+
     undecodable = _undecodable_argument(args)
     if undecodable is not None:
         print(f"Error: {undecodable}", file=sys.stderr)
         print("  hint: give text in UTF-8 (check the terminal's or the script's encoding)", file=sys.stderr)
         return EXIT_USAGE
-    if args in (["--help"], ["-h"]) and COMPLETE_ENV not in os.environ:
-        from deploytool.cli.commands import print_top_help  # drawn from a table: no typer, no command module
-
-        with contextlib.suppress(BrokenPipeError):  # `deploytool --help | head`
-            print_top_help()
-        return 0
     try:
         from deploytool.cli.app import build_app
 
@@ -75,6 +79,8 @@ def _undecodable_argument(args: list[str]) -> str | None:
 
 
 def _exit_code(code: object) -> int:
+    from deploytool.errors import EXIT_ERROR
+
     if code is None:
         return 0
     if isinstance(code, int):
@@ -84,6 +90,9 @@ def _exit_code(code: object) -> int:
 
 
 def _internal_error(exc: BaseException, args: list[str]) -> int:
+    import traceback
+
+    from deploytool.errors import EXIT_ERROR
     from deploytool.redaction import process_redactor
 
     redact = process_redactor()  # secrets this process handled (a worker's runs') stay hidden here too

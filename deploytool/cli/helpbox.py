@@ -7,7 +7,7 @@ top-level help (cli/commands.py) is printed before typer is imported at all.
 
 from __future__ import annotations
 
-import shutil
+import os
 import textwrap
 from collections.abc import Sequence
 
@@ -15,9 +15,23 @@ MAX_WIDTH = 80
 TERM_MAX = 30  # a wider option or command name puts its description on the next line
 
 
+def terminal_columns() -> int:
+    """$COLUMNS, else the terminal's width, else 80 (shutil.get_terminal_size's rule, without importing shutil)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(1).columns
+        except (OSError, ValueError):
+            columns = 0
+    return columns or MAX_WIDTH
+
+
 def help_width() -> int:
     """The width of a help screen: the terminal's, at most 80 and at least 52 (as click computes it)."""
-    return max(min(shutil.get_terminal_size().columns, MAX_WIDTH), 52)
+    return max(min(terminal_columns(), MAX_WIDTH), 52)
 
 
 def usage_lines(prog: str, args: str, width: int) -> list[str]:
