@@ -5,15 +5,23 @@ Stdlib only, so that the benchmarks measure deploytool and nothing of their own.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import importlib.metadata
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import tomllib
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,32 +95,56 @@ class Stats:
 
 @dataclass(frozen=True)
 class Completed:
-    seconds: float
+    seconds: float  # wall time, fork to exit, seen exactly (os.wait4 blocks until the exit)
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system CPU of the process and the children it waited for
+    max_rss_kib: int = 0  # peak resident set of the process (or of its largest waited-for child)
 
 
 def run_timed(
     argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], capture: bool = True, timeout: float = 120.0
 ) -> Completed:
-    """Run argv as a fresh process; return its wall time (fork to exit, as a user sees it) and its output."""
-    out = subprocess.PIPE if capture else subprocess.DEVNULL
-    start = time.perf_counter()
-    proc = subprocess.run(
-        list(argv),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=out,
-        timeout=timeout,
-        check=False,
+    """Run argv as a fresh process; its exact wall time (fork to exit, as a user sees it), CPU, peak RSS, output.
+
+    The exit is awaited with a blocking `os.wait4`, which returns the moment the process ends, together with its
+    resource usage. (`subprocess.run(timeout=...)` polls with growing sleeps of up to 50 ms, which rounded every
+    figure up to a 50 ms grid.) Output goes to temporary files, so no reader thread competes for the CPU. A timer
+    kills the process when `timeout` passes, and the run is then an error, never a figure.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out if capture else subprocess.DEVNULL,
+            stderr=err if capture else subprocess.DEVNULL,
+        )
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        if seconds >= timeout:
+            raise BenchError(f"`{' '.join(argv)}` did not finish within {timeout:g} s")
+        texts = []
+        for fh in (out, err):
+            fh.seek(0)
+            texts.append(fh.read().decode("utf-8", "replace") if capture else "")
+    return Completed(
+        seconds,
+        proc.returncode,
+        texts[0],
+        texts[1],
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        max_rss_kib=usage.ru_maxrss,
     )
-    seconds = time.perf_counter() - start
-    stdout = proc.stdout.decode("utf-8", "replace") if capture else ""
-    stderr = proc.stderr.decode("utf-8", "replace") if capture else ""
-    return Completed(seconds, proc.returncode, stdout, stderr)
 
 
 def describe_failure(argv: Sequence[str], done: Completed) -> str:
@@ -218,3 +250,112 @@ def ms(seconds: float) -> str:
 def signed_ms(seconds: float) -> str:
     value = round(seconds * 1000)
     return f"+{value}" if value >= 0 else str(value)
+
+
+# --- a non-editable install, as users have it -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Install:
+    """A virtual environment holding deploytool installed from a wheel (not editable) and its dependencies."""
+
+    root: Path
+
+    @property
+    def python(self) -> Path:
+        return self.root / "bin" / "python"
+
+    @property
+    def deploytool(self) -> Path:
+        return self.root / "bin" / "deploytool"
+
+
+def build_wheel(dest: Path) -> Path:
+    """A wheel of this checkout (package files, package data, console script), made without any build backend.
+
+    setuptools' bdist_wheel needs the `wheel` package, and pip's isolated build an index: neither is here.
+    """
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name, version = project["name"], project["version"]
+    package = REPO_ROOT / name
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    contents = {str(p.relative_to(REPO_ROOT)): p.read_bytes() for p in files}
+    dist = f"{name}-{version}.dist-info"
+    requires = "".join(f"Requires-Dist: {r}\n" for r in project.get("dependencies", []))
+    contents[f"{dist}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}".encode()
+    contents[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: benchlib\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    scripts = "".join(f"{k} = {v}\n" for k, v in project.get("scripts", {}).items())
+    contents[f"{dist}/entry_points.txt"] = f"[console_scripts]\n{scripts}".encode()
+    record = []
+    for path, data in contents.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    contents[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in contents.items():
+            archive.writestr(path, data)
+    return wheel
+
+
+def _requirement_names(requirements: list[str] | None) -> list[str]:
+    names = []
+    for requirement in requirements or []:
+        if "extra ==" in requirement.split(";", 1)[-1] and ";" in requirement:
+            continue  # an optional extra
+        match = re.match(r"[A-Za-z0-9._-]+", requirement.strip())
+        if match:
+            names.append(match.group(0))
+    return names
+
+
+def _dependency_closure(name: str) -> list[importlib.metadata.Distribution]:
+    """The installed distributions `name` needs, recursively (those not installed here do not apply here)."""
+    seen: dict[str, importlib.metadata.Distribution] = {}
+    pending = _requirement_names(importlib.metadata.distribution(name).requires)
+    while pending:
+        wanted = pending.pop()
+        key = re.sub(r"[-_.]+", "-", wanted).lower()
+        if key in seen:
+            continue
+        try:
+            found = importlib.metadata.distribution(wanted)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # e.g. colorama on Windows only
+        seen[key] = found
+        pending.extend(_requirement_names(found.requires))
+    return list(seen.values())
+
+
+def make_install(dest: Path) -> Install:
+    """A fresh venv in `dest` with deploytool from a wheel of this checkout, and its dependencies copied from the
+    running environment (the same versions, offline), never an editable install's import hooks."""
+    install = Install(dest / "venv")
+    venv_run = [sys.executable, "-m", "venv", "--without-pip", str(install.root)]
+    subprocess.run(venv_run, check=True, capture_output=True)
+    site = Path(
+        subprocess.run(
+            [str(install.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    for dist in _dependency_closure("deploytool"):
+        for file in dist.files or []:
+            if file.parts and file.parts[0] == "..":
+                continue  # console scripts of the dependencies: not needed
+            source = Path(str(dist.locate_file(file)))
+            if source.is_file():
+                target = site / file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+    wheel = build_wheel(dest)
+    pip = [sys.executable, "-m", "pip", "--python", str(install.python), "install", "--no-deps", "--no-index"]
+    done = subprocess.run([*pip, "-q", str(wheel)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"installing {wheel.name} into {install.root} failed: {done.stderr.strip()[-800:]}")
+    # Compile the dependencies too, as pip does on install: the first runs measure no bytecode compilation.
+    subprocess.run([str(install.python), "-m", "compileall", "-q", str(site)], check=False, capture_output=True)
+    return install
