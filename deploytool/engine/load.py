@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -48,9 +49,21 @@ def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
         obj = getattr(obj, part)
     if isinstance(obj, Flow):
         return obj
+    if type(obj).__module__.startswith("prefect.") and callable(getattr(obj, "fn", None)):
+        return _real_prefect_flow(obj)
     if inspect.isfunction(obj) or inspect.ismethod(obj):
         return Flow(obj)
     raise LoadError(f"entrypoint {entrypoint!r} names a {type(obj).__name__}, not a flow or a function")
+
+
+def _real_prefect_flow(obj: Any) -> Flow[..., Any]:
+    # The real prefect package is installed in the job and the flow file used it: Prefect's own engine runs the
+    # flow (calling the Prefect flow object), with its own retries and timeouts; ours reports the outcome.
+    @functools.wraps(obj.fn)
+    def call_prefect_flow(*args: Any, **kwargs: Any) -> Any:
+        return obj(*args, **kwargs)
+
+    return Flow(call_prefect_flow, name=str(getattr(obj, "name", None) or obj.fn.__name__))
 
 
 def _import_file(target: str, cwd: Path) -> ModuleType:

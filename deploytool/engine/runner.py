@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from deploytool.engine import events, orphan
+from deploytool.engine import compat, events, orphan
 from deploytool.engine.load import LoadError, check_parameters, load_flow
 from deploytool.engine.pull import PullStepError, run_pull_steps
 from deploytool.engine.spec import (
@@ -202,6 +202,7 @@ def _execute(spec: RunSpec, reporter: _Reporter) -> int:
         except OSError as exc:
             return _not_started(reporter, "pull", exc, f"cannot enter {cwd}, the directory of the pull steps")
 
+    compat.install()  # `import prefect` in flow code: the compatibility layer when prefect is not installed
     try:
         flow = load_flow(spec.entrypoint, cwd)
     except LoadError as exc:

@@ -79,6 +79,9 @@ class RunSpec:
     working_dir: str | None = None
     pull_steps: list[dict[str, Any]] = field(default_factory=list)
     flow_options: FlowOptions = field(default_factory=FlowOptions)
+    run_name: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> str:
         return json.dumps({"version": SPEC_VERSION, **asdict(self)}, separators=(",", ":"))
@@ -119,6 +122,9 @@ class RunSpec:
         _check(data, "working_dir", str, required=False)
         _check(data, "pull_steps", list, required=False)
         _check(data, "flow_options", dict, required=False)
+        _check(data, "run_name", str, required=False)
+        _check(data, "variables", dict, required=False)
+        _check(data, "secrets", dict, required=False)
         options = data.pop("flow_options", None) or {}
         known = {"retries", "retry_delay_seconds", "timeout_seconds", "log_prints"}
         unknown = sorted(set(options) - known) + sorted(set(data) - _FIELDS)
@@ -148,6 +154,9 @@ _FIELDS = {
     "parameters",
     "working_dir",
     "pull_steps",
+    "run_name",
+    "variables",
+    "secrets",
 }
 
 

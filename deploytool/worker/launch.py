@@ -60,7 +60,8 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
         steps = _render_pull_steps(pull_steps, context)
     except DeploytoolError as exc:
         raise LaunchError(f"the job configuration could not be rendered: {exc}") from None
-    secrets = frozenset(secret_strings(blocks.values()))
+    secret_blocks = _secret_values(store)
+    secrets = frozenset(secret_strings(blocks.values())) | frozenset(leaf_strings(list(secret_blocks.values())))
     local = pool.type in pooltypes.POOL_TYPES and pooltypes.pool_type(pool.type).local
     if local and not pull_steps and not configuration.get("working_dir"):
         project_dir = _project_dir(deployment)
@@ -73,6 +74,9 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
         entrypoint=deployment.entrypoint,
         parameters={**deployment.parameters, **run.parameters},
         pull_steps=steps,
+        run_name=run.name,
+        variables=stored_variables,
+        secrets=secret_blocks,
     )
     try:
         env = spec.to_env()
@@ -85,6 +89,12 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
         working_dir=str(working_dir) if working_dir else None,
         stream_output=configuration.get("stream_output") is True,
     )
+
+
+def _secret_values(store: Store) -> dict[str, Any]:
+    """The values of the `secret` blocks, for Prefect flow code's `Secret.load(name).get()` in the job (any flow
+    run can read any Secret through Prefect's API; here they reach the job in its run spec, redacted from logs)."""
+    return {b.name: b.data.get("value") for b in store.blocks.list("secret")}
 
 
 def _deployment(store: Store, run: FlowRun) -> Deployment:

@@ -70,11 +70,11 @@ def parse_output(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     return events, log
 
 
-def run_engine(cwd: Path, spec: RunSpec | None, timeout: float = 20) -> EngineRun:
+def run_engine(cwd: Path, spec: RunSpec | None, timeout: float = 20, env: dict[str, str] | None = None) -> EngineRun:
     done = subprocess.run(
         ENGINE,
         cwd=cwd,
-        env=engine_env(spec),
+        env={**engine_env(spec), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
