@@ -142,8 +142,16 @@ def _to_issues(
     elif validator == "required":
         present = set(instance) if isinstance(instance, dict) else set()
         for name in expected:
-            if name not in present:
+            if name in present:
+                continue
+            typo = _typo_of(name, present, schema)
+            if typo is None:
                 yield issue(f"missing required key {name!r}")
+            elif prefect_compat and _prefect_ignores(path):
+                # the unknown key itself is only a warning here: the error says what is missing because of it
+                yield issue(
+                    f"unknown key {typo!r}: did you mean {name!r}?", f"{name!r} is required", at=(*path, typo), key=True
+                )
     elif validator == "oneOf" and kind == "schedule":
         keys = [k for k in ("cron", "interval", "rrule") if isinstance(instance, dict) and k in instance]
         detail = f"found {', '.join(keys)}" if keys else "found none"
@@ -176,6 +184,14 @@ def _to_issues(
         )
     else:
         yield issue(error.message)
+
+
+def _typo_of(name: str, present: set[Any], schema: dict[str, Any]) -> str | None:
+    """An unknown key in `present` that looks like a typo of the missing `name`: its did-you-mean is the one
+    error to show, not also "missing required key"."""
+    known = set(schema.get("properties", {}))
+    unknown = sorted(str(k) for k in present if k not in known)
+    return next((k for k in unknown if difflib.get_close_matches(k, [name], n=1, cutoff=0.6)), None)
 
 
 def _as_warning(issue: ConfigIssue) -> ConfigIssue:

@@ -68,6 +68,7 @@ def check_project(
     filename: str,
     *,
     default_pool: str | None = None,
+    prefect_compat: bool = False,
 ) -> tuple[Project, list[ConfigIssue]]:
     """Run the semantic checks and build the Project (best effort where there are errors)."""
     report = _Reporter(data, positions, filename, [])
@@ -82,7 +83,7 @@ def check_project(
     for index, raw in enumerate(items if isinstance(items, list) else []):
         if not isinstance(raw, dict):
             continue
-        spec = _check_deployment(report, data, raw, index, base_dir, default_pool)
+        spec = _check_deployment(report, data, raw, index, base_dir, default_pool, prefect_compat)
         if spec is None:
             continue
         key = (spec.flow_name.replace("_", "-"), spec.name)
@@ -116,15 +117,18 @@ def _check_deployment(
     index: int,
     base_dir: FsPath,
     default_pool: str | None,
+    prefect_compat: bool,
 ) -> DeploymentSpec | None:
     here: Path = ("deployments", index)
     name = raw.get("name")
-    entrypoint = raw.get("entrypoint")
-    if not isinstance(name, str) or not isinstance(entrypoint, str):
-        return None  # the schema has reported it
+    given_entrypoint = raw.get("entrypoint")
+    # A missing or wrong name or entrypoint (reported by the schema) does not stop the other checks: every
+    # problem of the deployment is reported at once; only the spec is not built.
+    complete = isinstance(name, str) and isinstance(given_entrypoint, str)
+    entrypoint = given_entrypoint if isinstance(given_entrypoint, str) else ""
 
     info: FlowInfo | None = None
-    if "{{" not in entrypoint:
+    if entrypoint and "{{" not in entrypoint:
         try:
             info = scan_entrypoint(entrypoint, base_dir)
         except EntrypointError as exc:
@@ -161,7 +165,16 @@ def _check_deployment(
     given_pool = raw.get("work_pool")
     pool: dict[str, Any] = given_pool if isinstance(given_pool, dict) else {}
     pool_name = pool.get("name") if isinstance(pool.get("name"), str) else None
-    if not pool_name and not default_pool:
+    typo = _misspelled(raw, "work_pool")
+    if typo is not None and not pool_name and not default_pool:
+        if prefect_compat:  # the unknown key is only a warning in a prefect.yaml: say what it costs
+            report.error(
+                (*here, typo),
+                f"unknown key {typo!r}: did you mean 'work_pool'?",
+                "the deployment has no work pool",
+                key=True,
+            )
+    elif not pool_name and not default_pool:
         report.error(
             (*here, "work_pool") if "work_pool" in raw else (*here, "name"),
             "no work pool: every deployment names the pool whose workers run it",
@@ -191,6 +204,8 @@ def _check_deployment(
         _check_refs_in(report, raw[action_free_key], (*here, action_free_key), available)
 
     version = raw.get("version")
+    if not complete or not isinstance(name, str):
+        return None
     return DeploymentSpec(
         name=name,
         flow_name=flow_name,
@@ -220,6 +235,14 @@ def _check_deployment(
         index=index,
         raw=raw,
     )
+
+
+def _misspelled(raw: dict[str, Any], key: str) -> str | None:
+    """A key of `raw` that looks like a typo of the absent `key`: the schema reports it with a did-you-mean,
+    which says more than an error about `key` missing."""
+    if key in raw:
+        return None
+    return next((str(k) for k in raw if difflib.get_close_matches(str(k), [key], n=1, cutoff=0.6)), None)
 
 
 def _check_entrypoint_place(report: _Reporter, entrypoint: str, base_dir: FsPath, at: Path) -> None:

@@ -49,7 +49,10 @@ def validate_text(
         return LoadResult(path, None, _finish(issues, strict))
 
     issues += check_schema(data, loaded.positions, shown, prefect_compat=path.name == PREFECT_FILENAME)
-    project, semantic = check_project(data, loaded.positions, path, shown, default_pool=default_pool)
+    prefect_compat = path.name == PREFECT_FILENAME
+    project, semantic = check_project(
+        data, loaded.positions, path, shown, default_pool=default_pool, prefect_compat=prefect_compat
+    )
     issues += semantic
     if not data.get("deployments"):
         line, col = loaded.positions.locate(("deployments",), key=True)
@@ -67,4 +70,8 @@ def _finish(issues: list[ConfigIssue], strict: bool) -> list[ConfigIssue]:
     if strict:
         issues = [ConfigIssue(i.file, i.line, i.column, i.path, i.message, i.hint, "error") for i in issues]
     unique = {(i.line, i.column, i.path, i.message): i for i in issues}
-    return sorted(unique.values())
+    # a warning where an error already stands (e.g. an ignored, misspelled key that costs a required one) adds
+    # nothing: the error says it
+    errors_at = {(i.line, i.column, i.path) for i in unique.values() if i.severity == "error"}
+    kept = [i for i in unique.values() if i.severity == "error" or (i.line, i.column, i.path) not in errors_at]
+    return sorted(kept)

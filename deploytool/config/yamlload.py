@@ -261,12 +261,7 @@ def load_yaml(text: str, filename: str) -> LoadedYaml:
     try:
         return _load_with(_Loader, text, filename)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        issue = ConfigIssue(filename, line, col, "", f"invalid YAML: {problem}{context}", _syntax_hint(problem))
-        return LoadedYaml(None, Positions(None, {}), [issue])
+        return LoadedYaml(None, Positions(None, {}), [_syntax_issue(exc, text, filename)])
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text, exc.position)
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
@@ -304,13 +299,53 @@ def _line_col(text: str, position: int) -> Mark:
     return line, position - (before.rfind("\n") + 1) + 1
 
 
-def _syntax_hint(problem: str) -> str | None:
-    if "tab" in problem or "\\t" in problem:
-        return "indent with spaces, not tabs"
-    if "mapping values are not allowed" in problem:
-        return "a value containing ': ' must be quoted"
-    if "expected <block end>" in problem or "could not find expected" in problem:
-        return "check the indentation of this line against the lines above it"
-    if "found undefined alias" in problem:
-        return "define the anchor (&name) before using the alias (*name)"
-    return None
+def _syntax_issue(exc: yaml.MarkedYAMLError, text: str, filename: str) -> ConfigIssue:
+    """A YAML syntax error in plain words, at the line that needs the fix, with what to do (PyYAML's own text,
+    "expected <block end>, but found '<block mapping start>'", names parser states, not the mistake)."""
+    problem, context = exc.problem or "", exc.context or ""
+    at = exc.problem_mark or exc.context_mark
+    opened = exc.context_mark
+    message, hint = "the file is not valid YAML here", "check this line and the one above it"
+
+    def line_of(mark: Any) -> int:
+        return int(mark.line) + 1 if mark is not None else 1
+
+    if "while scanning a quoted scalar" in context:
+        message = f"a quoted string opened at line {line_of(opened)} is not closed"
+        hint = "close the quote; inside '...' write '' for a quote, inside \"...\" write \\\""
+        at = opened or at
+    elif "while parsing a flow mapping" in context or "while parsing a flow sequence" in context:
+        bracket = "{" if "mapping" in context else "["
+        close = "}" if bracket == "{" else "]"
+        message = f"the '{bracket}' opened at line {line_of(opened)} is not closed where expected"
+        hint = f"close it with '{close}'; a value in it that holds ':' or ',' must be quoted"
+        if "{{" in text:
+            hint += '; a {{ placeholder }} must be quoted: "{{ ... }}"'
+    elif "expected <block end>" in problem or "expected <block" in problem:
+        message = "this line is indented differently from the lines above it"
+        hint = "align it with the other keys of the same mapping (or items of the same list), with spaces"
+    elif "mapping values are not allowed" in problem:
+        message = "a ': ' in a value that is not quoted"
+        hint = 'quote the value: key: "text: more text"'
+    elif "could not find expected ':'" in problem:
+        message = "a line without 'key: value' in a mapping"
+        hint = "add ':' after the key, or check a quote or indentation on the lines above"
+    elif "found character '\\t'" in problem or "\\t" in problem or "tab" in problem:
+        message = "a tab character where YAML needs spaces"
+        hint = "indent with spaces, not tabs"
+    elif "found undefined alias" in problem:
+        message = f"the alias {problem.rpartition(' ')[2]} is used before its anchor is defined"
+        hint = "define the anchor (&name) above, before using the alias (*name)"
+    elif "found duplicate anchor" in context or "found duplicate anchor" in problem:
+        message = "the same anchor (&name) is defined twice"
+        hint = "give each anchor its own name"
+    elif "expected a single document" in context or "but found another document" in problem:
+        message = "the file holds more than one YAML document ('---')"
+        hint = "keep one document: remove the second '---' and what follows, or merge them"
+    elif "unexpected end of stream" in problem:
+        message = "the file ends in the middle of a value"
+        hint = "close what is open (a quote, a bracket) before the end of the file"
+    elif problem:
+        message = f"the file is not valid YAML here ({problem})"
+    line, col = (at.line + 1, at.column + 1) if at is not None else (1, 1)
+    return ConfigIssue(filename, line, col, "", f"invalid YAML: {message}", hint)

@@ -197,7 +197,7 @@ EXPECTED: dict[str, Expected] = {
     "CamilleLarpin__pea-pme-pulse__prefect.yaml": Expected(
         missing_entrypoints=0,
         issues=[
-            (97, "E", "", "invalid YAML: expected <block end>, but found '<block mappin"),
+            (97, "E", "", "invalid YAML: this line is indented differently from the lines above it"),
         ],
     ),
     "CarlosGuedea__Pronostico_Conecta__prefect.yaml": Expected(

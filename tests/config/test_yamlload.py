@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deploytool.config.yamlload import load_yaml
 
 
@@ -43,8 +45,29 @@ def test_syntax_error_is_an_issue_not_an_exception() -> None:
     loaded = load_yaml("a: b: c\n", "f.yaml")
     [issue] = loaded.issues
     assert issue.line == 1
-    assert issue.message.startswith("invalid YAML: mapping values are not allowed")
-    assert issue.hint == "a value containing ': ' must be quoted"
+    assert issue.message == "invalid YAML: a ': ' in a value that is not quoted"
+    assert issue.hint == 'quote the value: key: "text: more text"'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message", "hint"),
+    [
+        ("a:\n  b: 1\n c: 2\n", 3, "this line is indented differently from the lines above it", "align it"),
+        ("a:\n  - b\n  c: 1\n", 3, "this line is indented differently from the lines above it", "align it"),
+        ("a: 'x\nb: 2\n", 1, "a quoted string opened at line 1 is not closed", "close the quote"),
+        ("a: {b: 1\nc: 2\n", 2, "the '{' opened at line 1 is not closed where expected", "close it with '}'"),
+        ("a: [1, 2\nb: 3\n", 2, "the '[' opened at line 1 is not closed where expected", "close it with ']'"),
+        ("a: *nope\n", 1, "the alias 'nope' is used before its anchor is defined", "define the anchor"),
+        ("a: 1\n---\nb: 2\n", 2, "the file holds more than one YAML document ('---')", "keep one document"),
+        ("a:\n\t- b\n", 2, "a tab character where YAML needs spaces", "indent with spaces"),
+    ],
+)
+def test_a_syntax_error_is_said_in_plain_words_with_what_to_do(text: str, line: int, message: str, hint: str) -> None:
+    [issue] = load_yaml(text, "f.yaml").issues
+    assert (issue.line, issue.message) == (line, f"invalid YAML: {message}")
+    assert (issue.hint or "").startswith(hint)
+    for jargon in ("<block", "scalar", "token", "while parsing", "while scanning"):
+        assert jargon not in issue.message
 
 
 def test_tab_indentation_hint() -> None:
