@@ -109,7 +109,8 @@ def effective_steps(
 def schedules_of(deployment: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     """The deployment's schedules, folding in the legacy singular `schedule`."""
     given = "schedules" in deployment
-    items = deployment.get("schedules") or []
+    given_items = deployment.get("schedules")
+    items = given_items if isinstance(given_items, list) else []
     legacy = deployment.get("schedule")
     if isinstance(legacy, dict) and legacy:
         items = [legacy, *items]

@@ -1,4 +1,4 @@
-"""Checks the schema cannot express: entrypoints and parameters, schedules, names, step ids, placeholders.
+"""Checks the schema cannot express: entrypoints and parameters, schedules, names (steps and placeholders: stepcheck).
 
 Everything here reads data the schema has already shaped, defensively: a part the schema rejected is skipped,
 so each problem is reported once.
@@ -7,58 +7,30 @@ so each problem is reported once.
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from deploytool import crashretry
 from deploytool.config.flowscan import EntrypointError, FlowInfo, check_parameters, scan_entrypoint
-from deploytool.config.keypath import format_path
 from deploytool.config.project import (
     DeploymentSpec,
     Project,
-    StepCall,
     effective_steps,
     normalise_concurrency,
     normalise_tags,
     schedules_of,
     step_calls,
 )
+from deploytool.config.report import Reporter
 from deploytool.config.schedules import check_schedule
+from deploytool.config.stepcheck import check_refs_in, check_step_ids, check_step_refs
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
-from deploytool.steps.git import static_problems as git_static_problems
-from deploytool.steps.registry import STEPS
-from deploytool.templating.context import FILTERS, UNSAFE, UNSAFE_HINT, Unresolvable
-from deploytool.templating.parse import looks_unsafe, split_segments
 
-NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_REF = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\.([A-Za-z_][\w-]*))?")
 _LEGACY_SCHEDULE_KEYS = {
     "max_active_runs": "use the deployment's concurrency_limit instead",
     "catchup": "deploytool's catch-up policy decides what happens to missed runs",
 }
-
-
-@dataclass
-class _Reporter:
-    data: Any
-    positions: Positions
-    filename: str
-    issues: list[ConfigIssue]
-
-    def error(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
-        self._add(path, message, hint, key, "error")
-
-    def warn(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
-        self._add(path, message, hint, key, "warning")
-
-    def _add(self, path: Path, message: str, hint: str | None, key: bool, severity: str) -> None:
-        line, col = self.positions.locate(path, key=key)
-        self.issues.append(ConfigIssue(self.filename, line, col, format_path(self.data, path), message, hint, severity))
 
 
 def check_project(
@@ -71,11 +43,11 @@ def check_project(
     prefect_compat: bool = False,
 ) -> tuple[Project, list[ConfigIssue]]:
     """Run the semantic checks and build the Project (best effort where there are errors)."""
-    report = _Reporter(data, positions, filename, [])
+    report = Reporter(data, positions, filename, [])
     base_dir = file.parent
     top_steps = {action: step_calls(data.get(action), (action,)) for action in ("build", "push", "pull")}
-    _check_step_ids(report, top_steps["build"] + top_steps["push"] + top_steps["pull"], {})
-    _check_step_refs(report, top_steps["build"], top_steps["push"], top_steps["pull"])
+    check_step_ids(report, top_steps["build"] + top_steps["push"] + top_steps["pull"], {})
+    check_step_refs(report, top_steps["build"], top_steps["push"], top_steps["pull"])
 
     deployments: list[DeploymentSpec] = []
     seen: dict[tuple[str, str], int] = {}
@@ -111,7 +83,7 @@ def check_project(
 
 
 def _check_deployment(
-    report: _Reporter,
+    report: Reporter,
     data: dict[str, Any],
     raw: dict[str, Any],
     index: int,
@@ -196,12 +168,12 @@ def _check_deployment(
         calls, own = effective_steps(raw, data, action, index)
         steps[action] = calls
         if own:
-            _check_step_ids(report, calls, own_ids)
+            check_step_ids(report, calls, own_ids)
     if any(a in raw for a in ("build", "push", "pull")):
-        _check_step_refs(report, steps["build"], steps["push"], steps["pull"], own_only=raw)
+        check_step_refs(report, steps["build"], steps["push"], steps["pull"], own_only=raw)
     available = {c.id: c for c in steps["build"] + steps["push"] if c.id}
     for action_free_key in sorted(k for k in raw if k not in ("build", "push", "pull", "triggers")):
-        _check_refs_in(report, raw[action_free_key], (*here, action_free_key), available)
+        check_refs_in(report, raw[action_free_key], (*here, action_free_key), available)
 
     version = raw.get("version")
     if not complete or not isinstance(name, str):
@@ -245,7 +217,7 @@ def _misspelled(raw: dict[str, Any], key: str) -> str | None:
     return next((str(k) for k in raw if difflib.get_close_matches(str(k), [key], n=1, cutoff=0.6)), None)
 
 
-def _check_entrypoint_place(report: _Reporter, entrypoint: str, base_dir: FsPath, at: Path) -> None:
+def _check_entrypoint_place(report: Reporter, entrypoint: str, base_dir: FsPath, at: Path) -> None:
     """An entrypoint outside the project's directory works on this machine only: warn."""
     where = entrypoint.rpartition(":")[0] if ":" in entrypoint else ""
     if not where or "{{" in where:
@@ -267,7 +239,7 @@ def _check_entrypoint_place(report: _Reporter, entrypoint: str, base_dir: FsPath
     )
 
 
-def _check_schedules(report: _Reporter, raw: dict[str, Any], here: Path) -> None:
+def _check_schedules(report: Reporter, raw: dict[str, Any], here: Path) -> None:
     legacy = raw.get("schedule")
     many = raw.get("schedules")
     if isinstance(legacy, dict) and legacy and isinstance(many, list) and many:
@@ -301,126 +273,3 @@ def _check_schedules(report: _Reporter, raw: dict[str, Any], here: Path) -> None
                 report.warn(at, problem.message, problem.hint)
             else:
                 report.error(at, problem.message, problem.hint)
-
-
-def _check_step_ids(report: _Reporter, calls: list[StepCall], seen: dict[str, Path]) -> None:
-    for call in calls:
-        if not call.id:
-            continue
-        id_path = (*call.path, call.written_name, "id")
-        if call.id in seen:
-            line = report.positions.locate(seen[call.id])[0]
-            report.error(id_path, f"step id {call.id!r} is used twice (first at line {line})", "step ids are unique")
-        else:
-            seen[call.id] = id_path
-
-
-def _check_step_refs(
-    report: _Reporter,
-    build: list[StepCall],
-    push: list[StepCall],
-    pull: list[StepCall],
-    own_only: dict[str, Any] | None = None,
-) -> None:
-    """A step may use the outputs of the steps before it (build, then push, then pull)."""
-    available: dict[str, StepCall] = {}
-    for action, calls in (("build", build), ("push", push), ("pull", pull)):
-        for call in calls:
-            if own_only is None or action in own_only:
-                _check_refs_in(report, call.inputs, (*call.path, call.written_name), available)
-                if call.name == "git_clone":
-                    _check_git_clone(report, call)
-            if call.id:
-                available[call.id] = call
-
-
-def _check_git_clone(report: _Reporter, call: StepCall) -> None:
-    """What the git_clone step refuses at run time (an option-like repository, a transport, a token over http,
-    a bad branch or commit), reported now at the input's line."""
-    for name, message, hint in git_static_problems(call.inputs):
-        at = (*call.path, call.written_name, name) if name in call.inputs else (*call.path, call.written_name)
-        report.error(at, f"git_clone would refuse this: {message}", hint)
-
-
-def _check_refs_in(report: _Reporter, value: Any, path: Path, steps: dict[str, StepCall]) -> None:
-    for at, text in _strings(value, path):
-        try:  # what `deploytool deploy` would refuse, found without jinja2 (which validate does not import)
-            segments = split_segments(text)
-        except Unresolvable as exc:
-            report.error(at, f"{exc.reason} in {text!r}", exc.hint)
-            continue
-        for segment in segments:
-            if not isinstance(segment, str) and not segment.expr.strip():
-                report.error(at, f"empty placeholder in {text!r}", "write an expression between {{ and }}")
-            elif not isinstance(segment, str) and looks_unsafe(segment.expr):
-                report.error(at, f"{UNSAFE} in {segment.raw}", UNSAFE_HINT)
-        for match in _PLACEHOLDER.finditer(text):
-            if looks_unsafe(match.group(1)):
-                continue  # reported above, once
-            problem = _ref_problem(match.group(1), steps) or _filter_problem(match.group(1))
-            if problem:
-                report.error(at, *problem)
-
-
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_FILTER = re.compile(r"\|\s*([A-Za-z_]\w*)")
-
-
-def _filter_problem(expression: str) -> tuple[str, str] | None:
-    """A filter jinja2 does not have (`{{ $X | uper }}`), found without importing jinja2."""
-    for name in _FILTER.findall(_QUOTED.sub("''", expression)):
-        if name not in FILTERS:
-            close = difflib.get_close_matches(name, sorted(FILTERS), n=1)
-            mean = f"did you mean {close[0]!r}? " if close else ""
-            return f"unknown filter {name!r} in {{{{ {expression.strip()} }}}}", f"{mean}see docs/templating.md"
-    return None
-
-
-def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str] | None:
-    expression = expression.strip()
-    if expression.startswith("$"):
-        return None
-    match = _REF.match(expression)
-    if not match:
-        return None  # a literal or an expression without a name: jinja's business
-    first, second = match.group(1), match.group(2)
-    if first in NAMESPACES:
-        if first == "prefect" and second not in ("variables", "blocks"):
-            return (
-                f"unknown placeholder {{{{ {expression} }}}}",
-                "Prefect's namespaces are prefect.variables.NAME and prefect.blocks.TYPE.NAME",
-            )
-        return None
-    if first in steps:
-        outputs = STEPS[steps[first].name].outputs
-        if second is not None and second not in outputs:
-            close = difflib.get_close_matches(second, outputs, n=1)
-            mean = f"did you mean {first}.{close[0]}? " if close else ""
-            return (
-                f"step {first!r} ({steps[first].name}) has no output {second!r}",
-                f"{mean}its outputs are {', '.join(outputs)}",
-            )
-        return None
-    candidates = list(steps) + list(NAMESPACES)
-    close = difflib.get_close_matches(first, candidates, n=1, cutoff=0.6)
-    mean = f"did you mean {close[0]!r}? " if close else ""
-    if first.isupper():
-        mean = f"for the environment variable write {{{{ ${first} }}}}; "
-    known_ids = ", ".join(steps) if steps else "none"
-    return (
-        f"{{{{ {expression} }}}} refers to {first!r}, which is neither an earlier step's id nor a known namespace",
-        f"{mean}step ids before this point: {known_ids}; namespaces: $NAME, env, prefect.variables, "
-        "prefect.blocks, variables, flow_run, deployment, ctx",
-    )
-
-
-def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, str):
-        if "{{" in value:
-            yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, (*path, i))
