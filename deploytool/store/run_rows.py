@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from deploytool.errors import ConflictError
 from deploytool.models import ALLOWED_TRANSITIONS, TERMINAL, FlowRun, RunState
+from deploytool.store.pools import pool_not_found
 from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
-from deploytool.store.sql import Connection, Row
+from deploytool.store.sql import Connection, Database, Row
 
 COLUMNS = (
     "id", "name", "deployment_id", "flow_name", "deployment_name", "pool_name", "queue_name", "parameters",
@@ -94,3 +97,38 @@ def has_room(conn: Connection, limit: int | None, where: str, *args: object) -> 
         return True
     busy = conn.execute(f"SELECT count(*) FROM flow_runs WHERE {where} AND state IN {ACTIVE_SQL}", args)
     return int(busy.fetchone()[0]) < limit
+
+
+def any_expired(db: Database, now: str) -> bool:
+    """True if an active run's lease expired before `now`."""
+    with db.read() as conn:
+        return (
+            conn.execute(
+                f"SELECT 1 FROM flow_runs WHERE state IN {ACTIVE_SQL} AND lease_expires < ? LIMIT 1", (now,)
+            ).fetchone()
+            is not None
+        )
+
+
+def any_due(db: Database, pool_name: str, now: str) -> bool:
+    """True if the pool has a due SCHEDULED run (walks the claim index); NotFoundError if the pool does not exist."""
+    with db.read() as conn:
+        found = conn.execute(
+            "SELECT (SELECT 1 FROM work_pools WHERE name = ?) AS pool, (SELECT 1 FROM flow_runs WHERE pool_name = ?"
+            " AND queue_name IN (SELECT name FROM work_queues WHERE pool_name = ?) AND state = 'SCHEDULED'"
+            " AND scheduled_time <= ? LIMIT 1) AS due",
+            (pool_name, pool_name, pool_name, now),
+        ).fetchone()
+    if found["pool"] is None:
+        raise pool_not_found(pool_name)
+    return found["due"] is not None
+
+
+def open_queues(conn: Connection, pool_name: str, queue_names: Sequence[str] | None) -> list[Row]:
+    """The pool's unpaused queues (of `queue_names`, if given), by priority."""
+    sql = "SELECT name, concurrency_limit FROM work_queues WHERE pool_name = ? AND paused = 0"
+    args: list[object] = [pool_name]
+    if queue_names is not None:
+        sql += f" AND name IN ({', '.join('?' * len(queue_names))})"
+        args.extend(queue_names)
+    return conn.execute(sql + " ORDER BY priority, name", args).fetchall()

@@ -29,12 +29,15 @@ from deploytool.store.run_rows import (
     COLUMNS,
     SELECT,
     SETTABLE_FIELDS,
+    any_due,
+    any_expired,
     check_transition,
     has_room,
+    open_queues,
     run_from_row,
     run_values,
 )
-from deploytool.store.sql import Connection, Database, Row
+from deploytool.store.sql import Connection, Database
 
 
 class FlowRunRepo:
@@ -259,18 +262,7 @@ class FlowRunRepo:
         same run, and the limits are counted by one claimer at a time.
         """
         lease = ts(now + timedelta(seconds=lease_seconds))
-        # Read first: an idle worker asks many times a second, and most of the time there is nothing due. Only a
-        # due run is worth the write lock (the choice itself is made again under it).
-        with self._db.read() as conn:
-            found = conn.execute(
-                "SELECT (SELECT 1 FROM work_pools WHERE name = ?) AS pool, (SELECT 1 FROM flow_runs"
-                " WHERE pool_name = ? AND queue_name IN (SELECT name FROM work_queues WHERE pool_name = ?)"
-                " AND state = 'SCHEDULED' AND scheduled_time <= ? LIMIT 1) AS due",  # walks flow_runs_claim
-                (pool_name, pool_name, pool_name, ts(now)),
-            ).fetchone()
-        if found["pool"] is None:
-            raise pool_not_found(pool_name)
-        if found["due"] is None:
+        if not any_due(self._db, pool_name, ts(now)):  # read first: only a due run is worth the write lock
             return None
         with self._db.transaction() as conn:
             pool = self._db.lock_pool_for_claim(conn, pool_name)
@@ -278,7 +270,7 @@ class FlowRunRepo:
                 raise pool_not_found(pool_name)
             if pool["paused"] or not has_room(conn, pool["concurrency_limit"], "pool_name = ?", pool_name):
                 return None
-            for queue in self._open_queues(conn, pool_name, queue_names):
+            for queue in open_queues(conn, pool_name, queue_names):
                 if not has_room(
                     conn,
                     queue["concurrency_limit"],
@@ -291,14 +283,6 @@ class FlowRunRepo:
                 if claimed is not None:
                     return claimed
         return None
-
-    def _open_queues(self, conn: Connection, pool_name: str, queue_names: Sequence[str] | None) -> builtins.list[Row]:
-        sql = "SELECT name, concurrency_limit FROM work_queues WHERE pool_name = ? AND paused = 0"
-        args: builtins.list[object] = [pool_name]
-        if queue_names is not None:
-            sql += f" AND name IN ({', '.join('?' * len(queue_names))})"
-            args.extend(queue_names)
-        return conn.execute(sql + " ORDER BY priority, name", args).fetchall()
 
     def _claim_from_queue(
         self,
@@ -371,13 +355,9 @@ class FlowRunRepo:
         message naming the worker. A CRASHED run for which `on_crash` returns (when, message) is then retried
         (`retry`) in the same transaction. Returns each recovered run (as it is now) with its new state.
         """
+        if not any_expired(self._db, ts(now)):  # read first: most passes find nothing, and need no write lock
+            return []
         recovered: builtins.list[tuple[FlowRun, RunState]] = []
-        with self._db.read() as conn:  # read first: most passes find nothing, and need no write lock
-            expired_any = conn.execute(
-                f"SELECT 1 FROM flow_runs WHERE state IN {ACTIVE_SQL} AND lease_expires < ? LIMIT 1", (ts(now),)
-            ).fetchone()
-        if expired_any is None:
-            return recovered
         with self._db.transaction() as conn:
             # SKIP LOCKED: two workers recovering at once each take the runs the other has not.
             rows = conn.execute(

@@ -14,8 +14,6 @@ import contextlib
 import logging
 import os
 import sys
-import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,11 +24,13 @@ from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
 from deploytool.redaction import Redactor
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
-from deploytool.worker.crashes import crash_hook, retry_after_crash
+from deploytool.worker.crashes import retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
+from deploytool.worker.leases import LeaseKeeper
 from deploytool.worker.options import WorkerOptions, process_alive
 from deploytool.worker.output import WORKER, RunOutput
+from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
 from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
@@ -51,7 +51,8 @@ class Worker:
         owner = JobOwner(self.name, self.pool.name)
         self.infra: Infrastructure[Any] = infra if infra is not None else infrastructure_for(self.pool.type, owner)
         self.active: dict[str, StartingRun] = {}
-        self.wake = threading.Event()
+        self.pacer = Pacer(store, options.poll_seconds, options.idle_poll_seconds)
+        self.wake = self.pacer.wake  # set by a job that ends: the loop wakes at once
         self.claiming = True
         self.signals: list[str] = []
         self.launched = 0
@@ -61,8 +62,8 @@ class Worker:
         self._shutdown_detail = ""  # why and when the shutdown stops runs, for their state message
         self._next_heartbeat: datetime | None = None
         self._next_schedule: datetime | None = None
-        self._idle_pause = 0.0  # the current pause of an idle worker: grows from poll_seconds to idle_poll_seconds
         self._environ = worker_environ()
+        self.leases = LeaseKeeper(store, options, self.pool.name)
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
 
     # --- what the Reconciler uses (deploytool.worker.reconcile.ReconcilingWorker) --------------------------
@@ -203,16 +204,8 @@ class Worker:
     def _heartbeat(self, now: datetime) -> None:
         first = self._next_heartbeat is None  # a restarted worker may hold runs it has not re-attached yet
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
-        self.store.workers.heartbeat(self.name, self.pool.name, self.options.host, os.getpid(), now)
-        if self.active or first:  # an idle worker holds no lease: no write to make
-            self.store.runs.renew_leases(self.name, self.options.lease, now, self.pool.name)
-        # A crashed run is retried by its deployment's crash_retries policy, no sooner than one lease from now.
-        hook = crash_hook(self.store, now, min_delay_seconds=self.options.lease)
-        recovered = self.store.runs.recover_expired(now, on_crash=hook)
-        for run, state in recovered:
-            log.warning("recovered run %s (%s) of worker %r: now %s", run.name, run.id, run.worker_name, state)
-            note = f"recovered by worker {self.name!r}: {run.state_message}"
-            self.store.logs.append(run.id, [LogLine(run.id, now, "WARNING", WORKER, note)])
+        # An idle worker holds no lease: no renewal to write.
+        recovered = self.leases.beat(now, renew=bool(self.active) or first)
         if recovered:
             self.reconciler.run(now)  # the recovered runs' containers may still run: stop the leftovers
         try:
@@ -334,7 +327,7 @@ class Worker:
             run = self.store.runs.claim_next(self.pool.name, self.options.queues, self.name, self.options.lease, now)
             if run is None:
                 return
-            self._idle_pause = 0.0  # a run was due: poll at the full rate again
+            self.pacer.busy()
             if run.id in self.active:  # recovered and re-queued while our old job of it still runs: never two
                 message = f"released by worker {self.name!r}: its previous job still runs"
                 self.record(run.id, RunState.SCHEDULED, message)
@@ -397,35 +390,8 @@ class Worker:
         sys.stdout.flush()
 
     def pause(self) -> float:
-        """How long to sleep before the next pass. While runs are active: `poll_seconds`. Idle: the pause doubles
-        with each pass that found nothing, from `poll_seconds` up to `idle_poll_seconds` (a claimed run, or a run
-        of this worker, resets it). A job that ends wakes the loop at once whatever the pause."""
-        if self.active or not self.claiming:
-            self._idle_pause = 0.0
-            return self.options.poll_seconds
-        if self._idle_pause <= 0.0:
-            self._idle_pause = self.options.poll_seconds
-        else:
-            self._idle_pause = min(self._idle_pause * 2, max(self.options.idle_poll_seconds, self.options.poll_seconds))
-        return self._idle_pause
-
-    def _change_counter(self) -> int | None:
-        try:
-            return self.store.change_counter()
-        except Exception:  # the next pass meets (and reports) whatever is wrong with the store
-            return None
+        """The next pause between passes (deploytool.worker.pacing)."""
+        return self.pacer.pause(idle=self.claiming and not self.active)
 
     def _sleep(self) -> None:
-        """Sleep `pause()`, but wake early when a job ends or (idle, on a store that can tell) when another
-        process committed a change: a new run is then noticed within `poll_seconds` however long the pause."""
-        pause = self.pause()
-        step = self.options.poll_seconds
-        counter = self._change_counter() if pause > step else None
-        deadline = time.monotonic() + pause
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.wake.wait(min(step, remaining) if counter is not None else remaining):
-                self.wake.clear()
-                return
-            if counter is not None and self._change_counter() != counter:
-                self._idle_pause = 0.0
-                return
+        self.pacer.sleep(idle=self.claiming and not self.active)

@@ -19,6 +19,8 @@ def test_an_expired_pending_run_is_requeued_and_then_run_by_this_worker(store: S
     w.tick(start)
     assert state_of(store, run.id) is RunState.PENDING  # the ghost's lease still holds
     later = start + timedelta(seconds=2)
+    for beat in (0.5, 1.0, 1.5):  # heartbeats without a gap (a gap would hold recovery back: docs/reliability.md)
+        w.tick(start + timedelta(seconds=beat))
     w.tick(later)  # heartbeat due (0.5 s): recovery re-queues it, then this worker claims it
     tick_until(w, lambda: state_of(store, run.id) in TERMINAL, now=lambda: later + timedelta(seconds=1))
     done = store.runs.get(run.id)
