@@ -2,10 +2,11 @@
 
 **A store outage does not count against a lease.** Leases are judged by time, and time during which nobody
 could write (the store locked or unreachable, the worker's process stopped) is time during which nobody could
-renew either. So a worker whose own heartbeats were interrupted (its last successful heartbeat is more than two
-heartbeat intervals old, by the loop's clock or by the time the write itself waited) recovers no other worker's runs until one full lease
-after its first successful heartbeat since: time for every other worker hit by the same outage to renew its
-leases first. Its own leases it renews at once. docs/worker.md, "Leases and recovery"; docs/reliability.md.
+renew either. So a worker whose own heartbeats were interrupted (its last successful heartbeat is more than
+two heartbeat intervals old, by the loop's clock or by the time the write itself waited) recovers no other
+worker's runs until one full lease after its first successful heartbeat since: time for every other worker hit
+by the same outage to renew its leases first. Its own leases it renews at once. docs/worker.md, "Leases and
+recovery"; docs/reliability.md.
 """
 
 from __future__ import annotations
