@@ -6,12 +6,27 @@ and an exit code. The CLI's single error boundary prints these without a traceba
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # a config, input or state error the user can fix
 EXIT_USAGE = 2  # bad command-line usage (typer/click's own code)
 EXIT_INTERRUPTED = 130
+
+
+def close_matches(word: object, candidates: Iterable[object], n: int = 1) -> list[str]:
+    """The candidates (as text) that look like a mistyping of `word`, closest first, at most `n`."""
+    import difflib  # only when there is a mistake to explain
+
+    return difflib.get_close_matches(str(word), [str(c) for c in candidates], n=n, cutoff=0.6)
+
+
+def did_you_mean(word: object, candidates: Iterable[object]) -> str | None:
+    """The hint `did you mean 'x'?` when a candidate is close to `word`; None when none is. The one helper for
+    every did-you-mean deploytool gives (config keys, steps, filters, parameters, names of stored things)."""
+    close = close_matches(word, candidates)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 class DeploytoolError(Exception):

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploytool import pooltypes
+from deploytool.errors import did_you_mean
 from deploytool.templating import (
     NAMESPACES,
     PlaceholderError,
     TemplateContext,
-    did_you_mean,
     find_refs,
     has_placeholders,
     is_placeholder,

@@ -214,8 +214,9 @@ class TaskRun:
 
 
 @dataclass(frozen=True)
-class Worker:
-    """A worker process as last seen through its heartbeat; unique by (pool_name, name)."""
+class WorkerHeartbeat:
+    """A worker process as last seen through its heartbeat; unique by (pool_name, name). (The worker itself is
+    deploytool.worker.loop.Worker.)"""
 
     name: str
     pool_name: str

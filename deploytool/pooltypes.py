@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,6 @@ def pool_type(name: str) -> PoolType:
     """The entry of `name`; a DeploytoolError listing the known types (with a did-you-mean) for an unknown one."""
     entry = POOL_TYPES.get(name)
     if entry is None:
-        from deploytool.templating import did_you_mean
-
         known = names()
         raise DeploytoolError(
             f"unknown work pool type {name!r} (known types: {', '.join(known)})",

@@ -12,6 +12,7 @@ from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
 from deploytool.cli.store_access import open_store
+from deploytool.worker import options  # the worker's defaults, shown by --help (a light module)
 
 if TYPE_CHECKING:
     from deploytool.store import Store
@@ -43,42 +44,41 @@ def start(
     ] = False,
     heartbeat_seconds: Annotated[
         float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
-    ] = 5.0,
+    ] = options.DEFAULT_HEARTBEAT_SECONDS,
     poll_seconds: Annotated[
         float,
         typer.Option(
             "--poll-seconds", help="Pause between polls (the store is checked that often for new runs and cancels)."
         ),
-    ] = 0.1,
+    ] = options.DEFAULT_POLL_SECONDS,
     shutdown_grace: Annotated[
         float,
         typer.Option("--shutdown-grace", help="On SIGTERM/SIGINT, how long runs may finish before they are stopped."),
-    ] = 30.0,
+    ] = options.DEFAULT_SHUTDOWN_GRACE_SECONDS,
     stop_grace: Annotated[
         float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
-    ] = 10.0,
+    ] = options.DEFAULT_STOP_GRACE_SECONDS,
 ) -> None:
     """Start a worker: claim the pool's runs, execute them, record every outcome. Stop it with SIGTERM or Ctrl-C."""
     from deploytool.worker.loop import Worker
-    from deploytool.worker.options import DEFAULT_IDLE_POLL_SECONDS, WorkerOptions, default_limit, default_name
     from deploytool.worker.signals import shutdown_on_signals
 
     _log_to_stderr()
-    options = WorkerOptions(
+    worker_options = options.WorkerOptions(
         pool=pool,
-        name=name or default_name(),
+        name=name or options.default_name(),
         queues=tuple(work_queue) if work_queue else None,
-        limit=limit if limit is not None else default_limit(),
+        limit=limit if limit is not None else options.default_limit(),
         heartbeat_seconds=heartbeat_seconds,
         poll_seconds=poll_seconds,
-        idle_poll_seconds=max(poll_seconds, DEFAULT_IDLE_POLL_SECONDS),
+        idle_poll_seconds=max(poll_seconds, options.DEFAULT_IDLE_POLL_SECONDS),
         shutdown_grace_seconds=shutdown_grace,
         stop_grace_seconds=stop_grace,
         run_once=run_once,
     )
     with open_store() as store:
         _ensure_pool(store, pool, pool_type)
-        worker = Worker(store, options)
+        worker = Worker(store, worker_options)
         with shutdown_on_signals(worker):
             worker.run()
 

@@ -6,11 +6,17 @@ position) and never raises for a bad file; `require_valid()` turns errors into a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploytool.config.project import PROJECT_FILENAMES, DeploymentSpec, Project, StepCall
-from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError
+from deploytool.config.project import (
+    PROJECT_FILENAMES,
+    DeploymentSpec,
+    LoadResult,
+    Project,
+    StepCall,
+    display_name,
+)
+from deploytool.errors import DeploytoolError
 
 __all__ = [
     "PROJECT_FILENAMES",
@@ -18,30 +24,10 @@ __all__ = [
     "LoadResult",
     "Project",
     "StepCall",
+    "display_name",
     "find_project_file",
     "load_project",
 ]
-
-
-@dataclass
-class LoadResult:
-    file: Path
-    project: Project | None
-    issues: list[ConfigIssue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[ConfigIssue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[ConfigIssue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
-    def require_valid(self) -> Project:
-        """The Project, or a ConfigError carrying every issue (warnings included, for context)."""
-        if self.errors or self.project is None:
-            raise ConfigError(self.issues, str(self.file))
-        return self.project
 
 
 def find_project_file(file: Path | str | None = None, cwd: Path | None = None) -> Path:
@@ -76,12 +62,3 @@ def load_project(
 
     path = find_project_file(file, cwd)
     return validate_file(path, strict=strict, default_pool=default_pool)
-
-
-def display_name(path: Path, cwd: Path | None = None) -> str:
-    """The file's name as the user would type it: relative to cwd when below it."""
-    where = cwd or Path.cwd()
-    try:
-        return str(path.resolve().relative_to(where.resolve()))
-    except ValueError:
-        return str(path)

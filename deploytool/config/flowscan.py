@@ -9,7 +9,6 @@ and the parameter JSON schema is built from the annotations as text. Nothing of 
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploytool.config.paramschema import annotation_schema, describe, mismatch
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, did_you_mean
 from deploytool.inputs import InputError, read_text_limited
 
 ENTRYPOINT_HINT = "write it as path/to/file.py:function (relative to the project file) or package.module:function"
@@ -159,9 +158,8 @@ def _find(tree: ast.Module, qualname: str, path: Path) -> tuple[FunctionNode, bo
 
 
 def _suggest(name: str, flows: list[str], others: list[str], noun: str = "functions") -> str:
-    close = difflib.get_close_matches(name, flows, n=1, cutoff=0.6)
-    close = close or difflib.get_close_matches(name, others, n=1, cutoff=0.6)
-    parts = [f"did you mean {close[0]!r}?"] if close else []
+    mean = did_you_mean(name, flows) or did_you_mean(name, others)
+    parts = [mean] if mean else []
     if flows:
         parts.append("flows in this file: " + ", ".join(flows))
     elif others:
@@ -343,9 +341,9 @@ def _known_hint(name: str, properties: Mapping[str, Any]) -> str:
     known = list(properties)
     if not known:
         return "the flow takes no parameters"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     listing = "the flow's parameters are: " + ", ".join(known)
-    return f"did you mean {close[0]!r}? {listing}" if close else listing
+    mean = did_you_mean(name, known)
+    return f"{mean} {listing}" if mean else listing
 
 
 def _type_hint(value: Any, prop: Mapping[str, Any]) -> str | None:

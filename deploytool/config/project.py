@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from deploytool.config.yamlload import Positions
+from deploytool.errors import ConfigError, ConfigIssue
 from deploytool.steps.registry import canonical_step
 
 PROJECT_FILENAMES = ("deploy.yaml", "prefect.yaml")
@@ -134,3 +135,35 @@ def normalise_tags(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(t) for t in value]
     return []
+
+
+@dataclass
+class LoadResult:
+    """What loading a project file gave: the Project (None when it could not be built) and every issue."""
+
+    file: Path
+    project: Project | None
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[ConfigIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ConfigIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def require_valid(self) -> Project:
+        """The Project, or a ConfigError carrying every issue (warnings included, for context)."""
+        if self.errors or self.project is None:
+            raise ConfigError(self.issues, str(self.file))
+        return self.project
+
+
+def display_name(path: Path, cwd: Path | None = None) -> str:
+    """The file's name as the user would type it: relative to cwd when below it."""
+    where = cwd or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(where.resolve()))
+    except ValueError:
+        return str(path)

@@ -17,7 +17,6 @@ Time semantics (the scheduler relies on these; they follow Prefect's documented 
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from croniter import CroniterBadDateError, CroniterError, croniter
 from dateutil.rrule import rrulestr
 
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, close_matches
 
 Kind = Literal["cron", "interval", "rrule"]
 KINDS: tuple[Kind, ...] = ("cron", "interval", "rrule")
@@ -259,7 +258,7 @@ def timezone_problem(name: Any) -> tuple[str, str | None] | None:
     zones = _zones()
     by_lower = {z.lower(): z for z in zones}
     close = [by_lower[name.lower()]] if name.lower() in by_lower else []
-    close = close or difflib.get_close_matches(name, zones, n=3, cutoff=0.6)
+    close = close or close_matches(name, zones, n=3)
     hint = f"did you mean {' or '.join(close)}?" if close else "use an IANA name such as Europe/Berlin or UTC"
     return (f"unknown timezone {name!r}", hint)
 

@@ -7,7 +7,6 @@ the innermost key that is wrong, and unknown keys come with a did-you-mean.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from deploytool.config.keypath import format_path
 from deploytool.config.yamlload import Path, Positions
-from deploytool.errors import ConfigIssue
+from deploytool.errors import ConfigIssue, close_matches, did_you_mean
 from deploytool.steps.registry import unknown_step_message
 
 if TYPE_CHECKING:
@@ -119,18 +118,17 @@ def _to_issues(
                 message, hint = unknown_step_message(str(extra))
                 yield issue(message, hint, at=at, key=True)
                 continue
-            close = difflib.get_close_matches(str(extra), known, n=1, cutoff=0.6)
-            did_you_mean = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(known)}."
+            mean = did_you_mean(extra, known) or f"valid keys: {', '.join(known)}."
             if prefect_compat and _prefect_ignores(path):
                 found = issue(
                     f"unknown key {extra!r} is ignored (Prefect ignores it too)",
-                    f"{did_you_mean} --strict makes this an error",
+                    f"{mean} --strict makes this an error",
                     at=at,
                     key=True,
                 )
                 yield _as_warning(found)
             else:
-                yield issue(f"unknown key {extra!r}", did_you_mean, at=at, key=True)
+                yield issue(f"unknown key {extra!r}", mean, at=at, key=True)
     elif validator == "maxProperties" and kind == "step" and isinstance(instance, dict):
         names = ", ".join(repr(k) for k in instance)
         yield issue(
@@ -191,7 +189,7 @@ def _typo_of(name: str, present: set[Any], schema: dict[str, Any]) -> str | None
     error to show, not also "missing required key"."""
     known = set(schema.get("properties", {}))
     unknown = sorted(str(k) for k in present if k not in known)
-    return next((k for k in unknown if difflib.get_close_matches(k, [name], n=1, cutoff=0.6)), None)
+    return next((k for k in unknown if close_matches(k, [name])), None)
 
 
 def _as_warning(issue: ConfigIssue) -> ConfigIssue:

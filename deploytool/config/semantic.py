@@ -6,7 +6,6 @@ so each problem is reported once.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -25,7 +24,7 @@ from deploytool.config.report import Reporter
 from deploytool.config.schedules import check_schedule
 from deploytool.config.stepcheck import check_refs_in, check_step_ids, check_step_refs
 from deploytool.config.yamlload import Path, Positions
-from deploytool.errors import ConfigIssue
+from deploytool.errors import ConfigIssue, close_matches
 
 _LEGACY_SCHEDULE_KEYS = {
     "max_active_runs": "use the deployment's concurrency_limit instead",
@@ -214,7 +213,7 @@ def _misspelled(raw: dict[str, Any], key: str) -> str | None:
     which says more than an error about `key` missing."""
     if key in raw:
         return None
-    return next((str(k) for k in raw if difflib.get_close_matches(str(k), [key], n=1, cutoff=0.6)), None)
+    return next((str(k) for k in raw if close_matches(k, [key])), None)
 
 
 def _check_entrypoint_place(report: Reporter, entrypoint: str, base_dir: FsPath, at: Path) -> None:

@@ -4,7 +4,6 @@ import)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from deploytool.config.project import StepCall
 from deploytool.config.report import Reporter
 from deploytool.config.yamlload import Path
+from deploytool.errors import close_matches, did_you_mean
 from deploytool.steps.git import static_problems as git_static_problems
 from deploytool.steps.registry import STEPS
 from deploytool.templating.context import FILTERS, UNSAFE, UNSAFE_HINT, Unresolvable
@@ -89,8 +89,7 @@ def _filter_problem(expression: str) -> tuple[str, str] | None:
     """A filter jinja2 does not have (`{{ $X | uper }}`), found without importing jinja2."""
     for name in _FILTER.findall(_QUOTED.sub("''", expression)):
         if name not in FILTERS:
-            close = difflib.get_close_matches(name, sorted(FILTERS), n=1)
-            mean = f"did you mean {close[0]!r}? " if close else ""
+            mean = f"{close} " if (close := did_you_mean(name, sorted(FILTERS))) else ""
             return f"unknown filter {name!r} in {{{{ {expression.strip()} }}}}", f"{mean}see docs/templating.md"
     return None
 
@@ -113,7 +112,7 @@ def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str]
     if first in steps:
         outputs = STEPS[steps[first].name].outputs
         if second is not None and second not in outputs:
-            close = difflib.get_close_matches(second, outputs, n=1)
+            close = close_matches(second, outputs)
             mean = f"did you mean {first}.{close[0]}? " if close else ""
             return (
                 f"step {first!r} ({steps[first].name}) has no output {second!r}",
@@ -121,8 +120,7 @@ def _ref_problem(expression: str, steps: dict[str, StepCall]) -> tuple[str, str]
             )
         return None
     candidates = list(steps) + list(NAMESPACES)
-    close = difflib.get_close_matches(first, candidates, n=1, cutoff=0.6)
-    mean = f"did you mean {close[0]!r}? " if close else ""
+    mean = f"{hint} " if (hint := did_you_mean(first, candidates)) else ""
     if first.isupper():
         mean = f"for the environment variable write {{{{ ${first} }}}}; "
     known_ids = ", ".join(steps) if steps else "none"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deploytool.config import LoadResult, display_name
+from deploytool.config.project import LoadResult, display_name
 from deploytool.config.schema_check import check_schema
 from deploytool.config.semantic import check_project
 from deploytool.config.yamlload import load_yaml

@@ -7,9 +7,9 @@ in one transaction, so a deploy is all or nothing.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
 from deploytool.core.plan import Plan, plan_deployments
@@ -18,7 +18,8 @@ from deploytool.models import Deployment, utcnow
 from deploytool.scheduling import prune as prune_schedules
 from deploytool.store import Store
 
-OutputSink = Callable[[str, str], None]
+if TYPE_CHECKING:
+    from deploytool.steps.base import OutputSink
 
 
 @dataclass

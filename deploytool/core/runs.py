@@ -21,11 +21,10 @@ from deploytool.core.when import (
     scheduled_time as scheduled_time,  # its home is core.when; the dashboard imports it here
 )
 from deploytool.engine.spec import check_parameters_size
-from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
 from deploytool.store import Store
-from deploytool.templating import did_you_mean
 
 LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
 LS_HINT = "list runs: deploytool flow-run ls"

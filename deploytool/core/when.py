@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from deploytool.errors import DeploytoolError, UsageError
+from deploytool.errors import DeploytoolError, UsageError, did_you_mean
 from deploytool.models import utcnow
-from deploytool.templating import did_you_mean
 
 _UNITS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import importlib.util
@@ -13,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from deploytool.errors import did_you_mean
 from deploytool.flows import Flow
 
 
@@ -41,8 +41,7 @@ def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
     for part in attr_path.split("."):
         if not hasattr(obj, part):
             flows = sorted(n for n, v in vars(module).items() if isinstance(v, Flow))
-            close = difflib.get_close_matches(part, list(vars(obj)) if hasattr(obj, "__dict__") else [], n=1)
-            hint = f"did you mean {close[0]!r}?" if close else None
+            hint = did_you_mean(part, list(vars(obj)) if hasattr(obj, "__dict__") else [])
             if not hint and flows:
                 hint = f"flows in {target}: {', '.join(flows)}"
             raise LoadError(f"{target} has no {attr_path!r} (entrypoint {entrypoint!r})", hint)

@@ -50,7 +50,7 @@ class _Terminated(BaseException):
         self.signum = signum
 
 
-class _Reporter:
+class _EventReporter:
     """Emits events; makes sure only one final event is ever written, whichever thread gets there first."""
 
     def __init__(self, writer: events.EventWriter) -> None:
@@ -80,7 +80,7 @@ class _Reporter:
 class _Attempts(AttemptListener):
     """Reports attempts and arms the hard timeout of each one."""
 
-    def __init__(self, reporter: _Reporter, timeout: float | None) -> None:
+    def __init__(self, reporter: _EventReporter, timeout: float | None) -> None:
         self.reporter = reporter
         self.timeout = timeout
         self.attempts = 0
@@ -152,7 +152,7 @@ class _TaskEvents(TaskListener):
 
 def main() -> int:
     """Run the flow described by DEPLOYTOOL_RUN_SPEC; return the exit code (see docs/engine.md)."""
-    reporter = _Reporter(events.EventWriter())
+    reporter = _EventReporter(events.EventWriter())
     try:
         spec: RunSpec | None = RunSpec.from_env()
     except RunSpecError as exc:
@@ -184,7 +184,7 @@ def main() -> int:
     return code
 
 
-def _execute(spec: RunSpec, reporter: _Reporter) -> int:
+def _execute(spec: RunSpec, reporter: _EventReporter) -> int:
     cwd = Path.cwd()
     if spec.working_dir:
         try:
@@ -221,7 +221,7 @@ def _execute(spec: RunSpec, reporter: _Reporter) -> int:
     return _call(flow, spec, reporter)
 
 
-def _call(flow: Flow[..., Any], spec: RunSpec, reporter: _Reporter) -> int:
+def _call(flow: Flow[..., Any], spec: RunSpec, reporter: _EventReporter) -> int:
     listener = _Attempts(reporter, flow.timeout_seconds)
     started = time.monotonic()
     try:
@@ -253,7 +253,9 @@ def _call(flow: Flow[..., Any], spec: RunSpec, reporter: _Reporter) -> int:
     return EXIT_COMPLETED
 
 
-def _not_started(reporter: _Reporter, stage: str, exc: BaseException, message: str, hint: str | None = None) -> int:
+def _not_started(
+    reporter: _EventReporter, stage: str, exc: BaseException, message: str, hint: str | None = None
+) -> int:
     fields = events.exception_fields(exc)
     fields["message"] = message
     if isinstance(exc, LoadError | PullStepError | OSError | TypeError | ValueError):
@@ -266,7 +268,7 @@ def _not_started(reporter: _Reporter, stage: str, exc: BaseException, message: s
     return EXIT_NOT_STARTED
 
 
-def _install_signal_handlers(reporter: _Reporter) -> None:
+def _install_signal_handlers(reporter: _EventReporter) -> None:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if getattr(on_signal, "stopping", False):
             return  # already unwinding: a second signal must not interrupt the clean-up

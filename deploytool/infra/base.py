@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from deploytool.engine import spec
 from deploytool.errors import InfraError
 
-OutputSink = Callable[[str], None]
+LineSink = Callable[[str], None]
 """Receives each line of a job's output (stdout and stderr merged), without its line ending."""
 
 
@@ -131,7 +131,7 @@ class OutlivingJobs(Protocol[H_co]):
         """Every job of a run of this pool that still exists (running or ended). Raises InfraError."""
         ...
 
-    def attach(self, job_id: str, on_output: OutputSink, *, since: float | None = None) -> H_co:
+    def attach(self, job_id: str, on_output: LineSink, *, since: float | None = None) -> H_co:
         """A handle on an existing job, as `start` would have returned; output from `since` (epoch seconds)."""
         ...
 
@@ -147,7 +147,7 @@ class Infrastructure(Protocol[H]):
     Implementations take a `JobOwner` in their constructor (deploytool.infra.infrastructure_for builds them).
     """
 
-    def start(self, job: Job, on_output: OutputSink) -> H:
+    def start(self, job: Job, on_output: LineSink) -> H:
         """Start the job and return at once; output lines go to `on_output`. Raises InfraError if it cannot."""
         ...
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploytool.errors import InfraError
-from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, OutputSink
+from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, LineSink
 from deploytool.infra.docker_api import connect, create_container, docker_errors, ensure_image
 from deploytool.infra.docker_config import AUTO_REMOVE_LABEL, POOL_LABEL, RUN_ID_LABEL, WORKER_LABEL, plan_container
 
@@ -144,7 +144,7 @@ class DockerInfrastructure:
                 self._client = connect()
             return self._client
 
-    def start(self, job: Job, on_output: OutputSink) -> DockerHandle:
+    def start(self, job: Job, on_output: LineSink) -> DockerHandle:
         """Pull the image if the policy says so, create and start the container, follow its exit and output."""
         plan = plan_container(
             job.run_id, job.configuration, job.env, worker_name=self.worker_name, pool_name=self.pool_name
@@ -249,7 +249,7 @@ class DockerInfrastructure:
                 )
         return found
 
-    def attach(self, job_id: str, on_output: OutputSink | None = None, *, since: float | None = None) -> DockerHandle:
+    def attach(self, job_id: str, on_output: LineSink | None = None, *, since: float | None = None) -> DockerHandle:
         """A handle on an existing run container (running or exited), as `start` would have returned.
 
         Output is streamed from `since` (epoch seconds; None: from now on, so lines already stored are not
@@ -270,7 +270,7 @@ class DockerInfrastructure:
         )
 
     def _follow(
-        self, container_id: str, name: str, run_id: str, auto_remove: bool, on_output: OutputSink, since: float | None
+        self, container_id: str, name: str, run_id: str, auto_remove: bool, on_output: LineSink, since: float | None
     ) -> DockerHandle:
         handle = DockerHandle(
             run_id=run_id,
@@ -367,7 +367,7 @@ def _read_state(handle: DockerHandle) -> None:
             handle.exit_code = int(state.get("ExitCode", -1))
 
 
-def _read_logs(handle: DockerHandle, on_output: OutputSink, since: float | None) -> None:
+def _read_logs(handle: DockerHandle, on_output: LineSink, since: float | None) -> None:
     complained = False
 
     def deliver(raw: bytes) -> None:

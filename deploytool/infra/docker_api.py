@@ -15,6 +15,7 @@ from typing import Any
 
 from deploytool.errors import InfraError
 from deploytool.infra.docker_config import ContainerPlan, split_image
+from deploytool.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,7 @@ def docker_errors(action: str, secret: str | None = None) -> Iterator[None]:
     import docker.errors
     import requests.exceptions
 
-    def clean(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
+    clean = Redactor([secret] if secret else [])
 
     try:
         yield

@@ -34,7 +34,7 @@ from typing import IO, Any, NamedTuple
 
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, OutputSink, layer_env
+from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, LineSink, layer_env
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class ProcessInfrastructure:
         """The job's pid (also its process group and session id)."""
         return JobInfo(str(handle.pid), f"pid {handle.pid}")
 
-    def start(self, job: Job, on_output: OutputSink) -> ProcessHandle:
+    def start(self, job: Job, on_output: LineSink) -> ProcessHandle:
         """Start the job's command in a new session; output lines go to `on_output` from a reader thread."""
         config = job.configuration
         command = build_command(config.get("command"))
@@ -202,7 +202,7 @@ def build_env(config_env: Any, job_env: Mapping[str, str], base: Mapping[str, st
     return layer_env(env, config_env, job_env)
 
 
-def _read_lines(stream: IO[bytes], on_output: OutputSink) -> None:
+def _read_lines(stream: IO[bytes], on_output: LineSink) -> None:
     complained = False
     with stream:
         for raw in iter(lambda: stream.readline(MAX_LINE_BYTES), b""):

@@ -11,7 +11,6 @@ the flow-run job (the engine), whose start-up must not pay for jinja2, jsonschem
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 import subprocess
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from deploytool.errors import StepError
+from deploytool.errors import StepError, did_you_mean
 from deploytool.redaction import Redactor
 
 OutputSink = Callable[[str, str], None]
@@ -189,8 +188,7 @@ def check_inputs(step_name: str, function: Callable[..., Any], inputs: Mapping[s
     known = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     for key in inputs:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = f"{mean} " if (mean := did_you_mean(key, known)) else ""
             raise StepError(f"{step_name} has no input {key!r}", f"{hint}its inputs are {', '.join(known)}")
 
 

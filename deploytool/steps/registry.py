@@ -6,8 +6,9 @@ a test keeps this registry and the schema in agreement.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
+
+from deploytool.errors import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,5 @@ def unknown_step_message(name: str) -> tuple[str, str]:
             f"built-in steps are {known}; run the equivalent with run_shell_script "
             "(for example `aws s3 sync`), or bake the code into an image",
         )
-    close = difflib.get_close_matches(name, list(ALIASES), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    hint = f"{mean} " if (mean := did_you_mean(name, ALIASES)) else ""
     return f"unknown step {name!r}", f"{hint}built-in steps are {known}"

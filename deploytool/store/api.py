@@ -35,7 +35,7 @@ from deploytool.models import (
     RunState,
     TaskRun,
     Variable,
-    Worker,
+    WorkerHeartbeat,
     WorkPool,
     WorkQueue,
 )
@@ -236,15 +236,17 @@ class TaskRunRepository(Protocol):
 class WorkerRepository(Protocol):
     """Workers as seen through their heartbeats, unique by (pool name, worker name)."""
 
-    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> Worker: ...
+    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> WorkerHeartbeat: ...
 
-    def list(self, pool_name: str | None = None) -> builtins.list[Worker]: ...
+    def list(self, pool_name: str | None = None) -> builtins.list[WorkerHeartbeat]: ...
 
     def delete(self, pool_name: str, name: str) -> None: ...
 
     def delete_stale(self, before: datetime) -> int: ...
 
-    def is_online(self, worker: Worker, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> bool: ...
+    def is_online(
+        self, worker: WorkerHeartbeat, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS
+    ) -> bool: ...
 
     def pool_status(
         self, pool_name: str, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS

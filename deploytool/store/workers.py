@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from deploytool.errors import NotFoundError
-from deploytool.models import PoolStatus, Worker
+from deploytool.models import PoolStatus, WorkerHeartbeat
 from deploytool.store.api import ONLINE_WINDOW_SECONDS
 from deploytool.store.pools import pool_from_row, pool_not_found
 from deploytool.store.rows import dt, ts
 from deploytool.store.sql import Database, Row
 
 
-def _worker_from_row(row: Row) -> Worker:
-    return Worker(
+def _worker_from_row(row: Row) -> WorkerHeartbeat:
+    return WorkerHeartbeat(
         name=row["name"],
         pool_name=row["pool_name"],
         host=row["host"],
@@ -28,9 +28,9 @@ class WorkerRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> Worker:
+    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> WorkerHeartbeat:
         """Record that the worker is alive (creating its record on the first beat)."""
-        worker = Worker(name=name, pool_name=pool_name, host=host, pid=pid, last_heartbeat=now)
+        worker = WorkerHeartbeat(name=name, pool_name=pool_name, host=host, pid=pid, last_heartbeat=now)
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat) VALUES (?, ?, ?, ?, ?)"
@@ -40,7 +40,7 @@ class WorkerRepo:
             )
         return worker
 
-    def list(self, pool_name: str | None = None) -> list[Worker]:
+    def list(self, pool_name: str | None = None) -> list[WorkerHeartbeat]:
         """Workers (of one pool, or all), most recent heartbeat first."""
         with self._db.read() as conn:
             if pool_name is None:
@@ -66,7 +66,7 @@ class WorkerRepo:
         with self._db.transaction() as conn:
             return int(conn.execute("DELETE FROM workers WHERE last_heartbeat < ?", (ts(before),)).rowcount)
 
-    def is_online(self, worker: Worker, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> bool:
+    def is_online(self, worker: WorkerHeartbeat, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> bool:
         """True while the worker's last heartbeat is within `window_seconds` of `now`."""
         return now - worker.last_heartbeat <= timedelta(seconds=window_seconds)
 

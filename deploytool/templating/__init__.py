@@ -19,7 +19,6 @@ from deploytool.templating.context import (
     PlaceholderError,
     Ref,
     TemplateContext,
-    did_you_mean,
     join_path,
 )
 from deploytool.templating.render import check_tree, find_refs, has_placeholders, is_placeholder, render_tree
@@ -33,7 +32,6 @@ __all__ = [
     "Ref",
     "TemplateContext",
     "check_tree",
-    "did_you_mean",
     "find_refs",
     "has_placeholders",
     "is_placeholder",

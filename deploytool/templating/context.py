@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -159,12 +158,6 @@ class Ref:
         if self.head == "$":
             return "$" + ".".join(map(str, self.parts[1:]))
         return ".".join(map(str, self.parts))
-
-
-def did_you_mean(word: str, candidates: Iterable[Any]) -> str | None:
-    """A "did you mean 'x'?" hint when a candidate is close to `word`."""
-    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def join_path(path: str, key: Any) -> str:

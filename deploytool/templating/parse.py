@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from deploytool.errors import did_you_mean
 from deploytool.templating import limits
-from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable, did_you_mean
+from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable
 
 ENV_REF = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\$([A-Za-z_]\w*)""")
 # Prefect's names may contain '-' (step ids, block slugs): a leading dotted name is taken whole, as Prefect does.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from deploytool.errors import did_you_mean
 from deploytool.templating.context import (
     HEADS,
     RUNTIME_NAMESPACES,
@@ -12,7 +13,6 @@ from deploytool.templating.context import (
     UNSAFE_HINT,
     TemplateContext,
     Unresolvable,
-    did_you_mean,
 )
 from deploytool.templating.limits import LIMIT_HINT, MAX_RENDER, check_result
 from deploytool.templating.parse import Compiled, jinja

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, OutputSink, layer_env
+from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, LineSink, layer_env
 from deploytool.pooltypes import PoolType
 
 ENTRY = PoolType(
@@ -43,7 +43,7 @@ class ExampleInfrastructure:
     def outliving(self) -> None:
         return None
 
-    def start(self, job: Job, on_output: OutputSink) -> ExampleHandle:
+    def start(self, job: Job, on_output: LineSink) -> ExampleHandle:
         config = job.configuration
         env = layer_env(dict(os.environ), config.get("env"), job.env)
         greeting = str(config["greeting"])
