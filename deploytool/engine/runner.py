@@ -122,7 +122,7 @@ class _Attempts(AttemptListener):
 class _TaskEvents(TaskListener):
     """Reports each task run's start, retries and end as events (the worker logs and records them)."""
 
-    def __init__(self, reporter: _Reporter) -> None:
+    def __init__(self, reporter: _EventReporter) -> None:
         self.reporter = reporter
 
     def task_started(self, run: TaskRunInfo) -> None:
