@@ -28,8 +28,7 @@ HOURS = 24
 LATE_GRACE_SECONDS = 15.0  # FlowRun.is_late's grace
 OVERVIEW_ROWS = 20
 MAX_RUNS = 500
-PAGE_LOG_LINES = 2000
-_SCAN = 100_000
+PAGE_LOG_LINES = 500  # the page shows the last lines; the API has them all
 
 
 # --- secrets -------------------------------------------------------------------------------------------------
@@ -50,7 +49,7 @@ def overview(store: Store, now: datetime | None = None) -> dict[str, Any]:
     hours = [start + timedelta(hours=i) for i in range(HOURS)]
     index = {h.isoformat()[:13]: i for i, h in enumerate(hours)}
     series = {state.value: [0] * HOURS for state in RunState}
-    for row in store.dashboard.counts_per_hour(start):
+    for row in store.dashboard.counts_per_hour(start, HOURS):
         slot = index.get(row.hour)
         if slot is not None:
             series[row.state.value][slot] += row.count
@@ -206,12 +205,18 @@ def runs(
     deployment_id = find_deployment(store, deployment).id if deployment else None
     if pool is not None:
         store.pools.get(pool)  # a clear error for an unknown pool rather than an empty list
-    query = {"deployment_id": deployment_id, "pool_name": pool, "created_since": since, "created_until": until}
-    if not late:
-        found = store.dashboard.runs(states=wanted, limit=limit, **query)  # type: ignore[arg-type]
-    else:
-        candidates = store.dashboard.runs(states=wanted | {RunState.SCHEDULED}, limit=_SCAN, **query)  # type: ignore[arg-type]
-        found = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
+    query: dict[str, Any] = {
+        "deployment_id": deployment_id,
+        "pool_name": pool,
+        "created_since": since,
+        "created_until": until,
+        "limit": limit,
+    }
+    found = store.dashboard.runs(states=wanted, **query) if wanted or not late else []
+    if late:  # LATE: SCHEDULED and overdue, as FlowRun.is_late says
+        overdue = now - timedelta(seconds=LATE_GRACE_SECONDS)
+        found += store.dashboard.runs(states=[RunState.SCHEDULED], scheduled_before=overdue, **query)
+        found = sorted({r.id: r for r in found}.values(), key=lambda r: r.created, reverse=True)[:limit]
     return hide_secrets(store, [run_summary(r, now) for r in found])
 
 
@@ -249,8 +254,8 @@ def log_to_dict(line: LogLine) -> dict[str, Any]:
 
 
 def run_detail(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
-    """`flow-run inspect` plus `flow-run why`, the state history and the first log lines (with `last_log_id`,
-    where the live stream goes on)."""
+    """`flow-run inspect` plus `flow-run why`, the state history and the last log lines (with `log_lines`, how
+    many there are, and `last_log_id`, where the live stream goes on)."""
     now = now or utcnow()
     run = resolve_run(store, ref)
     data = inspect_run(store, run.id, now)
@@ -258,8 +263,9 @@ def run_detail(store: Store, ref: str, now: datetime | None = None) -> dict[str,
     data["state_history"] = state_history(run)
     data["terminal"] = run.state in TERMINAL
     data["deployment_exists"] = run.deployment_id is not None
-    lines = store.logs.read(run.id, limit=PAGE_LOG_LINES)
+    lines, total = store.dashboard.log_tail(run.id, PAGE_LOG_LINES)
     data["logs"] = [log_to_dict(line) for line in lines]
+    data["log_lines"] = total
     data["last_log_id"] = lines[-1].id if lines else 0
     return hide_secrets(store, data)
 
@@ -299,3 +305,8 @@ def poll_run(store: Store, run_id: str, after_id: int, now: datetime | None = No
 
 
 STATE_FILTERS = [state.value for state in RunState] + [LATE]
+
+
+def filter_choices(store: Store) -> tuple[list[str], list[str]]:
+    """The names the run filters offer: every pool, every deployment (FLOW/NAME)."""
+    return [p.name for p in store.pools.list()], [d.full_name for d in store.deployments.list()]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from deploytool.models import FlowRun, RunState
+from deploytool.models import FlowRun, LogLine, RunState
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,21 @@ class FailingDeployment:
 class DashboardRepository(Protocol):
     """The web dashboard's aggregate reads (deploytool ui); each reads an index range or at most `limit` rows."""
 
-    def counts_per_hour(self, since: datetime) -> builtins.list[HourCount]:
-        """Runs created at or after `since`, counted by hour of creation and current state."""
+    def counts_per_hour(self, since: datetime, hours: int = 24) -> builtins.list[HourCount]:
+        """Runs created in each of `hours` hours from `since` (an hour's start), counted by current state."""
         ...
 
     def late_runs(self, scheduled_before: datetime, limit: int) -> builtins.list[FlowRun]:
         """SCHEDULED runs due before `scheduled_before`, the longest overdue first."""
         ...
 
-    def failing_deployments(self, since: datetime, limit: int) -> builtins.list[FailingDeployment]:
-        """Deployments with FAILED or CRASHED runs created since `since`, the most failures first."""
+    def failing_deployments(self, since: datetime, limit: int, scan: int = 2000) -> builtins.list[FailingDeployment]:
+        """Deployments with FAILED or CRASHED runs created since `since`, the most failures first. Only the latest
+        `scan` failures are counted, so the cost is bounded however many runs failed."""
+        ...
+
+    def log_tail(self, run_id: str, limit: int) -> tuple[builtins.list[LogLine], int]:
+        """The last `limit` log lines of a run (oldest first) and how many lines it has."""
         ...
 
     def runs_held(self, pool_name: str) -> dict[str, int]:
@@ -62,7 +67,9 @@ class DashboardRepository(Protocol):
         pool_name: str | None = None,
         created_since: datetime | None = None,
         created_until: datetime | None = None,
+        scheduled_before: datetime | None = None,
         limit: int = 50,
     ) -> builtins.list[FlowRun]:
-        """The newest runs first (by creation), filtered by state(s), deployment, pool and creation time."""
+        """The newest runs first (by creation), filtered by state(s), deployment, pool, creation time and (for
+        late runs) scheduled time."""
         ...

@@ -7,6 +7,7 @@ With `read_only`, no action route exists (a POST to one is 404 or 405) and no pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -92,7 +93,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    # The last line of defence: a message, never a traceback (the server's log has the details).
+    # The last line of defence: a message, never a traceback to the browser; the server's own output has it.
+    logging.getLogger("deploytool.ui").error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     message = f"internal error: {type(exc).__name__}; this is a bug in deploytool, please report it"
     if request.url.path.startswith("/api/"):
         return api.error(500, "internal", message)

@@ -177,6 +177,7 @@ RUN_DETAIL = {
                 },
                 "logs": {"type": "array", "items": _ref("LogLine")},
                 "last_log_id": {"type": "integer"},
+                "log_lines": {"type": "integer"},
                 "terminal": {"type": "boolean"},
                 "exit_code": _nullable("integer"),
             },

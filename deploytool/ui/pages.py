@@ -137,6 +137,7 @@ async def runs(request: Request) -> Response:
         rows, problem = [], f"limit {query.get('limit')!r}: not a whole number"
     except DeploytoolError as exc:
         rows, problem = [], str(exc)
+    choices = await call(request, dashboard.filter_choices)
     return page(
         request,
         "runs.html",
@@ -146,8 +147,8 @@ async def runs(request: Request) -> Response:
         filters=filters,
         problem=problem,
         state_choices=dashboard.STATE_FILTERS,
-        pool_choices=[p["name"] for p in await call(request, dashboard.pools)],
-        deployment_choices=[d["full_name"] for d in await call(request, dashboard.deployments)],
+        pool_choices=choices[0],
+        deployment_choices=choices[1],
     )
 
 

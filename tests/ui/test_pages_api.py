@@ -321,3 +321,14 @@ def test_with_a_token_pages_need_a_login_and_the_api_a_bearer_token(project: Pat
         assert TOKEN not in right.headers["set-cookie"]
         assert c.get("/work-pools").status_code == 200
         assert c.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "//evil.test/x"}).headers["location"] == "/"
+
+
+def test_a_deployment_without_a_parameter_schema_has_its_pages(client: TestClient) -> None:
+    from deploytool.models import Deployment
+
+    with store() as s:
+        s.deployments.upsert(Deployment("bare", "one", "flows.py:bare", "local"))
+    for path in ("/deployments/bare/one", "/deployments/bare/one/run"):
+        response = client.get(path)
+        assert response.status_code == 200, response.text
+        assert "The flow takes no parameters." in response.text
