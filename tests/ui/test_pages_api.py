@@ -332,3 +332,30 @@ def test_a_deployment_without_a_parameter_schema_has_its_pages(client: TestClien
         response = client.get(path)
         assert response.status_code == 200, response.text
         assert "The flow takes no parameters." in response.text
+
+
+def test_late_filter_failing_deployments_and_long_logs(client: TestClient) -> None:
+    from datetime import timedelta
+
+    late = new_run("--start-at", (utcnow() - timedelta(minutes=5)).isoformat())
+    new_run("--start-in", "1h")
+    failed = new_run()
+    with store() as s:
+        s.runs.set_state(failed, RunState.CANCELLED, "test")
+        s.logs.append(failed, [LogLine(failed, utcnow(), "INFO", "stdout", f"line {n}") for n in range(700)])
+    assert [r["id"] for r in client.get("/api/v1/flow-runs", params={"state": "LATE"}).json()] == [late]
+    both = client.get("/api/v1/flow-runs", params=[("state", "LATE"), ("state", "CANCELLED")]).json()
+    assert {r["id"] for r in both} == {late, failed}
+    overview = client.get("/api/v1/overview").json()
+    assert [r["id"] for r in overview["late_runs"]] == [late]
+    page = client.get(f"/flow-runs/{failed}").text
+    assert "The last 500 of 700 lines" in page and "line 699" in page and ">line 199<" not in page
+    detail = client.get(f"/api/v1/flow-runs/{failed}").json()
+    assert detail["log_lines"] == 700 and len(detail["logs"]) == 500
+    crashed = new_run()
+    with store() as s:
+        for state in (RunState.PENDING, RunState.RUNNING, RunState.FAILED):
+            s.runs.set_state(crashed, state, "boom")
+    failing = client.get("/api/v1/overview").json()["failing_deployments"]
+    assert [(f["deployment"], f["failed"]) for f in failing] == [("greet/hello", 1)]
+    assert "greet/hello" in client.get("/").text.split("Failing deployments")[1]
