@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from deploytool.config import DeploymentSpec, Project, StepCall
+from deploytool.config import DeploymentSpec, Project
+from deploytool.core.deploy_options import DeployOptions as DeployOptions  # re-exported: callers build it here
 from deploytool.core.plan import Plan, plan_deployments
+from deploytool.core.resolve import Resolver
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment, utcnow
 from deploytool.scheduling import prune as prune_schedules
@@ -20,20 +22,6 @@ from deploytool.store import Store
 
 if TYPE_CHECKING:
     from deploytool.steps.base import OutputSink
-
-
-@dataclass
-class DeployOptions:
-    """What the command line asks for. Overrides apply to every selected deployment."""
-
-    names: list[str] = field(default_factory=list)
-    all: bool = False
-    dry_run: bool = False
-    prune: bool = False
-    pool: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    job_variables: dict[str, Any] = field(default_factory=dict)
-    schedules: list[dict[str, Any]] | None = None  # --cron/--interval/--rrule replace the file's schedules
 
 
 def select(project: Project, options: DeployOptions) -> list[DeploymentSpec]:
@@ -85,8 +73,6 @@ def deploy(
     on_output: OutputSink | None = None,
 ) -> DeployResult:
     """Deploy the selected deployments of `project` into `store` (or only plan them, with dry_run)."""
-    from deploytool.core.resolve import Resolver
-
     specs = select(project, options)
     resolver = Resolver(project, store, env=env, on_output=on_output, overrides=options)
     wanted: list[Deployment] = []
@@ -135,8 +121,3 @@ def _with_overrides(spec: DeploymentSpec, options: DeployOptions) -> DeploymentS
         changes["schedules"] = options.schedules
         changes["schedules_given"] = True
     return replace(spec, **changes) if changes else spec
-
-
-def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
-    """Pull steps as stored on a deployment and handed to the engine: canonical name, id, inputs."""
-    return [{"name": c.name, "id": c.id, "inputs": c.inputs} for c in calls]

@@ -8,17 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
+from deploytool.core.deploy_options import DeployOptions
 from deploytool.core.plan import content_hash
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
 from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
 from deploytool.store import Store
 from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
-
-if TYPE_CHECKING:
-    from deploytool.core.deploy import DeployOptions
 
 # Pull steps run where the job runs: their environment, variables and secrets are the worker's, resolved
 # at launch; only the outputs of build and push steps are baked in at deploy time.
@@ -127,8 +125,6 @@ class Resolver:
         return replace(deployment, content_hash=content_hash(deployment))
 
     def _render_pull(self, spec: DeploymentSpec, outputs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        from deploytool.core.deploy import stored_pull_steps
-
         if not spec.pull and _uses_auto_image(spec):
             # The auto image holds the project at a fixed place; runs start there (Prefect writes this step
             # into the file instead, with the deploying machine's directory name in it).
@@ -258,3 +254,8 @@ def _position(project: Project, spec: DeploymentSpec, where: str) -> tuple[int, 
     for part in where.split(".") if where else []:
         path.append(part)
     return positions.locate(tuple(path))
+
+
+def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
+    """Pull steps as stored on a deployment and handed to the engine: canonical name, id, inputs."""
+    return [{"name": c.name, "id": c.id, "inputs": c.inputs} for c in calls]
