@@ -125,7 +125,7 @@ def test_render_keeps_types_and_gives_none_for_variables_without_value() -> None
     config = render_job_configuration(DOCKER, merged)
     assert config["image"] == "img:1"
     assert config["volumes"] == ["a:/a"]
-    assert config["auto_remove"] is False
+    assert config["auto_remove"] is True  # the default: removed once read
     assert config["command"] is None
     assert config["image_pull_policy"] == "IfNotPresent"
 

@@ -45,7 +45,7 @@ def test_defaults() -> None:
     assert docker == {
         "image": "python:3.11-slim",
         "image_pull_policy": "IfNotPresent",
-        "auto_remove": False,
+        "auto_remove": True,  # containers of finished runs do not pile up (issue 16 item 3)
         "stream_output": True,
         "privileged": False,
     }

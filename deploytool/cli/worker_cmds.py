@@ -58,12 +58,26 @@ def start(
     stop_grace: Annotated[
         float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
     ] = options.DEFAULT_STOP_GRACE_SECONDS,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", help="Serve Prometheus /metrics, /healthz and /readyz on this port (0: any free port)."
+        ),
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option("--metrics-address", help="The address of --metrics-port (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="The worker's own log on stderr: text, or json (one object a line).")
+    ] = "text",
 ) -> None:
     """Start a worker: claim the pool's runs, execute them, record every outcome. Stop it with SIGTERM or Ctrl-C."""
     from deploytool.worker.loop import Worker
     from deploytool.worker.signals import shutdown_on_signals
 
-    _log_to_stderr()
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
+    _log_to_stderr(json_lines=log_format == "json")
     worker_options = options.WorkerOptions(
         pool=pool,
         name=name or options.default_name(),
@@ -79,8 +93,20 @@ def start(
     with open_store() as store:
         _ensure_pool(store, pool, pool_type)
         worker = Worker(store, worker_options)
-        with shutdown_on_signals(worker):
-            worker.run()
+        server = None
+        if metrics_port is not None:
+            from deploytool.worker.metrics import serve_worker_metrics
+
+            server = serve_worker_metrics(worker, metrics_address, metrics_port, open_store)
+            logging.getLogger("deploytool.worker").info(
+                "metrics on http://%s:%d/metrics (and /healthz, /readyz)", metrics_address, server.port
+            )
+        try:
+            with shutdown_on_signals(worker):
+                worker.run()
+        finally:
+            if server is not None:
+                server.close()
 
 
 def _ensure_pool(store: Store, pool: str, pool_type: str | None) -> None:
@@ -138,6 +164,37 @@ def ls(
     print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows, local_times=True)
 
 
+@worker_app.command("prune")
+def prune(
+    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only the containers of this pool.")] = None,
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Only runs that finished at least this long ago: 0, 30m, 24h, 7d.")
+    ] = "0",
+    unknown: Annotated[
+        bool, typer.Option("--unknown", help="Also containers of runs this store does not know (deleted, or old).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Remove the ended containers of finished runs from the Docker host (never a running one). See docs/docker.md."""
+    from deploytool.worker.prune import parse_age, prune_containers
+
+    with json_errors("worker-prune", output), open_store() as store:
+        report = prune_containers(store, pool=pool, older_than=parse_age(older_than), unknown=unknown, dry_run=dry_run)
+    if output == OutputFormat.json:
+        print_json("worker-prune", {"dry_run": dry_run, "removed": report.removed, "kept": report.kept})
+        return
+    verb = "would remove" if dry_run else "removed"
+    for item in report.removed:
+        print(f"{verb} container {item['container']} ({item['container_id'][:12]}): {item['why']}")
+    kept = ", ".join(f"{count} {reason}" for reason, count in sorted(report.kept.items()))
+    print(
+        f"{'Would remove' if dry_run else 'Removed'} {len(report.removed)} container(s)"
+        + (f"; left alone: {kept}." if kept else "."),
+        file=sys.stderr,
+    )
+
+
 class _RedactingFormatter(logging.Formatter):
     """The worker's own log lines (a run's state message, a traceback) with the secrets of its runs masked."""
 
@@ -147,9 +204,33 @@ class _RedactingFormatter(logging.Formatter):
         return process_redactor()(super().format(record))
 
 
-def _log_to_stderr() -> None:
+class _JsonFormatter(_RedactingFormatter):
+    """`--log-format json`: one JSON object a line (time ISO 8601 with offset, level, logger, message)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+        from datetime import datetime
+
+        from deploytool.redaction import process_redactor
+
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        entry = {
+            "time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": process_redactor()(message),
+        }
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _log_to_stderr(*, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    formatter = (
+        _JsonFormatter() if json_lines else _RedactingFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    )
+    handler.setFormatter(formatter)
     logger = logging.getLogger("deploytool")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

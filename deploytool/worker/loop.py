@@ -28,6 +28,7 @@ from deploytool.worker.crashes import retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.leases import LeaseKeeper
+from deploytool.worker.observer import NoObserver, WorkerObserver
 from deploytool.worker.options import WorkerOptions, process_alive
 from deploytool.worker.output import WORKER, RunOutput
 from deploytool.worker.pacing import Pacer
@@ -65,6 +66,7 @@ class Worker:
         self._environ = worker_environ()
         self.leases = LeaseKeeper(store, options, self.pool.name)
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
+        self.observer: WorkerObserver = NoObserver()  # told of heartbeats, claims and outcomes (e.g. metrics)
 
     # --- what the Reconciler uses (deploytool.worker.reconcile.ReconcilingWorker) --------------------------
 
@@ -146,6 +148,7 @@ class Worker:
         """One pass of the loop (see the module docstring)."""
         clock_given = now is not None
         now = now or utcnow()
+        self.observer.ticked()
         self._handle_signals(now)
         if self._next_heartbeat is None or now >= self._next_heartbeat:
             self._heartbeat(now)
@@ -206,6 +209,7 @@ class Worker:
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
         # An idle worker holds no lease: no renewal to write.
         recovered = self.leases.beat(now, renew=bool(self.active) or first)
+        self.observer.heartbeat(now)
         if recovered:
             self.reconciler.run(now)  # the recovered runs' containers may still run: stop the leftovers
         try:
@@ -300,6 +304,8 @@ class Worker:
             log.warning("run %s: could not record %s: %s", run_id, state, exc)
             return False
         log.info("run %s: %s (%s)", run_id, state, message)
+        self.observer.recorded(run)
+        self.observer.active(len(self.active))
         if retried is not None:
             log.warning("run %s: %s", run_id, retried.state_message)
         return True
@@ -333,7 +339,9 @@ class Worker:
                 self.record(run.id, RunState.SCHEDULED, message)
                 return
             self.launched += 1
+            self.observer.claimed(run, now)
             self._launch(run, now)
+            self.observer.active(len(self.active))
 
     def _launch(self, run: FlowRun, now: datetime) -> None:
         output = JobOutput(run.id)
