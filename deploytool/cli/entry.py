@@ -113,15 +113,21 @@ def _internal_error(exc: BaseException, args: list[str]) -> int:
 def _write_crash_log(text: str, args: list[str]) -> Path | None:
     from deploytool.settings import Settings
 
-    if "block" in args:  # `block set T/N key=value ...`: those values may be secrets, never written to disk
-        shown = args.index("block") + 3
-        args = args[:shown] + (["(more arguments, not logged)"] if len(args) > shown else [])
+    # Only the command's words (`worker start`): argument values may be secrets, paths or names, never on disk.
+    words = []
+    for arg in args[:2]:
+        if not arg.replace("-", "").isalpha() or arg.startswith("-"):
+            break
+        words.append(arg)
+    command = " ".join(["deploytool", *words]) + (" (arguments not logged)" if len(args) > len(words) else "")
     try:
         home = Settings.from_env().home
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         log = home / "crash.log"
-        with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"deploytool {__version__} {['deploytool', *args]!r}\n{text}\n")
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # an older crash.log may have been created readable by others
+        with open(fd, "a", encoding="utf-8") as fh:
+            fh.write(f"deploytool {__version__}: {command}\n{text}\n")
     except OSError:
         return None
     return log

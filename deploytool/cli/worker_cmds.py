@@ -137,7 +137,7 @@ def ls(
     pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only the workers of this pool.")] = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")] = OutputFormat.text,
 ) -> None:
-    """List workers: host, pid, last heartbeat, online or not, and the runs each holds."""
+    """List workers: host, pid, when each was last seen, its status (online, stale, offline) and its runs."""
     from deploytool.worker.listing import list_workers
 
     with json_errors("worker-list", output), open_store() as store:
@@ -156,12 +156,12 @@ def ls(
             w["host"],
             w["pid"],
             f"{local_time(w['last_heartbeat'])} ({w['seconds_since_heartbeat']:g}s ago)",
-            "online" if w["online"] else "offline",
+            w["status"],
             ", ".join(f"{r['name']} ({r['state']})" for r in w["runs"]) or "-",
         )
         for w in workers
     ]
-    print_table(None, ["name", "pool", "host", "pid", "last heartbeat", "status", "runs"], rows, local_times=True)
+    print_table(None, ["name", "pool", "host", "pid", "last seen", "status", "runs"], rows, local_times=True)
 
 
 @worker_app.command("prune")

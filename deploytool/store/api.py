@@ -206,6 +206,11 @@ class FlowRunRepository(Protocol):
         self, worker_name: str, lease_seconds: float, now: datetime, pool_name: str | None = None
     ) -> int: ...
 
+    def set_infrastructure_id(self, run_id: str, worker_name: str, infrastructure_id: str) -> bool:
+        """Record the id of the run's job (a pid, a container id) while `worker_name` holds the active run;
+        False when it does not (any more)."""
+        ...
+
     def recover_expired(
         self, now: datetime, on_crash: CrashHook | None = None
     ) -> builtins.list[tuple[FlowRun, RunState]]: ...

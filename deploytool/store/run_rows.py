@@ -132,3 +132,10 @@ def open_queues(conn: Connection, pool_name: str, queue_names: Sequence[str] | N
         sql += f" AND name IN ({', '.join('?' * len(queue_names))})"
         args.extend(queue_names)
     return conn.execute(sql + " ORDER BY priority, name", args).fetchall()
+
+
+def set_job_id(db: Database, run_id: str, worker_name: str, infrastructure_id: str) -> bool:
+    """FlowRunRepository.set_infrastructure_id: only while `worker_name` holds the active run."""
+    sql = f"UPDATE flow_runs SET infrastructure_id = ? WHERE id = ? AND worker_name = ? AND state IN {ACTIVE_SQL}"
+    with db.transaction() as conn:
+        return bool(conn.execute(sql, (infrastructure_id, run_id, worker_name)).rowcount == 1)

@@ -36,6 +36,7 @@ from deploytool.store.run_rows import (
     open_queues,
     run_from_row,
     run_values,
+    set_job_id,
 )
 from deploytool.store.sql import Connection, Database
 
@@ -345,6 +346,9 @@ class FlowRunRepo:
             args.append(pool_name)
         with self._db.transaction() as conn:
             return int(conn.execute(sql, args).rowcount)
+
+    def set_infrastructure_id(self, run_id: str, worker_name: str, infrastructure_id: str) -> bool:
+        return set_job_id(self._db, run_id, worker_name, infrastructure_id)
 
     def recover_expired(
         self, now: datetime, on_crash: CrashHook | None = None

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from deploytool.errors import DeploytoolError
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook
-from deploytool.worker.options import WorkerOptions
+from deploytool.worker.options import WorkerOptions, process_alive
 from deploytool.worker.output import WORKER
 
 log = logging.getLogger("deploytool.worker")
@@ -40,6 +41,23 @@ class LeaseKeeper:
         self.monotonic = monotonic
         self.last_ok: tuple[datetime, float] | None = None  # the last successful heartbeat: (now, monotonic)
         self.hold_until: datetime | None = None  # no recovery of other workers' runs before this
+
+    def refuse_duplicate(self, now: datetime) -> None:
+        """Two live workers under one name would renew, settle and deregister each other's runs: refuse."""
+        o = self.options
+        other = next((w for w in self.store.workers.list(self.pool_name) if w.name == o.name), None)
+        if other is None:
+            return
+        if other.host == o.host:
+            alive = other.pid != os.getpid() and process_alive(other.pid)
+        else:  # another machine: trust its heartbeat
+            alive = now - other.last_heartbeat < timedelta(seconds=o.lease)
+        if alive:
+            raise DeploytoolError(
+                f"a worker named {o.name!r} is already serving pool {self.pool_name!r}"
+                f" (pid {other.pid} on {other.host}, last heartbeat {other.last_heartbeat:%H:%M:%S} UTC)",
+                hint="stop that worker first, or give this one another --name (without --name each gets a unique one)",
+            )
 
     def beat(self, now: datetime, *, renew: bool) -> Recovered:
         """One heartbeat at `now`; renews this worker's leases when `renew`; returns the runs it recovered."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.leases import LeaseKeeper
 from deploytool.worker.observer import NoObserver, WorkerObserver
-from deploytool.worker.options import WorkerOptions, process_alive
+from deploytool.worker.options import WorkerOptions
 from deploytool.worker.output import WORKER, RunOutput
 from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
@@ -116,7 +115,7 @@ class Worker:
     def register(self, now: datetime | None = None) -> None:
         """The first heartbeat; recovers expired leases before anything is claimed."""
         now = now or utcnow()
-        self._refuse_duplicate(now)
+        self.leases.refuse_duplicate(now)
         self._heartbeat(now)
         self.reconciler.run(now, starting=True)
         log.info(
@@ -156,6 +155,7 @@ class Worker:
             self._check_owned()
             self._check_deadlines(now)
         self._flush()
+        self._record_job_ids()
         self._reap(now if clock_given else utcnow())  # writing a flood of log lines can take seconds
         if self.claiming:
             self._schedule(now)
@@ -185,22 +185,6 @@ class Worker:
         with contextlib.suppress(NotFoundError):
             self.store.workers.delete(self.pool.name, self.name)
         log.info("worker %s stopped: %d run(s) launched, %d finished", self.name, self.launched, self.finished)
-
-    def _refuse_duplicate(self, now: datetime) -> None:
-        """Two live workers under one name would renew, settle and deregister each other's runs: refuse."""
-        other = next((w for w in self.store.workers.list(self.pool.name) if w.name == self.name), None)
-        if other is None:
-            return
-        if other.host == self.options.host:
-            alive = other.pid != os.getpid() and process_alive(other.pid)
-        else:  # another machine: trust its heartbeat
-            alive = now - other.last_heartbeat < timedelta(seconds=self.options.lease)
-        if alive:
-            raise DeploytoolError(
-                f"a worker named {self.name!r} is already serving pool {self.pool.name!r}"
-                f" (pid {other.pid} on {other.host}, last heartbeat {other.last_heartbeat:%H:%M:%S} UTC)",
-                hint="stop that worker first, or give this one another --name (without --name each gets a unique one)",
-            )
 
     # --- heartbeat, ownership, deadlines ------------------------------------------------------------------
 
@@ -272,6 +256,13 @@ class Worker:
             )  # fmt: skip
         else:
             log.info("worker %s: %s: stopping", self.name, reason)
+
+    def _record_job_ids(self) -> None:
+        """Store each started job's infrastructure id (pid, container id) on its run, once."""
+        for active in self.active.values():
+            if active.info is not None and not active.info_recorded:
+                active.info_recorded = True
+                self.store.runs.set_infrastructure_id(active.run.id, self.name, active.info.infrastructure_id)
 
     # --- outcomes ------------------------------------------------------------------------------------------
 

@@ -79,6 +79,12 @@ class WorkerOptions:
         found = []
         if not self.name or "/" in self.name or "%" in self.name:
             found.append(f"worker name {self.name!r} must be non-empty and contain no '/' or '%'")
+        hidden = sorted({f"U+{ord(c):04X}" for c in self.name if not c.isprintable()})
+        if hidden:  # a newline, an escape, or a bidi override (U+202E) would forge or garble log lines and listings
+            found.append(
+                f"worker name {self.name!r} contains control or invisible formatting characters ({', '.join(hidden)}):"
+                " use letters, digits, '-', '_' and '.'"
+            )
         if self.limit < 1:
             found.append(f"--limit must be at least 1, not {self.limit}")
         timings = (

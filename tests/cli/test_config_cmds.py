@@ -157,11 +157,16 @@ def test_an_internal_error_is_not_a_traceback(
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(config, "load_project", boom)
-    result = cli("validate")
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "crash.log").touch(mode=0o644)  # an older crash.log, readable by others
+    result = cli("validate", "--file", "private-name.yaml")
     assert result.code == 1
     assert "internal error: RuntimeError: kaboom" in result.err
     assert "Traceback" not in result.err
-    assert "kaboom" in (isolated_home / "crash.log").read_text()
+    crash = isolated_home / "crash.log"
+    assert "kaboom" in crash.read_text() and "deploytool validate (arguments not logged)" in crash.read_text()
+    assert "private-name" not in crash.read_text()  # argument values are never logged
+    assert crash.stat().st_mode & 0o777 == 0o600
 
 
 def test_an_init_project_runs_wherever_the_worker_was_started(

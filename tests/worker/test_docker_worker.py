@@ -160,6 +160,8 @@ def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
     assert f"from image {worker_image}" in logs
     inspected = cli(isolated_home, "flow-run", "inspect", run_id[:8]).stdout
     assert "COMPLETED" in inspected
+    short_id = logs.split("started container ")[1].split("(")[1].split(")")[0]
+    assert f"infrastructure_id: {short_id}" in inspected  # the container's full id starts with it
     assert containers_of(docker_client, run_id) == []  # auto_remove: removed after its outcome was read
 
 
