@@ -126,7 +126,7 @@ def _write_crash_log(text: str, args: list[str]) -> Path | None:
         log = home / "crash.log"
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(fd, 0o600)  # an older crash.log may have been created readable by others
-        with open(fd, "a", encoding="utf-8") as fh:
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"deploytool {__version__}: {command}\n{text}\n")
     except OSError:
         return None
