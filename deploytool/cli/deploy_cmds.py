@@ -102,6 +102,7 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat, *, 
     plan = outcome.plan
     if output == OutputFormat.json:
         data = {
+            "warnings": [w.format() for w in outcome.warnings],
             "applied": outcome.applied,
             "dry_run": dry_run,
             "items": [i.to_json() for i in plan.items],
@@ -109,6 +110,10 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat, *, 
         }
         print_json("deploy", data)
         return
+    if outcome.warnings:
+        from deploytool.cli.output import print_issues
+
+        print_issues(outcome.warnings)
     symbols = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}
     for item in plan.items:
         detail = f" ({', '.join(item.changed)})" if item.changed else ""

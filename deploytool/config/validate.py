@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deploytool.config.forms import normalise_forms
 from deploytool.config.project import LoadResult, display_name
 from deploytool.config.schema_check import check_schema
 from deploytool.config.semantic import check_project
@@ -48,8 +49,9 @@ def validate_text(
         issues.append(ConfigIssue(shown, 1, 1, "", "the file must be a mapping of keys (deployments:, build:, ...)"))
         return LoadResult(path, None, _finish(issues, strict))
 
-    issues += check_schema(data, loaded.positions, shown, prefect_compat=path.name == PREFECT_FILENAME)
     prefect_compat = path.name == PREFECT_FILENAME
+    issues += normalise_forms(data, loaded.positions, shown, prefect_compat=prefect_compat)
+    issues += check_schema(data, loaded.positions, shown, prefect_compat=prefect_compat)
     project, semantic = check_project(
         data, loaded.positions, path, shown, default_pool=default_pool, prefect_compat=prefect_compat
     )

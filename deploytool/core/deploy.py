@@ -15,7 +15,7 @@ from deploytool.config import DeploymentSpec, Project
 from deploytool.core.deploy_options import DeployOptions as DeployOptions  # re-exported: callers build it here
 from deploytool.core.plan import Plan, plan_deployments
 from deploytool.core.resolve import Resolver
-from deploytool.errors import DeploytoolError
+from deploytool.errors import ConfigIssue, DeploytoolError
 from deploytool.models import Deployment, utcnow
 from deploytool.scheduling import prune as prune_schedules
 from deploytool.store import Store
@@ -62,6 +62,7 @@ class DeployResult:
     plan: Plan
     applied: bool
     rebuilt_images: list[str] = field(default_factory=list)  # same tag, new content (build_docker_image)
+    warnings: list[ConfigIssue] = field(default_factory=list)  # accepted forms with a fix (e.g. ignored job variables)
 
 
 def deploy(
@@ -93,7 +94,7 @@ def deploy(
     plan = plan_deployments(store, wanted, prune)
     rebuilt = list(dict.fromkeys(resolver.rebuilt_images))
     if options.dry_run or not plan.has_changes:
-        return DeployResult(plan, applied=False, rebuilt_images=rebuilt)
+        return DeployResult(plan, applied=False, rebuilt_images=rebuilt, warnings=resolver.warnings)
     with store.transaction():
         for item in plan.items:
             if item.action in ("create", "update"):
@@ -102,7 +103,7 @@ def deploy(
                 prune_schedules(store, stored, utcnow())
             elif item.action == "delete":
                 store.deployments.delete(item.deployment.id)
-    return DeployResult(plan, applied=True, rebuilt_images=rebuilt)
+    return DeployResult(plan, applied=True, rebuilt_images=rebuilt, warnings=resolver.warnings)
 
 
 def _with_overrides(spec: DeploymentSpec, options: DeployOptions) -> DeploymentSpec:

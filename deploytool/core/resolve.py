@@ -20,6 +20,7 @@ from deploytool.templating import Phase, PlaceholderError, TemplateContext, rend
 
 # Pull steps run where the job runs: their environment, variables and secrets are the worker's, resolved
 # at launch; only the outputs of build and push steps are baked in at deploy time.
+PREFECT_FILENAME = "prefect.yaml"
 _PULL_KEEP = frozenset({"env", "variables", "prefect.variables", "prefect.blocks", "flow_run", "deployment", "ctx"})
 
 
@@ -46,13 +47,19 @@ class Resolver:
         self._blocks = {(b.type, b.name): b.data for b in store.blocks.list()}
 
     def raise_if_problems(self) -> None:
-        if self.issues:
+        if any(i.severity == "error" for i in self.issues):
             raise ConfigError(self.issues, self.project.file.name)
 
-    def _problem(self, spec: DeploymentSpec, where: str, message: str, hint: str | None = None) -> None:
+    @property
+    def warnings(self) -> list[ConfigIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def _problem(
+        self, spec: DeploymentSpec, where: str, message: str, hint: str | None = None, *, severity: str = "error"
+    ) -> None:
         line, col = _position(self.project, spec, where)
         path = f"deployments[{spec.name}]" + (f".{where}" if where else "")
-        self.issues.append(ConfigIssue(self.project.file.name, line, col, path, message, hint))
+        self.issues.append(ConfigIssue(self.project.file.name, line, col, path, message, hint, severity))
 
     def resolve(self, spec: DeploymentSpec) -> Deployment:
         from deploytool.jobvars import merge_layers, validate_job_variables, variable_defaults
@@ -91,6 +98,17 @@ class Resolver:
             for issue in validate_job_variables(rendered["job_variables"], template, provenance):
                 hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
                 where = f"work_pool.job_variables.{issue.path}" if issue.path else "work_pool.job_variables"
+                ignorable = issue.message == "unknown job variable" and "." not in issue.path
+                from_cli = bool(self.overrides and _given(self.overrides.job_variables, issue.path))
+                if ignorable and self.project.file.name == PREFECT_FILENAME and not from_cli:
+                    # Prefect ignores job variables its pool type does not have: so does a prefect.yaml here
+                    rendered["job_variables"] = {k: v for k, v in rendered["job_variables"].items() if k != issue.path}
+                    message = (
+                        f"job variable {issue.path!r} is not a variable of {pool.type} pools; ignored (as Prefect does)"
+                    )
+                    fix = f"remove it; {hint}" if issue.hint is None else f"{hint}; or remove it"
+                    self._problem(spec, where, message, fix, severity="warning")
+                    continue
                 message = f"{issue.message} (pool {pool.name!r}, {pool.type})"
                 if "job variable" not in issue.message:
                     message = f"job variable {message}"

@@ -335,7 +335,23 @@ EXPECTED: dict[str, Expected] = {
     ),
     "amackojc__prefect-aks-ml__prefect_prefect.yaml": Expected(
         missing_entrypoints=10,
-        issues=[],
+        issues=[
+            (66, "W", "deployments[balanced].schedules", "`schedules: null` is read as no schedules"),
+            (72, "W", "deployments[balanced_vgg19].schedules", "`schedules: null` is read as no schedules"),
+            (78, "W", "deployments[imbalanced].schedules", "`schedules: null` is read as no schedules"),
+            (84, "W", "deployments[imbalanced_smote].schedules", "`schedules: null` is read as no schedules"),
+            (90, "W", "deployments[imbalanced_adasyn].schedules", "`schedules: null` is read as no schedules"),
+            (96, "W", "deployments[imbalanced_smotetomek].schedules", "`schedules: null` is read as no schedules"),
+            (102, "W", "deployments[imbalanced_vgg19].schedules", "`schedules: null` is read as no schedules"),
+            (108, "W", "deployments[imbalanced_vgg19_smote].schedules", "`schedules: null` is read as no schedules"),
+            (114, "W", "deployments[imbalanced_vgg19_adasyn].schedules", "`schedules: null` is read as no schedules"),
+            (
+                120,
+                "W",
+                "deployments[imbalanced_vgg19_smotetomek].schedules",
+                "`schedules: null` is read as no schedules",
+            ),
+        ],
     ),
     "billybjork__heaters__backend_prefect.yaml": Expected(
         missing_entrypoints=6,
@@ -350,9 +366,9 @@ EXPECTED: dict[str, Expected] = {
         issues=[
             (
                 14,
-                "E",
+                "W",
                 "deployments[ckan_datastore_ingestion].schedule",
-                "expected {} (nothing), a schedule mapping, or nothing (null)",
+                "`schedule: []` is read as no schedule",
             ),
             (
                 15,
@@ -362,9 +378,9 @@ EXPECTED: dict[str, Expected] = {
             ),
             (
                 27,
-                "E",
+                "W",
                 "deployments[example_flow].schedule",
-                "expected {} (nothing), a schedule mapping, or nothing (null)",
+                "`schedule: []` is read as no schedule",
             ),
             (
                 28,
@@ -452,7 +468,10 @@ EXPECTED: dict[str, Expected] = {
     ),
     "uclh-criu__crdm-tools__prefect.yaml": Expected(
         missing_entrypoints=2,
-        issues=[],
+        issues=[
+            (42, "W", "deployments[omop_es-dev].schedules", "`schedules: null` is read as no schedules"),
+            (58, "W", "deployments[omop_es-prod].schedules", "`schedules: null` is read as no schedules"),
+        ],
     ),
     "wonkothesanest__prefect_data_getters__prefect.yaml": Expected(
         missing_entrypoints=14,
