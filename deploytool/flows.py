@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import logging
 import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -78,10 +78,19 @@ class Flow(Generic[P, R]):
         self.retries = retries
         self.retry_delay_seconds = retry_delay_seconds
         self.timeout_seconds = timeout_seconds
-        self.description = description if description is not None else inspect.getdoc(fn)
+        self._description = description
         self.version = version
         self.task_runner = task_runner
         functools.update_wrapper(self, fn)  # __wrapped__, __name__, __doc__, __module__, __qualname__
+
+    @property
+    def description(self) -> str | None:
+        """`description`, or the function's docstring (read when asked: inspect is not imported at start-up)."""
+        if self._description is None:
+            import inspect
+
+            return inspect.getdoc(self.fn)
+        return self._description
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r}, fn={getattr(self.fn, '__qualname__', self.fn)!r})"
@@ -94,7 +103,7 @@ class Flow(Generic[P, R]):
             "retries": self.retries,
             "retry_delay_seconds": self.retry_delay_seconds,
             "timeout_seconds": self.timeout_seconds,
-            "description": self.description,
+            "description": self._description,
             "version": self.version,
             "task_runner": self.task_runner,
         }
@@ -292,7 +301,7 @@ def _attempts(flow: Flow[P, R], args: Sequence[Any], kwargs: dict[str, Any], lis
         try:
             with prints_to_log(flow.log_prints), _time_limit(flow.timeout_seconds):
                 result: Any = flow.fn(*args, **kwargs)
-                if inspect.iscoroutine(result):
+                if isinstance(result, types.CoroutineType):
                     import asyncio  # only async flows pay for asyncio
 
                     result = asyncio.run(result)

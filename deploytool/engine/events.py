@@ -17,7 +17,6 @@ import sys
 import threading
 import traceback
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 EVENT_MARKER = "::deploytool-event::"
@@ -42,7 +41,9 @@ FINAL_EVENTS = frozenset({COMPLETED, FAILED, TIMED_OUT, TERMINATED})
 
 MAX_TRACEBACK_CHARS = 64 * 1024  # the end of a traceback is what matters; keep that when cutting
 MAX_REPR_CHARS = 1000
-_PACKAGE_DIR = str(Path(__file__).parent.parent) + os.sep  # frames of deploytool itself start with this
+_PACKAGE_DIR = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+)  # frames of deploytool itself start with this
 _DEFERRED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGALRM}
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import inspect
+import os
 import sys
+import types
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from deploytool.errors import did_you_mean
 from deploytool.flows import Flow
 
 
@@ -25,7 +24,7 @@ class LoadError(Exception):
         self.hint = hint
 
 
-def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
+def load_flow(entrypoint: str, cwd: str) -> Flow[..., Any]:
     """Import `path/to/file.py:name` (relative to `cwd`) or `package.module:name` and return its flow.
 
     A plain function is wrapped in a Flow with default options. An exception raised while importing the user's
@@ -41,6 +40,8 @@ def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
     for part in attr_path.split("."):
         if not hasattr(obj, part):
             flows = sorted(n for n, v in vars(module).items() if isinstance(v, Flow))
+            from deploytool.errors import did_you_mean  # only for a mistake: it costs every start
+
             hint = did_you_mean(part, list(vars(obj)) if hasattr(obj, "__dict__") else [])
             if not hint and flows:
                 hint = f"flows in {target}: {', '.join(flows)}"
@@ -50,7 +51,7 @@ def load_flow(entrypoint: str, cwd: Path) -> Flow[..., Any]:
         return obj
     if type(obj).__module__.startswith("prefect.") and callable(getattr(obj, "fn", None)):
         return _real_prefect_flow(obj)
-    if inspect.isfunction(obj) or inspect.ismethod(obj):
+    if isinstance(obj, types.FunctionType | types.MethodType):
         return Flow(obj)
     raise LoadError(f"entrypoint {entrypoint!r} names a {type(obj).__name__}, not a flow or a function")
 
@@ -65,16 +66,17 @@ def _real_prefect_flow(obj: Any) -> Flow[..., Any]:
     return Flow(call_prefect_flow, name=str(getattr(obj, "name", None) or obj.fn.__name__))
 
 
-def _import_file(target: str, cwd: Path) -> ModuleType:
-    path = (cwd / target).resolve()
-    if not path.is_file():
+def _import_file(target: str, cwd: str) -> ModuleType:
+    path = os.path.realpath(os.path.join(cwd, target))
+    if not os.path.isfile(path):
         raise LoadError(
             f"flow file {target} not found in {cwd}",
             hint="entrypoints are relative to the directory the run is in after its pull steps",
         )
     # The file's directory goes first on sys.path, as `python path/to/file.py` would do, so its siblings import.
-    sys.path.insert(0, str(path.parent))
-    name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else "deploytool_flow_module"
+    sys.path.insert(0, os.path.dirname(path))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = stem if stem.isidentifier() and stem not in sys.modules else "deploytool_flow_module"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadError(f"cannot import {path}: not a Python source file")
@@ -85,30 +87,25 @@ def _import_file(target: str, cwd: Path) -> ModuleType:
 
 
 def _import_module(target: str) -> ModuleType:
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # `pkg.mod` resolves from the run's directory, like `python -m`
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `pkg.mod` resolves from the run's directory, like `python -m`
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as exc:
         if exc.name and (target == exc.name or target.startswith(exc.name + ".")):
-            hint = f"looked in {Path.cwd()} and on sys.path"
+            hint = f"looked in {os.getcwd()} and on sys.path"
             raise LoadError(f"module {target!r} of the entrypoint not found", hint) from None
         raise
 
 
 def check_parameters(flow: Flow[..., Any], parameters: Mapping[str, Any]) -> None:
     """Raise LoadError naming every unknown and every missing required parameter."""
-    try:
-        signature = inspect.signature(flow.fn)
-    except (TypeError, ValueError):
+    found = _parameters(flow.fn)
+    if found is None:
         return  # no signature to check against (a builtin): let the call itself decide
-    params = signature.parameters.values()
-    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-    named = {
-        p.name: p for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    }
+    named, takes_kwargs = found
     unknown = [] if takes_kwargs else sorted(set(parameters) - set(named))
-    missing = [n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in parameters]
+    missing = [n for n, default in named.items() if default is _REQUIRED and n not in parameters]
     if not unknown and not missing:
         return
     problems = []
@@ -116,5 +113,42 @@ def check_parameters(flow: Flow[..., Any], parameters: Mapping[str, Any]) -> Non
         problems.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
     if missing:
         problems.append(f"missing required parameter{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
-    accepted = ", ".join(n if p.default is inspect.Parameter.empty else f"{n}={p.default!r}" for n, p in named.items())
+    accepted = ", ".join(n if d is _REQUIRED else f"{n}={d!r}" for n, d in named.items())
     raise LoadError(f"flow {flow.name!r}: {'; '.join(problems)}", hint=f"the flow takes: {accepted or 'no parameters'}")
+
+
+_REQUIRED = object()
+_CO_VARKEYWORDS = 0x08  # inspect.CO_VARKEYWORDS, without importing inspect
+
+
+def _parameters(fn: Any) -> tuple[dict[str, Any], bool] | None:
+    """The keyword-passable parameters of `fn` with their defaults (`_REQUIRED` when none), and whether it takes
+    **kwargs. A plain function is read from its code object; anything else through inspect.signature (imported
+    only then: it costs every run's start-up)."""
+    if type(fn) is types.FunctionType and not hasattr(fn, "__wrapped__") and not hasattr(fn, "__signature__"):
+        code = fn.__code__
+        positional = code.co_varnames[code.co_posonlyargcount : code.co_argcount]
+        keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+        defaults = fn.__defaults__ or ()
+        named: dict[str, Any] = dict.fromkeys(positional, _REQUIRED)
+        for name, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
+            named[name] = default
+        kw_defaults = fn.__kwdefaults__ or {}
+        named.update({name: kw_defaults.get(name, _REQUIRED) for name in keyword_only})
+        return named, bool(code.co_flags & _CO_VARKEYWORDS)
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = signature.parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    named = {
+        p.name: _REQUIRED if p.default is inspect.Parameter.empty else p.default for p in params if p.kind in kinds
+    }
+    return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+class inspect_flags:
+    VARKEYWORDS = 0x08

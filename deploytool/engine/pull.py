@@ -8,9 +8,9 @@ run's log). This module imports it only when a run has pull steps, and reports t
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from deploytool.engine import events
@@ -44,7 +44,7 @@ def _load_hook() -> Callable[..., Any]:
     return hook
 
 
-def run_pull_steps(steps: Sequence[Mapping[str, Any]], cwd: Path, emit: Emit) -> Path:
+def run_pull_steps(steps: Sequence[Mapping[str, Any]], cwd: str, emit: Emit) -> str:
     """Run the steps from `cwd` and return the directory the run continues in.
 
     Reports `pull_finished` (outputs by step id, the directory) or `pull_failed`, then raises PullStepError.
@@ -61,7 +61,7 @@ def run_pull_steps(steps: Sequence[Mapping[str, Any]], cwd: Path, emit: Emit) ->
             fields.update(traceback=None)
         emit(events.PULL_FAILED, steps=len(steps), hint=hint, **fields)
         raise PullStepError(message, hint) from exc
-    directory = Path(getattr(result, "directory", cwd))
+    directory = os.fspath(getattr(result, "directory", cwd))
     outputs = getattr(result, "outputs", {})
     emit(
         events.PULL_FINISHED,

@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -159,7 +158,7 @@ def main() -> int:
         spec, spec_error = None, exc
     if spec is not None:
         reporter.writer.common["run_id"] = spec.run_id
-    reporter.emit(events.STARTED, pid=os.getpid(), python=sys.version.split()[0], cwd=str(Path.cwd()))
+    reporter.emit(events.STARTED, pid=os.getpid(), python=sys.version.split()[0], cwd=os.getcwd())
     if spec is None:
         reporter.finish(
             events.FAILED, EXIT_NOT_STARTED, stage="spec", error_type="RunSpecError",
@@ -185,13 +184,13 @@ def main() -> int:
 
 
 def _execute(spec: RunSpec, reporter: _EventReporter) -> int:
-    cwd = Path.cwd()
+    cwd = os.getcwd()
     if spec.working_dir:
         try:
             os.chdir(spec.working_dir)
         except OSError as exc:
             return _not_started(reporter, "setup", exc, f"cannot enter working directory {spec.working_dir}")
-        cwd = Path.cwd()
+        cwd = os.getcwd()
 
     if spec.pull_steps:
         try:
@@ -217,7 +216,7 @@ def _execute(spec: RunSpec, reporter: _EventReporter) -> int:
         check_parameters(flow, spec.parameters)
     except LoadError as exc:
         return _not_started(reporter, "parameters", exc, exc.message, exc.hint)
-    reporter.emit(events.FLOW_LOADED, flow_name=flow.name, entrypoint=spec.entrypoint, cwd=str(cwd))
+    reporter.emit(events.FLOW_LOADED, flow_name=flow.name, entrypoint=spec.entrypoint, cwd=cwd)
     return _call(flow, spec, reporter)
 
 

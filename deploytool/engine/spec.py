@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from deploytool.errors import DeploytoolError
 
 SPEC_ENV = "DEPLOYTOOL_RUN_SPEC"
 """The environment variable holding the run spec as JSON."""
@@ -30,8 +27,18 @@ EXIT_INTERRUPTED = 130  # SIGINT
 EXIT_TERMINATED = 143  # SIGTERM
 
 
-class RunSpecError(DeploytoolError):
-    """The run spec in the environment is missing or malformed (a bug in whatever started the engine)."""
+class RunSpecError(Exception):
+    """The run spec is missing, malformed, or too large for the environment (a bug in whatever started the
+    engine, or parameters too large). Like DeploytoolError it carries `message` and `hint`; it is not one, so
+    that the engine does not import deploytool.errors (and dataclasses, inspect, ast) at every run's start."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
 
 
 def check_parameters_size(parameters: Mapping[str, Any], deployment: str) -> None:
@@ -39,6 +46,8 @@ def check_parameters_size(parameters: Mapping[str, Any], deployment: str) -> Non
     entrypoint and pull steps: 8 KiB are left for them); the worker checks the whole spec at launch."""
     size = len(json.dumps(parameters, separators=(",", ":")).encode())
     if size > MAX_SPEC_BYTES - 8 * 1024:
+        from deploytool.errors import DeploytoolError
+
         raise DeploytoolError(
             f"the parameters of this run of {deployment} are {size} bytes as JSON; a run can carry at most"
             f" {MAX_SPEC_BYTES - 8 * 1024} (they reach the job through an environment variable)",
@@ -46,45 +55,128 @@ def check_parameters_size(parameters: Mapping[str, Any], deployment: str) -> Non
         )
 
 
-@dataclass(frozen=True)
-class FlowOptions:
+class _Record:
+    """A small frozen record (what a frozen dataclass gives, without importing dataclasses in every job)."""
+
+    __slots__: tuple[str, ...] = ()
+    _hidden: frozenset[str] = frozenset()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={'...' if k in self._hidden else repr(v)}" for k, v in self.as_dict().items())
+        return f"{type(self).__name__}({shown})"
+
+    def _set(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+class FlowOptions(_Record):
     """Overrides of the flow's own `@flow` options for this run; None keeps the flow's value."""
 
-    retries: int | None = None
-    retry_delay_seconds: float | list[float] | None = None
-    timeout_seconds: float | None = None
-    log_prints: bool | None = None
+    __slots__ = ("log_prints", "retries", "retry_delay_seconds", "timeout_seconds")
+    retries: int | None
+    retry_delay_seconds: float | list[float] | None
+    timeout_seconds: float | None
+    log_prints: bool | None
+
+    def __init__(
+        self,
+        retries: int | None = None,
+        retry_delay_seconds: float | list[float] | None = None,
+        timeout_seconds: float | None = None,
+        log_prints: bool | None = None,
+    ) -> None:
+        self._set(
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            timeout_seconds=timeout_seconds,
+            log_prints=log_prints,
+        )
 
     def overrides(self) -> dict[str, Any]:
         """The options that are set, as keywords for `Flow.with_options`."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in self.as_dict().items() if v is not None}
 
 
-@dataclass(frozen=True)
-class RunSpec:
+class RunSpec(_Record):
     """Everything the engine needs to execute one flow run, and nothing that needs the store.
 
     `entrypoint` is `path/to/file.py:function` (relative to the directory the engine is in after the pull
     steps) or `package.module:function`. `working_dir`, when set, is where the engine starts, before the pull
     steps. `pull_steps` are the deployment's pull steps as stored (`{"name", "id", "inputs"}`, the shape
     `deploytool.steps.pull.run_pull_steps` takes), templated by the worker except `{{ step_id.key }}`
-    references to earlier pull steps' outputs, which only exist inside the job.
+    references to earlier pull steps' outputs, which only exist inside the job. `run_name`, `variables` and
+    `secrets` are what Prefect flow code may read (docs/prefect-compat.md); `secrets` is never shown by repr().
     """
 
+    __slots__ = (
+        "deployment_name",
+        "entrypoint",
+        "flow_name",
+        "flow_options",
+        "parameters",
+        "pull_steps",
+        "run_id",
+        "run_name",
+        "secrets",
+        "variables",
+        "working_dir",
+    )  # fmt: skip
+    _hidden = frozenset({"secrets"})
     run_id: str
     flow_name: str
     deployment_name: str
     entrypoint: str
-    parameters: dict[str, Any] = field(default_factory=dict)
-    working_dir: str | None = None
-    pull_steps: list[dict[str, Any]] = field(default_factory=list)
-    flow_options: FlowOptions = field(default_factory=FlowOptions)
-    run_name: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, Any] = field(default_factory=dict, repr=False)
+    parameters: dict[str, Any]
+    working_dir: str | None
+    pull_steps: list[dict[str, Any]]
+    flow_options: FlowOptions
+    run_name: str | None
+    variables: dict[str, Any]
+    secrets: dict[str, Any]
+
+    def __init__(
+        self,
+        run_id: str,
+        flow_name: str,
+        deployment_name: str,
+        entrypoint: str,
+        parameters: dict[str, Any] | None = None,
+        working_dir: str | None = None,
+        pull_steps: list[dict[str, Any]] | None = None,
+        flow_options: FlowOptions | None = None,
+        run_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        secrets: dict[str, Any] | None = None,
+    ) -> None:
+        self._set(
+            run_id=run_id,
+            flow_name=flow_name,
+            deployment_name=deployment_name,
+            entrypoint=entrypoint,
+            parameters=parameters if parameters is not None else {},
+            working_dir=working_dir,
+            pull_steps=pull_steps if pull_steps is not None else [],
+            flow_options=flow_options if flow_options is not None else FlowOptions(),
+            run_name=run_name,
+            variables=variables if variables is not None else {},
+            secrets=secrets if secrets is not None else {},
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"version": SPEC_VERSION, **asdict(self)}, separators=(",", ":"))
+        data = {**self.as_dict(), "flow_options": self.flow_options.as_dict()}
+        return json.dumps({"version": SPEC_VERSION, **data}, separators=(",", ":"))
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry this spec into a job.

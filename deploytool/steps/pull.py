@@ -14,6 +14,7 @@ the flow; the steps themselves never change the process's directory.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -27,9 +28,10 @@ from deploytool.steps.base import OutputSink, StepContext, call_step, describe
 from deploytool.steps.builtins import IMPLEMENTATIONS
 from deploytool.steps.registry import canonical_step
 
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_REFERENCE = re.compile(r"^([A-Za-z_][\w-]*)((?:\.[\w-]+|\[\d+\])+)$")
-_SELECTOR = re.compile(r"\.([\w-]+)|\[(\d+)\]")
+# Compiled on first use (functools.cache): most pull steps hold no `{{ id.key }}` reference at all.
+_PLACEHOLDER = r"\{\{(.*?)\}\}"
+_REFERENCE = r"^([A-Za-z_][\w-]*)((?:\.[\w-]+|\[\d+\])+)$"
+_SELECTOR = r"\.([\w-]+)|\[(\d+)\]"
 _NAMESPACES = frozenset({"prefect", "env", "variables", "flow_run", "deployment", "ctx"})  # never step ids here
 _LITERALS = {"'{{'": "{{", '"{{"': "{{", "'}}'": "}}", '"}}"': "}}"}
 
@@ -90,7 +92,7 @@ def substitute(value: Any, outputs: Mapping[str, Mapping[str, Any]], where: str)
 def _substitute_str(text: str, outputs: Mapping[str, Mapping[str, Any]], where: str) -> Any:
     if "{{" not in text:
         return text
-    whole = _PLACEHOLDER.fullmatch(text.strip())
+    whole = _re(_PLACEHOLDER).fullmatch(text.strip())
     if whole and whole.group(1).strip() not in _LITERALS:
         return _lookup(whole.group(1).strip(), outputs, where)
 
@@ -102,11 +104,11 @@ def _substitute_str(text: str, outputs: Mapping[str, Mapping[str, Any]], where: 
         # Containers inside text become JSON, as templating renders them.
         return json.dumps(found, default=str) if isinstance(found, Mapping | list | tuple) else str(found)
 
-    return _PLACEHOLDER.sub(replace, text)
+    return _re(_PLACEHOLDER).sub(replace, text)
 
 
 def _lookup(expression: str, outputs: Mapping[str, Mapping[str, Any]], where: str) -> Any:
-    match = _REFERENCE.match(expression)
+    match = _re(_REFERENCE).match(expression)
     if match is None or match.group(1) in _NAMESPACES:
         raise StepError(
             f"{where}: placeholder {{{{ {expression} }}}} cannot be resolved at run time",
@@ -121,12 +123,17 @@ def _lookup(expression: str, outputs: Mapping[str, Mapping[str, Any]], where: st
             f"ids of earlier pull steps: {known}",
         )
     value: Any = outputs[step_id]
-    for key, position in _SELECTOR.findall(selectors):
+    for key, position in _re(_SELECTOR).findall(selectors):
         try:
             value = value[int(position)] if position else value[key]
         except (KeyError, IndexError, TypeError):
             raise StepError(f"{where}: {{{{ {expression} }}}}: {step_id!r} has no {key or position!r}") from None
     return value
+
+
+@functools.cache
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.DOTALL)
 
 
 def _print(stream: str, line: str) -> None:

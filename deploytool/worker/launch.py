@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from deploytool import pooltypes
-from deploytool.engine.spec import RunSpec
+from deploytool.engine.spec import RunSpec, RunSpecError
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.infra.base import Job
 from deploytool.jobvars import job_variable_layers, merge_layers, render_job_configuration
@@ -80,7 +80,7 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
     )
     try:
         env = spec.to_env()
-    except DeploytoolError as exc:
+    except RunSpecError as exc:
         raise LaunchError(str(exc)) from None
     working_dir = configuration.get("working_dir")
     return Prepared(
