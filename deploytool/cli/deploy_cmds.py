@@ -267,5 +267,11 @@ def delete(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None
 
 
 def register(app: typer.Typer) -> None:
+    from deploytool.cli.run_cmds import WATCH_EXIT_HELP
+    from deploytool.cli.run_cmds import run as run_command
+
+    # Prefect's spelling: `deployment run FLOW/DEPLOYMENT` is `deploytool run FLOW/DEPLOYMENT`.
+    if not any(c.name == "run" for c in deployment_app.registered_commands):
+        deployment_app.command("run", epilog=WATCH_EXIT_HELP)(run_command)
     app.command()(deploy)
     app.add_typer(deployment_app, name="deployment")

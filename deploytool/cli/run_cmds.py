@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
+from deploytool.cli.run_output import duration_text, log_json, log_text, state_text
 from deploytool.cli.store_access import open_store
 from deploytool.cli.task_runs_view import print_inspect_tail
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 if TYPE_CHECKING:
-    from deploytool.models import FlowRun, LogLine
+    from deploytool.models import FlowRun
     from deploytool.store import Store
 
 OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
@@ -38,7 +39,13 @@ flow_run_app = typer.Typer(
 
 
 def run(
-    deployment: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT, as `deploytool deployment ls` shows it.")],
+    deployment: Annotated[
+        str,
+        typer.Argument(
+            help="FLOW/DEPLOYMENT as `deploytool deployment ls` shows it, or DEPLOYMENT if no other flow"
+            " has a deployment of that name."
+        ),
+    ],
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -127,7 +134,7 @@ def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> N
     from deploytool.models import utcnow
 
     ahead = (run_.scheduled_time - utcnow()).total_seconds()
-    when = "now" if ahead <= 0 else f"for {local_time(run_.scheduled_time, zone=True)} (in {_duration(ahead)})"
+    when = "now" if ahead <= 0 else f"for {local_time(run_.scheduled_time, zone=True)} (in {duration_text(ahead)})"
     if new:
         print(f"Created flow run {run_.name} ({run_.id}) of {run_.flow_name}/{run_.deployment_name}, scheduled {when}.")
     else:
@@ -162,11 +169,11 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
     try:
         for event in watch_run(store, run_.id):
             if isinstance(event, LogEvent):
-                print(_log_text(event.line, logs_to), file=logs_to, flush=True)
+                print(log_text(event.line, logs_to), file=logs_to, flush=True)
             elif isinstance(event, StateEvent):
                 final = event.run
                 if not (first and event.run.state is run_.state) and event.run.state not in TERMINAL:
-                    print(f"state: {_state_text(event.run, sys.stderr)}", file=sys.stderr, flush=True)
+                    print(f"state: {state_text(event.run, sys.stderr)}", file=sys.stderr, flush=True)
                 first = False
             elif isinstance(event, PoolEvent):
                 if event.status.value != pool_status_shown:  # not already said when the run was created
@@ -181,55 +188,11 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
         raise typer.Exit(EXIT_INTERRUPTED) from None
     code = exit_code_for(final.state)
     if output == OutputFormat.json:
-        errors = [] if code == 0 else [{"type": final.state.value, "message": _state_text(final), "hint": None}]
+        errors = [] if code == 0 else [{"type": final.state.value, "message": state_text(final), "hint": None}]
         print_json("flow-run", run_summary(final), ok=code == 0, errors=errors)
     else:
-        print(f"Flow run {final.name} {_state_text(final, sys.stderr)}.", file=sys.stderr)
+        print(f"Flow run {final.name} {state_text(final, sys.stderr)}.", file=sys.stderr)
     raise typer.Exit(code)
-
-
-def _state_text(run_: FlowRun, stream: TextIO | None = None) -> str:
-    """The state with its duration, worker or message; the state coloured when `stream` is a terminal."""
-    from deploytool.core.runs import duration_seconds
-
-    text = run_.state.value if stream is None else paint(run_.state.value, run_.state.value, stream)
-    duration = duration_seconds(run_)
-    if run_.end_time is not None and duration is not None:
-        text += f" after {_duration(duration)}"
-    if run_.worker_name and run_.state.value in ("PENDING", "RUNNING"):
-        text += f" (worker {run_.worker_name})"
-    if run_.state_message and run_.state.value not in ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED"):
-        text += f": {run_.state_message}"
-    return text
-
-
-def _log_text(line: LogLine, stream: TextIO | None = None) -> str:
-    """A log line in local time (of day); its level coloured when `stream` is a terminal."""
-    source = "" if line.source in ("stdout", "stderr") else f" [{line.source}]"
-    level = f"{line.level:<7}"
-    if stream is not None:
-        level = paint(line.level, line.level, stream) + level[len(line.level) :]
-    return f"{line.time.astimezone():%H:%M:%S} {level}{source} {line.message}"
-
-
-def _log_json(line: LogLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "time": line.time.isoformat(),
-        "level": line.level,
-        "source": line.source,
-        "message": line.message,
-    }
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 @flow_run_app.command("ls")
@@ -265,7 +228,7 @@ def ls(
                 r["label"],
                 local_time(r["scheduled_time"]),
                 local_time(r["start_time"]),
-                _duration(r["duration_seconds"]),
+                duration_text(r["duration_seconds"]),
             )
             for r in rows
         ],
@@ -288,7 +251,7 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
         print(f"{'state' if key == 'label' else key}: {'-' if value is None else value}")
     for key in ("scheduled_time", "start_time", "end_time"):
         print(f"{key.replace('_time', '')}: {local_time(data[key], '-', zone=True)}")
-    print(f"duration: {_duration(data['duration_seconds']) or '-'}")
+    print(f"duration: {duration_text(data['duration_seconds']) or '-'}")
     print_inspect_tail(data)
 
 
@@ -310,10 +273,10 @@ def logs(
         lines = follow_logs(store, found.id, follow=follow)
         try:
             if output == OutputFormat.json and not follow:
-                print_json("flow-run-logs", [_log_json(line) for line in lines])
+                print_json("flow-run-logs", [log_json(line) for line in lines])
                 return
             for line in lines:
-                text = json.dumps(_log_json(line)) if output == OutputFormat.json else _log_text(line, sys.stdout)
+                text = json.dumps(log_json(line)) if output == OutputFormat.json else log_text(line, sys.stdout)
                 print(text, flush=follow)
         except KeyboardInterrupt:
             print("\nStopped following; the run goes on.", file=sys.stderr)
@@ -331,7 +294,7 @@ def watch_cmd(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -
     with json_errors("flow-run", output), open_store() as store:
         found = resolve_run(store, run_id)
         if output == OutputFormat.text:
-            print(f"Watching flow run {found.name} ({found.id}): {_state_text(found)}", file=sys.stderr)
+            print(f"Watching flow run {found.name} ({found.id}): {state_text(found)}", file=sys.stderr)
         _watch(store, found, output)
 
 
@@ -353,6 +316,19 @@ def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> N
             " stops it and records CANCELLED."
         )
         print(f"Wait for it: deploytool flow-run watch {cancelled.id[:8]}", file=sys.stderr)
+
+
+@flow_run_app.command()
+def delete(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+    """Delete a run and its logs: a SCHEDULED or finished one (cancel a running one first)."""
+    from deploytool.core.runs import delete_run, run_summary
+
+    with json_errors("flow-run", output), open_store() as store:
+        deleted = delete_run(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run", run_summary(deleted))
+        return
+    print(f"Deleted flow run {deleted.name} ({deleted.id}), {deleted.state}, and its logs.")
 
 
 @flow_run_app.command()

@@ -111,15 +111,17 @@ def start(
 
 def _ensure_pool(store: Store, pool: str, pool_type: str | None) -> None:
     from deploytool.core.pools import check_pool_type, create_pool
-    from deploytool.errors import DeploytoolError, NotFoundError
+    from deploytool.errors import DeploytoolError, NotFoundError, did_you_mean
 
     try:
         existing = store.pools.get(pool)
     except NotFoundError:
         if pool_type is None:
+            close = did_you_mean(pool, [p.name for p in store.pools.list()])
             raise NotFoundError(
                 f"work pool {pool!r} not found",
-                hint=f"create it: deploytool work-pool create {pool} --type process,"
+                hint=(f"{close} Or " if close else "")
+                + f"create it: deploytool work-pool create {pool} --type process,"
                 f" or start the worker with --type process to create it",
             ) from None
         create_pool(store, pool, check_pool_type(pool_type))

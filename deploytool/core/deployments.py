@@ -8,19 +8,49 @@ from typing import Any
 
 from deploytool.core.summary import schedules_text
 from deploytool.core.values import store_redactor
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import Deployment, utcnow
 from deploytool.store import Store
 
 
 def find(store: Store, full_name: str) -> Deployment:
-    """`FLOW/NAME`; the flow part matches with underscores or hyphens."""
+    """`FLOW/NAME` (the flow part matches with underscores or hyphens), or a deployment `NAME` alone when exactly
+    one flow has a deployment of that name. A name that matches nothing gets a did-you-mean among the stored
+    deployments; a bare name that several flows use is an error listing them."""
     flow, sep, name = full_name.partition("/")
-    if not sep or not flow or not name:
+    if not sep and full_name.strip():
+        return _by_bare_name(store, full_name.strip())
+    if not flow or not name:
         raise DeploytoolError(
             f"{full_name!r} is not FLOW/DEPLOYMENT", "name a deployment as it shows in `deploytool deployment ls`"
         )
-    return store.deployments.get_by_name(flow, name)
+    try:
+        return store.deployments.get_by_name(flow, name)
+    except NotFoundError as exc:
+        known = [d.full_name for d in store.deployments.list()]
+        close = did_you_mean(f"{flow}/{name}", known) or did_you_mean(full_name.replace("_", "-"), known)
+        raise NotFoundError(exc.message, hint=close or exc.hint) from None
+
+
+def _by_bare_name(store: Store, name: str) -> Deployment:
+    everything = store.deployments.list()
+    matches = [d for d in everything if d.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listing = ", ".join(d.full_name for d in matches)
+        raise DeploytoolError(
+            f"deployment name {name!r} is used by {len(matches)} flows: {listing}",
+            hint=f"name one as FLOW/DEPLOYMENT, e.g. deploytool run {matches[0].full_name}",
+        )
+    close = did_you_mean(name, sorted({d.name for d in everything}))
+    if close:
+        candidates = [d.full_name for d in everything if f"{d.name!r}" in close]
+        close = f"did you mean {candidates[0]!r}?" if len(candidates) == 1 else close
+    raise NotFoundError(
+        f"no deployment is named {name!r}",
+        hint=close or "list deployments: deploytool deployment ls (name one as FLOW/DEPLOYMENT)",
+    )
 
 
 def list_deployments(store: Store, pool: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploytool import pooltypes
-from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.jobvars import default_base_job_template, validate_base_job_template, validate_job_variables
 from deploytool.models import ACTIVE, RunState, WorkPool, WorkQueue, utcnow
 from deploytool.store import Store
@@ -88,6 +88,33 @@ def check_at_most(option: str, value: int | None, *, hint: str | None = None) ->
         shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}... ({len(str(value))} digits)"
         raise DeploytoolError(f"{option} {shown}: too large (at most {MAX_COUNT})", hint=hint)
     return value
+
+
+def get_pool(store: Store, name: str, job_variables: Mapping[str, Any] | None = None) -> WorkPool:
+    """The pool called `name`; else the NotFoundError of `missing_pool`."""
+    try:
+        return store.pools.get(name)
+    except NotFoundError:
+        raise missing_pool(store, name, job_variables) from None
+
+
+def missing_pool(store: Store, name: str, job_variables: Mapping[str, Any] | None = None) -> NotFoundError:
+    """A pool that does not exist: a did-you-mean among the stored pools, and the command that creates it, of the
+    type that fits `job_variables` (those of the deployment that wants it: `image` makes it a docker pool)."""
+    close = did_you_mean(name, [p.name for p in store.pools.list()])
+    create = f"deploytool work-pool create {shlex.quote(name)} --type {pool_type_for(job_variables or {})}"
+    hint = f"{close} Or create it: {create}" if close else f"create it: {create}"
+    return NotFoundError(f"work pool {name!r} not found", hint=hint)
+
+
+def pool_type_for(job_variables: Mapping[str, Any]) -> str:
+    """The first registered pool type whose job variables include all of these (process when none does)."""
+    names = pooltypes.names()
+    for name in names:
+        properties = pooltypes.pool_type(name).load_base_job_template().get("variables", {}).get("properties", {})
+        if set(job_variables) <= set(properties):
+            return name
+    return names[0]
 
 
 def check_pool_type(pool_type: str) -> str:
@@ -201,7 +228,7 @@ def update_pool(
     """
     changes: dict[str, Any] = {}
     if base_job_template is not _UNSET:
-        pool_type = store.pools.get(name).type
+        pool_type = get_pool(store, name).type
         check_base_job_template(base_job_template, "(given)", pool_type)
         changes["base_job_template"] = base_job_template
     if concurrency_limit is not _UNSET:
@@ -213,6 +240,7 @@ def update_pool(
             f"nothing to update for work pool {name!r}",
             hint="give --base-job-template FILE, --concurrency-limit N, --no-concurrency-limit or --description",
         )
+    get_pool(store, name)
     pool = store.pools.update(name, **changes)
     warnings = _deployment_warnings(store, name, pool.base_job_template) if "base_job_template" in changes else []
     return PoolChange(pool, warnings)
@@ -220,6 +248,7 @@ def update_pool(
 
 def set_paused(store: Store, name: str, paused: bool) -> WorkPool:
     """Pause (workers claim nothing from it) or resume a pool."""
+    get_pool(store, name)
     return store.pools.update(name, paused=paused)
 
 
@@ -231,7 +260,7 @@ def delete_pool(store: Store, name: str, *, force: bool = False) -> PoolDeletion
     deployments deleted; finished runs stay as history.
     """
     with store.transaction():
-        store.pools.get(name)
+        get_pool(store, name)
         counts = store.runs.counts().get(name)
         n_active = counts.running if counts else 0
         active = store.runs.list(state=ACTIVE, pool_name=name, limit=5)
@@ -288,7 +317,7 @@ def list_pools(store: Store, now: datetime | None = None) -> list[dict[str, Any]
 def inspect_pool(store: Store, name: str, now: datetime | None = None) -> dict[str, Any]:
     """A pool's full detail: its summary, base job template, queues and workers (with `online`)."""
     now = now or utcnow()
-    pool = store.pools.get(name)
+    pool = get_pool(store, name)
     count = store.runs.counts().get(name)
     status = store.workers.pool_status(name, now)
     return {

@@ -10,7 +10,7 @@ import shlex
 from datetime import datetime
 from typing import Any
 
-from deploytool.core.pools import check_at_most, check_limit, check_name, queue_to_dict
+from deploytool.core.pools import check_at_most, check_limit, check_name, get_pool, queue_to_dict
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.models import WorkQueue, utcnow
 from deploytool.store import Store
@@ -19,7 +19,7 @@ from deploytool.store import Store
 def resolve_pool(store: Store, name: str, pool: str | None) -> str:
     """The pool of queue `name`: `pool` if given, else the only pool that has such a queue."""
     if pool is not None:
-        store.pools.get(pool)  # NotFoundError with the create hint
+        get_pool(store, pool)
         return pool
     pools = [q.pool_name for q in store.queues.list() if q.name == name]
     if len(pools) == 1:
@@ -97,7 +97,7 @@ def list_queues(store: Store, pool: str | None = None, now: datetime | None = No
     """Queues (of one pool, or all) in the order workers serve them, with their status."""
     now = now or utcnow()
     if pool is not None:
-        store.pools.get(pool)
+        get_pool(store, pool)
     statuses: dict[str, str] = {}
     rows = []
     for queue in store.queues.list(pool):

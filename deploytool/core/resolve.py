@@ -13,6 +13,7 @@ from typing import Any
 from deploytool.config import DeploymentSpec, Project, StepCall
 from deploytool.core.deploy_options import DeployOptions
 from deploytool.core.plan import content_hash
+from deploytool.core.pools import missing_pool
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
 from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
 from deploytool.store import Store
@@ -177,7 +178,7 @@ class Resolver:
                 spec,
                 "" if from_cli else "work_pool.name",
                 f"{'--pool: ' if from_cli else ''}work pool {name!r} does not exist",
-                f"create it first: deploytool work-pool create {name} --type process (or --type docker)",
+                missing_pool(self.store, name, spec.job_variables).hint,
             )
         return pool
 

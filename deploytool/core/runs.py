@@ -14,7 +14,7 @@ from typing import Any
 from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
-from deploytool.core.pools import check_at_most
+from deploytool.core.pools import check_at_most, get_pool
 from deploytool.core.task_runs import task_run_summaries
 from deploytool.core.values import store_redactor
 from deploytool.core.when import (
@@ -142,7 +142,7 @@ def _cli_hints(problems: list[ParamProblem], deployment: Deployment) -> list[Par
 
 
 def _check_job_variables(store: Store, deployment: Deployment, run_vars: dict[str, Any]) -> None:
-    template = store.pools.get(deployment.pool_name).base_job_template
+    template = get_pool(store, deployment.pool_name, deployment.job_variables).base_job_template
     layers = job_variable_layers(template, deployment.job_variables, run_vars or None)
     merged, provenance = merge_layers(layers)
     problems = validate_job_variables(merged, template, provenance, check_required=True)
@@ -219,7 +219,7 @@ def list_runs(
     wanted, late = parse_states(states)
     deployment_id = find_deployment(store, deployment).id if deployment else None
     if pool is not None:
-        store.pools.get(pool)  # a clear error for an unknown pool rather than an empty list
+        get_pool(store, pool)  # a clear error for an unknown pool rather than an empty list
     if not late:
         runs = store.runs.list(state=wanted or None, deployment_id=deployment_id, pool_name=pool, limit=limit)
     else:
@@ -301,6 +301,20 @@ def cancel_run(store: Store, ref: str) -> FlowRun:
         except ConflictError:
             run = store.runs.get(run.id)
     raise ConflictError(f"flow run {run.name!r} keeps changing state; try again", hint=LS_HINT)
+
+
+def delete_run(store: Store, ref: str) -> FlowRun:
+    """Delete a run with its logs and task runs: a SCHEDULED or finished one. A PENDING, RUNNING or CANCELLING
+    run is a ConflictError (its worker owns it: cancel it first). Returns the run as it was."""
+    run = resolve_run(store, ref)
+    deletable = {RunState.SCHEDULED, *TERMINAL}
+    if run.state in deletable and store.runs.delete(run.id, deletable):
+        return run
+    current = store.runs.get(run.id)
+    raise ConflictError(
+        f"flow run {run.name!r} is {current.state}: a worker runs it, so it cannot be deleted now",
+        hint=f"cancel it first: deploytool flow-run cancel {run.id[:8]}",
+    )
 
 
 def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:

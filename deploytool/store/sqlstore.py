@@ -13,7 +13,7 @@ from deploytool.store.deployments import DeploymentRepo
 from deploytool.store.logs import LogRepo
 from deploytool.store.pools import WorkPoolRepo
 from deploytool.store.queues import WorkQueueRepo
-from deploytool.store.runs import FlowRunRepo
+from deploytool.store.run_delete import DeletableFlowRunRepo
 from deploytool.store.schedules import ScheduleRepo
 from deploytool.store.sql import Database
 from deploytool.store.task_runs import TaskRunRepo
@@ -29,7 +29,7 @@ class SqlStore(Store):
         self.pools = WorkPoolRepo(db)
         self.queues = WorkQueueRepo(db)
         self.deployments = DeploymentRepo(db)
-        self.runs = FlowRunRepo(db)
+        self.runs = DeletableFlowRunRepo(db)
         self.logs = LogRepo(db)
         self.task_runs = TaskRunRepo(db)
         self.workers = WorkerRepo(db)

@@ -106,7 +106,7 @@ def test_unknown_deployment(store: Store) -> None:
     with pytest.raises(NotFoundError, match="deployment etl/nope not found"):
         core.create_run(store, "etl/nope", {"count": 1})
     with pytest.raises(DeploytoolError, match="is not FLOW/DEPLOYMENT"):
-        core.create_run(store, "daily", {"count": 1})
+        core.create_run(store, "etl/", {"count": 1})
 
 
 # --- job variables ------------------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""How `run` and the `flow-run` commands show a run and its log lines: states, durations, log lines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+from deploytool.cli.output import paint
+
+if TYPE_CHECKING:
+    from deploytool.models import FlowRun, LogLine
+
+
+def state_text(run_: FlowRun, stream: TextIO | None = None) -> str:
+    """The state with its duration, worker or message; the state coloured when `stream` is a terminal."""
+    from deploytool.core.runs import duration_seconds
+
+    text = run_.state.value if stream is None else paint(run_.state.value, run_.state.value, stream)
+    duration = duration_seconds(run_)
+    if run_.end_time is not None and duration is not None:
+        text += f" after {duration_text(duration)}"
+    if run_.worker_name and run_.state.value in ("PENDING", "RUNNING"):
+        text += f" (worker {run_.worker_name})"
+    if run_.state_message and run_.state.value not in ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED"):
+        text += f": {run_.state_message}"
+    return text
+
+
+def log_text(line: LogLine, stream: TextIO | None = None) -> str:
+    """A log line in local time (of day); its level coloured when `stream` is a terminal."""
+    source = "" if line.source in ("stdout", "stderr") else f" [{line.source}]"
+    level = f"{line.level:<7}"
+    if stream is not None:
+        level = paint(line.level, line.level, stream) + level[len(line.level) :]
+    return f"{line.time.astimezone():%H:%M:%S} {level}{source} {line.message}"
+
+
+def log_json(line: LogLine) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "time": line.time.isoformat(),
+        "level": line.level,
+        "source": line.source,
+        "message": line.message,
+    }
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
