@@ -20,6 +20,7 @@ KNOWN: list[set[str]] = [
         "deploytool.store.api",
         "deploytool.store.db",
         "deploytool.store.postgres",
+        "deploytool.store.run_delete",
         "deploytool.store.runs",
         "deploytool.store.schedules",
         "deploytool.store.sqlstore",
