@@ -7,8 +7,8 @@ from datetime import datetime
 
 # The order bars are stacked in (bottom first) and the CSS class that colours each state.
 STACK = ["COMPLETED", "RUNNING", "PENDING", "SCHEDULED", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"]
-WIDTH = 720
-HEIGHT = 180
+WIDTH = 960
+HEIGHT = 220
 BOTTOM = 20  # room for the hour labels
 LEFT = 36  # room for the scale
 
