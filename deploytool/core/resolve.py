@@ -209,6 +209,8 @@ class Resolver:
             return self._step_outputs[key]
         from deploytool.steps.run import run_steps, templating_render
 
+        if self.overrides is not None and self.overrides.dry_run:
+            from deploytool.steps.preview import preview_steps as run_steps  # says what it would do, does nothing
         context = TemplateContext.for_phase(Phase.RUN, env=self.env, variables=self._variables, blocks=self._blocks)
         secrets = context.secret_values()
         base = self.project.base_dir

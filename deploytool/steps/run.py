@@ -76,7 +76,7 @@ def run_steps(
         implementation = IMPLEMENTATIONS.get(name)
         if implementation is None:
             raise StepError(f"{where}: unknown step {call.written_name!r}")
-        inputs = render(dict(call.inputs), results, _location(call))
+        inputs = render(dict(call.inputs), results, location(call))
         ctx.tail.clear()
         produced = call_step(implementation, ctx, where, name, inputs)
         unexpected = set(produced) - set(STEPS[name].outputs)
@@ -115,7 +115,7 @@ def _check_ids(calls: Sequence[StepCall], phase: str, seeded: Mapping[str, Any])
             seen.add(call.id)
 
 
-def _location(call: StepCall) -> str:
+def location(call: StepCall) -> str:
     parts = ""
     for part in call.path:
         parts += f"[{part}]" if isinstance(part, int) else (f".{part}" if parts else str(part))
