@@ -10,7 +10,7 @@ import typer
 
 from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
-from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
+from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
 from deploytool.cli.store_access import open_store
 from deploytool.worker import options  # the worker's defaults, shown by --help (a light module)
 
@@ -203,7 +203,12 @@ class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         from deploytool.redaction import process_redactor
 
-        return process_redactor()(super().format(record))
+        line = process_redactor()(super().format(record))
+        # The level in colour on a terminal (deploytool.cli.output.paint: never with NO_COLOR or when piped).
+        level = f" {record.levelname} "
+        if level in line:
+            line = line.replace(level, f" {paint(record.levelname, record.levelname, sys.stderr)} ", 1)
+        return line
 
 
 class _JsonFormatter(_RedactingFormatter):

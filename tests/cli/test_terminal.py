@@ -183,3 +183,13 @@ def _zone(name: str):  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def test_the_workers_own_log_levels_are_coloured_on_a_terminal_only(isolated_home: Path) -> None:
+    assert deploytool("work-pool", "create", "held", "--type", "process").returncode == 0
+    assert deploytool("work-pool", "pause", "held").returncode == 0
+    shown = on_terminal("worker", "start", "--pool", "held", "--run-once")
+    assert f"{ESC}33mWARNING{ESC}0m work pool 'held' is paused" in shown
+    piped = deploytool("worker", "start", "--pool", "held", "--run-once")
+    assert " WARNING work pool 'held' is paused" in piped.stderr and ESC not in piped.stderr
+    assert ESC not in on_terminal("worker", "start", "--pool", "held", "--run-once", env={"NO_COLOR": "1"})
