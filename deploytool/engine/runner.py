@@ -16,7 +16,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from deploytool.engine import compat, events, orphan
+from deploytool.engine import compat, events, logsetup, orphan
 from deploytool.engine.load import LoadError, check_parameters, load_flow
 from deploytool.engine.pull import PullStepError, run_pull_steps
 from deploytool.engine.spec import (
@@ -288,10 +288,16 @@ def _install_signal_handlers(reporter: _EventReporter) -> None:
 
 
 def _route_logging(writer: events.EventWriter) -> None:
-    # Every record at INFO or above, from the run logger or the flow's own loggers, becomes a `log` event.
+    # Records of the run logger and the flow's own loggers at DEPLOYTOOL_LOG_LEVEL (INFO), of libraries at
+    # DEPLOYTOOL_LIBRARY_LOG_LEVEL (WARNING), become `log` events (deploytool.engine.logsetup).
+    flow_level, library_level, problems = logsetup.levels(os.environ)
+    handler = events.EventLogHandler(writer)
+    handler.addFilter(logsetup.LevelFilter(flow_level, library_level))
     root = logging.getLogger()
-    root.addHandler(events.EventLogHandler(writer))
-    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    root.setLevel(min(flow_level, library_level))
+    for problem in problems:
+        logging.getLogger("deploytool.engine").warning(problem)
 
 
 def _limit_linger(code: int) -> None:

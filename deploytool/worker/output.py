@@ -145,7 +145,7 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     kind = event["event"]
     if kind == events.LOG:
         level = str(event.get("level", "INFO")).upper()
-        return [(level if level in LEVELS else "INFO", ENGINE, str(event.get("message", "")))]
+        return [(level if level in LEVELS else "INFO", log_source(event.get("logger")), str(event.get("message", "")))]
     if kind == events.STARTED:
         return [("DEBUG", ENGINE, f"engine started: pid {event.get('pid')}, Python {event.get('python')}")]
     if kind == events.PULL_FINISHED:
@@ -153,10 +153,13 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     if kind == events.FLOW_LOADED:
         return [("DEBUG", ENGINE, f"loaded flow {event.get('flow_name')!r} from {event.get('entrypoint')}")]
     if kind == events.ATTEMPT_FAILED:
+        # The last attempt's traceback is in the final `flow run failed` line: said once, not twice.
         retry = event.get("retry_in_seconds")
-        then = f"; retrying in {retry:g}s" if event.get("will_retry") and isinstance(retry, int | float) else ""
-        head = f"attempt {event.get('attempt')}/{event.get('max_attempts')} failed: {error_text(event)}{then}"
-        return [("ERROR", ENGINE, _with_traceback(head, event))]
+        head = f"attempt {event.get('attempt')}/{event.get('max_attempts')} failed: {error_text(event)}"
+        if event.get("will_retry") and isinstance(retry, int | float):
+            return [("ERROR", ENGINE, _with_traceback(f"{head}; retrying in {retry:g}s", event))]
+        max_attempts = event.get("max_attempts")
+        return [("ERROR", ENGINE, head)] if isinstance(max_attempts, int) and max_attempts > 1 else []
     if kind == events.COMPLETED:
         took = event.get("duration_seconds")
         took_text = f" in {took:.2f}s" if isinstance(took, int | float) else ""
@@ -176,6 +179,17 @@ def describe(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     if kind == events.TERMINATED:
         return [("WARNING", ENGINE, f"the engine was terminated by {event.get('signal')}")]
     return []
+
+
+def log_source(logger: object) -> str:
+    """Who a `log` event's record is from: `flow` (the run logger, print() under log_prints), `engine`
+    (deploytool's own), else the logger's name (the flow's own loggers, libraries)."""
+    name = str(logger or "")
+    if name == "deploytool.flow_run":  # deploytool.runcontext.RUN_LOGGER_NAME (a layer above the worker)
+        return "flow"
+    if not name or name == "root" or name.startswith("deploytool."):
+        return "flow" if name in ("", "root") else ENGINE
+    return name[:100]
 
 
 def task_line(event: dict[str, Any]) -> tuple[str, str, str]:

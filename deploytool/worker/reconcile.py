@@ -38,7 +38,7 @@ from deploytool.redaction import Redactor
 from deploytool.store import Store
 from deploytool.worker.launch import Prepared
 from deploytool.worker.options import WorkerOptions
-from deploytool.worker.output import ENGINE, STDOUT, WORKER
+from deploytool.worker.output import WORKER
 from deploytool.worker.starting import JobOutput, StartingRun
 
 log = logging.getLogger("deploytool.worker")
@@ -139,7 +139,7 @@ class Reconciler:
 
     def _adopt(self, outliving: OutlivingJobs[Any], run: FlowRun, job: FoundJob, now: datetime) -> None:
         w = self.worker
-        stored = sum(1 for line in w.store.logs.read(run.id, limit=10**9) if line.source in (STDOUT, ENGINE))
+        stored = sum(1 for line in w.store.logs.read(run.id, limit=10**9) if line.source != WORKER)
         output = JobOutput(run.id, skip=stored)
         prepared_job = None
         try:
