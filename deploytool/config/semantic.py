@@ -132,6 +132,8 @@ def _check_deployment(
 
     schedules, schedules_given = schedules_of(raw)
     _check_schedules(report, raw, here)
+    if info is not None and raw.get("enforce_parameter_schema", True) is not False:
+        _check_schedule_parameters(report, raw, here, schema, parameters or {})
 
     given_pool = raw.get("work_pool")
     pool: dict[str, Any] = given_pool if isinstance(given_pool, dict) else {}
@@ -236,6 +238,38 @@ def _check_entrypoint_place(report: Reporter, entrypoint: str, base_dir: FsPath,
         "a worker on another machine, in a container or after a git_clone pull step will not find it; "
         "write the path relative to the project file, inside the project",
     )
+
+
+def _schedule_items(raw: dict[str, Any], here: Path) -> list[tuple[Path, Any]]:
+    items: list[tuple[Path, Any]] = []
+    if isinstance(raw.get("schedule"), dict) and raw["schedule"]:
+        items.append(((*here, "schedule"), raw["schedule"]))
+    if isinstance(raw.get("schedules"), list):
+        items.extend(((*here, "schedules", i), item) for i, item in enumerate(raw["schedules"]))
+    return items
+
+
+def _check_schedule_parameters(
+    report: Reporter, raw: dict[str, Any], here: Path, schema: dict[str, Any], parameters: dict[str, Any]
+) -> None:
+    """Each schedule's own parameters fit the flow's signature, and every run it makes has every required
+    parameter: otherwise each of its runs would fail (the scheduler makes none and says so)."""
+    for path, item in _schedule_items(raw, here):
+        if not isinstance(item, dict) or item.get("active") is False:
+            continue
+        given = item.get("parameters")
+        own: dict[str, Any] = given if isinstance(given, dict) else {}
+        for problem in check_parameters(schema, own):
+            report.error((*path, "parameters", problem.name), problem.message, problem.hint, key=True)
+        for problem in check_parameters(schema, {**parameters, **own}, require_all=True):
+            if problem.message.startswith("required parameter") and problem.name not in own:
+                report.warn(
+                    path,
+                    f"{problem.message}: every run of this schedule would fail (the scheduler makes none)",
+                    f"give it under the deployment's parameters, or under this schedule's parameters; {problem.hint}"
+                    if problem.hint
+                    else None,
+                )
 
 
 def _check_schedules(report: Reporter, raw: dict[str, Any], here: Path) -> None:

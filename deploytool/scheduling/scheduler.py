@@ -25,7 +25,9 @@ import collections
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from deploytool.config.flowscan import check_parameters
 from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import Schedule
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
@@ -247,6 +249,16 @@ def _schedule_one(
     keys = {run_key(deployment.id, live.id, t): (t, caught) for t, _, caught in slots}
     existing = store.schedules.existing_keys(keys)
     parameters = live.run_parameters(deployment)
+    refused = _refused_parameters(deployment, live, parameters)
+    if refused is not None:
+        # `deploytool run` would refuse these parameters, so every run of this schedule would fail: make none,
+        # and say so once (not once per pass, nor as one failed run per slot). A redeploy that fixes the
+        # parameters changes the deployment, and the next pass schedules it.
+        if (deployment.id, live.id, refused) not in _reported:
+            _reported.add((deployment.id, live.id, refused))
+            report.errors.append(refused)
+            log.error("scheduler: %s", refused)
+        return
     for key, (when, caught) in keys.items():
         if key in existing:
             continue
@@ -268,6 +280,23 @@ def _schedule_one(
         report.created += 1
     until = max([now, *upcoming, *([mark] if mark else [])])
     store.schedules.set_mark(deployment.id, live.id, until)
+
+
+_reported: set[tuple[str, str, str]] = set()  # (deployment, schedule, message) already reported by this process
+
+
+def _refused_parameters(deployment: Deployment, live: LiveSchedule, parameters: dict[str, Any]) -> str | None:
+    """Why `deploytool run` would refuse a run with `parameters` (the checks core.runs makes), or None."""
+    if not deployment.enforce_parameter_schema:
+        return None
+    problems = check_parameters(deployment.parameter_schema, parameters, require_all=True)
+    if not problems:
+        return None
+    what = "; ".join(p.message for p in problems)
+    return (
+        f"{deployment.full_name}: {live.describe()} makes no runs: {what} "
+        "(give the value under the deployment's or the schedule's parameters, and deploy again)"
+    )
 
 
 def _passed(schedule: Schedule, when: datetime, now: datetime) -> bool:
