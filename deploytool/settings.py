@@ -8,19 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOME_ENV = "DEPLOYTOOL_HOME"
+STORE_URL_ENV = "DEPLOYTOOL_STORE_URL"  # set by the global `--store URL` option too
 DB_FILENAME = "deploytool.db"
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    # `sqlite:///path`, `postgresql://...` or a path; None: the SQLite file in `home` (docs/stores.md).
+    store_url: str | None = None
 
     @property
     def db_path(self) -> Path:
         return self.home / DB_FILENAME
 
+    @property
+    def store(self) -> str:
+        """What `Store.open` opens: the store URL when one is set, else the SQLite file in `home`."""
+        return self.store_url or str(self.db_path)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = env.get(HOME_ENV) or str(Path("~/.deploytool").expanduser())
-        return cls(home=Path(home).expanduser())
+        return cls(home=Path(home).expanduser(), store_url=env.get(STORE_URL_ENV, "").strip() or None)

@@ -16,17 +16,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "deploytool"
 # inside one of these sets; any other cycle fails. Delete an entry once its cycle is gone.
 KNOWN: list[set[str]] = [
     {"deploytool.core.deploy", "deploytool.core.resolve"},  # issue #11 item 3 (config work)
-    {  # the store's URL factory imports its backends lazily, and they import the interface that names it
-        "deploytool.store.api",
-        "deploytool.store.db",
-        "deploytool.store.postgres",
-        "deploytool.store.run_delete",
-        "deploytool.store.runs",
-        "deploytool.store.schedules",
-        "deploytool.store.sqlstore",
-        "deploytool.store.urls",
-        "deploytool.store.workers",
-    },
 ]
 
 

@@ -28,8 +28,21 @@ def _root(
     version: bool = typer.Option(
         False, "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
     ),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        metavar="URL",
+        help="The store to use: sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: $DEPLOYTOOL_STORE_URL,"
+        " else $DEPLOYTOOL_HOME/deploytool.db). Keep passwords out of it: use PGPASSWORD or ~/.pgpass.",
+    ),
 ) -> None:
     """Declarative deployments and workers for Python flows."""
+    if store is not None:
+        import os
+
+        from deploytool.settings import STORE_URL_ENV
+
+        os.environ[STORE_URL_ENV] = store  # read by Settings.from_env(), here and in processes it starts
 
 
 def build_app(command: str | None = None) -> typer.Typer:

@@ -15,6 +15,11 @@ from deploytool.cli.helpbox import assemble, help_width, panel, text_lines, usag
 ROOT_HELP = "Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml)."
 ROOT_OPTIONS = (
     ("-V, --version", "Print the version and exit."),
+    (
+        "--store URL",
+        "The store to use: sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: $DEPLOYTOOL_STORE_URL, else"
+        " $DEPLOYTOOL_HOME/deploytool.db). Keep passwords out of it: use PGPASSWORD or ~/.pgpass.",
+    ),
     ("--install-completion", "Install completion for the current shell."),
     ("--show-completion", "Show completion for the current shell, to copy it or customize the installation."),
     ("-h, --help", "Show this message and exit."),
@@ -96,6 +101,12 @@ TOP_COMMANDS = (
         "ui",
         "ui_cmds",
         "Serve the web dashboard over the store: pools, workers, deployments, runs and their live logs.",
+    ),
+    TopCommand(
+        "store",
+        "store_cmds",
+        "The store: show it (info), bring its schema up to date (migrate), copy it to another store (copy).",
+        group=True,
     ),
 )
 

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from deploytool.cli.app import build_app
 
-        command = next((a for a in args if not a.startswith("-")), None)
+        # The first word that is not an option (nor the value of the global --store).
+        command = next((a for i, a in enumerate(args) if a[:1] != "-" and args[i - 1 : i] != ["--store"]), None)
         build_app(command)(args=args, prog_name="deploytool")
     except SystemExit as exc:
         return _exit_code(exc.code)
@@ -94,16 +95,17 @@ def _internal_error(exc: BaseException, args: list[str]) -> int:
 
     from deploytool.errors import EXIT_ERROR
     from deploytool.redaction import process_redactor
+    from deploytool.store import redact_urls
 
     redact = process_redactor()  # secrets this process handled (a worker's runs') stay hidden here too
-    text = redact("".join(traceback.format_exception(exc)))
+    text = redact_urls(redact("".join(traceback.format_exception(exc))))  # and a store URL's password
     if os.environ.get(DEBUG_ENV):
         sys.stderr.write(text)
         return EXIT_ERROR
     log = _write_crash_log(text, args)
     where = f"the traceback is in {log}" if log else "set DEPLOYTOOL_DEBUG=1 to see the traceback"
     print(
-        f"deploytool: internal error: {type(exc).__name__}: {redact(str(exc))}\n"
+        f"deploytool: internal error: {type(exc).__name__}: {redact_urls(redact(str(exc)))}\n"
         f"This is a bug in deploytool, not in your project; {where}. Please report it.",
         file=sys.stderr,
     )
@@ -112,7 +114,9 @@ def _internal_error(exc: BaseException, args: list[str]) -> int:
 
 def _write_crash_log(text: str, args: list[str]) -> Path | None:
     from deploytool.settings import Settings
+    from deploytool.store import redact_urls
 
+    text = redact_urls(text)  # a store URL's password (in a message the traceback quotes)
     # Only the command's words (`worker start`): argument values may be secrets, paths or names, never on disk.
     words = []
     for arg in args[:2]:

@@ -16,4 +16,4 @@ def open_store() -> Store:
     from deploytool.settings import Settings
     from deploytool.store import Store
 
-    return Store.open(Settings.from_env().db_path)
+    return Store.open(Settings.from_env().store)

@@ -79,7 +79,7 @@ def deploy_flow(
         print(line, file=sys.stderr if kind == "stderr" else stream, flush=True)
 
     environ = os.environ if env is None else env
-    with Store.open(Settings.from_env(environ).db_path) as store:
+    with Store.open(Settings.from_env(environ).store) as store:
         if image is not None:
             _check_pool_takes_an_image(store, work_pool_name)
         outcome = deploy(project, store, DeployOptions(names=[name]), env=environ, on_output=show)

@@ -61,7 +61,7 @@ def serve_flow(
     stream = out if out is not None else sys.stdout
     environ = os.environ if env is None else env
     pool = serve_pool_name(flow_name, name)
-    db_path = Settings.from_env(environ).db_path
+    db_path = Settings.from_env(environ).store
     with Store.open(db_path) as store:
         _ensure_process_pool(store, pool)
     schedules = schedules_of(cron, interval, rrule, None)

@@ -12,6 +12,9 @@ only them. Repositories raise NotFoundError/ConflictError (with hints) and retur
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from deploytool.store.api import (
     AUTO_PREFIX,
     ONLINE_WINDOW_SECONDS,
@@ -27,8 +30,25 @@ from deploytool.store.api import (
     WorkerRepository,
     WorkPoolRepository,
     WorkQueueRepository,
+    set_opener,
 )
-from deploytool.store.urls import MEMORY, redact_url
+from deploytool.store.opening import latest_version, migrate_store, open_store
+from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
+
+set_opener(open_store)
+
+if TYPE_CHECKING:
+    from deploytool.store.copy import CopyResult
+
+
+def copy_store(
+    source: Store, target: Store, *, replace: bool = False, progress: Callable[[str, int], None] | None = None
+) -> CopyResult:
+    """Copy everything in `source` into `target` in one transaction (`deploytool.store.copy`)."""
+    from deploytool.store.copy import copy_store as copy
+
+    return copy(source, target, replace=replace, progress=progress)
+
 
 __all__ = [
     "AUTO_PREFIX",
@@ -46,5 +66,10 @@ __all__ = [
     "WorkPoolRepository",
     "WorkQueueRepository",
     "WorkerRepository",
+    "backend_of",
+    "copy_store",
+    "latest_version",
+    "migrate_store",
     "redact_url",
+    "redact_urls",
 ]

@@ -302,6 +302,19 @@ class ScheduleRepository(Protocol):
     def delete_waiting(self, run_ids: Collection[str]) -> int: ...
 
 
+def _no_opener(target: Path | str) -> Store:
+    raise RuntimeError("deploytool.store was not imported")  # importing this module imports the package first
+
+
+_opener: Callable[[Path | str], Store] = _no_opener
+
+
+def set_opener(opener: Callable[[Path | str], Store]) -> None:
+    """Called once by `deploytool/store/__init__.py`: what `Store.open` calls (store.opening.open_store)."""
+    global _opener
+    _opener = opener
+
+
 class Store(ABC):
     """An open store: one connection and one repository per entity.
 
@@ -331,9 +344,7 @@ class Store(ABC):
         migrate`). DeploytoolError with a hint for a wrong scheme, an unreachable or foreign database, or a
         schema newer than this deploytool knows.
         """
-        from deploytool.store.urls import open_store
-
-        return open_store(target)
+        return _opener(target)
 
     @property
     @abstractmethod

@@ -183,6 +183,16 @@ class SqliteDatabase(Database):
             self._depth -= 1
 
     @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        # A deferred transaction that only reads: WAL keeps its snapshot while writers go on.
+        with self._lock:
+            _retry_locked(lambda: self.conn.execute("BEGIN DEFERRED"), self.path)
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("ROLLBACK")
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads (each statement sees a consistent WAL snapshot)."""
         with self._lock:
@@ -323,3 +333,16 @@ def open_sqlite(path: str) -> SqlStore:
         db.close()
         raise
     return SqlStore(db)
+
+
+def migrate_sqlite(path: str) -> tuple[int, list[int]]:
+    """Bring the SQLite store at `path` up to date (creating it if missing); (version, versions applied)."""
+    db = SqliteDatabase(connect(path), path)
+    try:
+        with db.read() as conn:
+            before = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            pending = [v for v, _ in _pending(conn, migrations(), before)] if before else []
+        version = migrate(db)
+        return version, pending if before else [v for v, _ in migrations()]
+    finally:
+        db.close()

@@ -81,6 +81,10 @@ class Database(ABC):
         """The connection for reads (each statement sees committed data)."""
 
     @abstractmethod
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction: every statement inside sees the same committed state (for copies)."""
+
+    @abstractmethod
     def now(self) -> datetime:
         """The database's clock, as an aware UTC datetime."""
 

@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from deploytool.errors import DeploytoolError
-
-if TYPE_CHECKING:
-    from deploytool.store.api import Store
 
 MEMORY = ":memory:"
 SQLITE_PREFIX = "sqlite:///"
@@ -31,20 +26,30 @@ _URL_HINT = (
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password (if any) replaced by `***`: `postgresql://u:***@h/db`."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(//[^/:@]*):[^@/]*@", r"\1:***@", url)
-    if parts.password is None and "password=" not in parts.query:
-        return url
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostinfo = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{hostinfo}"
-    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The URL with its password (if any) replaced by `***`: `postgresql://u:***@h/db`.
+
+    Written for malformed URLs too (a password with an unescaped `@`, `/` or `?`): everything between the
+    user's `:` and the last `@` is hidden, and so is any `password=` parameter. It may hide more than the
+    password of an odd URL, never less.
+    """
+    head, sep, rest = url.partition("://")
+    if sep:
+        at = rest.rfind("@")
+        user, colon, _ = rest[: max(at, 0)].partition(":")
+        if at != -1 and colon:
+            rest = f"{user}:***{rest[at:]}"
+    else:
+        head = ""
+        rest = url
+    return head + sep + re.sub(r"(?i)(password\s*=\s*)('[^']*'|[^&\s]*)", r"\1***", rest)
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+
+
+def redact_urls(text: str) -> str:
+    """`text` with the password of every URL in it hidden (for crash logs and messages that quote input)."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def backend_of(target: Path | str) -> str:
@@ -72,14 +77,3 @@ def sqlite_path(target: Path | str) -> str:
         rest = target[len(SQLITE_PREFIX) :]
         return rest.split("?", 1)[0]
     return target
-
-
-def open_store(target: Path | str) -> Store:
-    """Open the store that `target` names (see the module's doc)."""
-    if backend_of(target) == "postgresql":
-        from deploytool.store.postgres import open_postgres
-
-        return open_postgres(str(target))
-    from deploytool.store.db import open_sqlite
-
-    return open_sqlite(sqlite_path(target))

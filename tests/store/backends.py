@@ -10,7 +10,7 @@ from pathlib import Path
 
 from deploytool.store import Store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from deploytool.models import Deployment, WorkPool
 from deploytool.store import Store
+from tests.store import pg_cluster as pg
 from tests.store.backends import BACKENDS, StoreFactory, sqlite_factory
 
 
@@ -36,9 +38,35 @@ def deployment(store: Store, pool: WorkPool) -> Deployment:
     return stored
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.Cluster | str]:
+    """One PostgreSQL cluster for the session, or why there is none (see tests/store/pg_cluster.py)."""
+    try:
+        cluster = pg.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        yield str(exc)
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres(pg_cluster: pg.Cluster | str) -> pg.Cluster:
+    """The session's PostgreSQL cluster; skips (fails in CI) when none could be started."""
+    if isinstance(pg_cluster, str):
+        pg.unavailable(pg_cluster)
+    assert isinstance(pg_cluster, pg.Cluster)
+    return pg_cluster
+
+
 @pytest.fixture(params=BACKENDS)
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """A fresh store of each backend (the contract suite runs once per backend)."""
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres")
+        return StoreFactory("postgresql", cluster.fresh_database())
     return sqlite_factory(tmp_path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from deploytool.models import (
     PoolStatus,
     RunCounts,
     RunState,
+    TaskRun,
     WorkPool,
     new_id,
 )
@@ -564,3 +566,36 @@ class TestStoreContract:
             RunState.COMPLETED: 5,
         }
         assert any_store.queues.get(POOL, "bulk").name == "bulk"
+
+    # --- the dashboard's reads -----------------------------------------------------------------------------
+
+    def test_dashboard_reads(self, any_store: Store) -> None:
+        _pool(any_store)
+        d = _deployment(any_store)
+        for i in range(3):
+            any_store.runs.insert_many([run_for(d, id=new_id(), name=f"f{i}", state=RunState.FAILED, created=later(i))])
+        late = any_store.runs.create(run_for(d, at=NOW - timedelta(hours=1)))
+        claimed = _claim(any_store, "w1", at=NOW)
+        assert claimed is not None and claimed.id == late.id
+        any_store.runs.create(run_for(d, at=NOW - timedelta(minutes=5)))
+        hours = any_store.dashboard.counts_per_hour(NOW - timedelta(hours=2))
+        assert sum(h.count for h in hours if h.state is RunState.FAILED) == 3
+        assert len(any_store.dashboard.late_runs(NOW, 10)) == 1
+        [failing] = any_store.dashboard.failing_deployments(NOW - timedelta(hours=1), 5)
+        assert (failing.failed, failing.deployment_id) == (3, d.id)
+        assert any_store.dashboard.runs_held(POOL) == {"w1": 1}
+        assert [r.name for r in any_store.dashboard.runs(states=[RunState.FAILED], limit=2)] == ["f2", "f1"]
+
+    # --- task runs -----------------------------------------------------------------------------------------
+
+    def test_task_runs_are_recorded_and_updated(self, any_store: Store) -> None:
+        _pool(any_store)
+        run = any_store.runs.create(run_for(_deployment(any_store)))
+        started = TaskRun("t1", run.id, "add-0", "add", "RUNNING", NOW, tags=("a",))
+        other = TaskRun("t2", run.id, "add-1", "add", "RUNNING", later(1))
+        any_store.task_runs.record([other, started])
+        any_store.task_runs.record([])
+        done = replace(started, state="COMPLETED", end_time=later(2), duration_seconds=2.0, attempts=2)
+        any_store.task_runs.record([done])
+        assert any_store.task_runs.list(run.id) == [done, other]
+        assert any_store.task_runs.list("nope") == []

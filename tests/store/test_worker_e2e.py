@@ -1,0 +1,144 @@
+"""The real worker on each backend: flows run as processes, states and logs land in the store, several worker
+processes share the runs exactly once, and a killed worker's run is recovered by another.
+
+(tests/worker/ holds the worker's own, broader suite on SQLite; these are the end-to-end paths again on both.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploytool.models import ACTIVE, TERMINAL, RunState
+from deploytool.store import Store
+from tests.store.backends import StoreFactory
+from tests.worker.helpers import (
+    log_text,
+    make_deployment,
+    make_pool,
+    queue_run,
+    state_of,
+    tick_until,
+    wait_for,
+    worker,
+    write_flow,
+)
+
+MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def shared(store_factory: StoreFactory) -> Iterator[Store]:
+    with store_factory.open() as store:
+        make_pool(store)
+        yield store
+
+
+def test_a_run_completes_and_a_failing_one_fails_with_their_logs(shared: Store, project: Path) -> None:
+    ok = make_deployment(shared, project, write_flow(project, "print('x =', kwargs['x'])"), parameters={"x": 1})
+    bad = make_deployment(shared, project, write_flow(project, "raise ValueError('bad 7')", name="bad.py"), name="bad")
+    good_run, bad_run = queue_run(shared, ok, parameters={"x": 42}), queue_run(shared, bad)
+    w = worker(shared)
+    w.register()
+    tick_until(w, lambda: {state_of(shared, good_run.id), state_of(shared, bad_run.id)} <= TERMINAL, timeout=60)
+    assert state_of(shared, good_run.id) is RunState.COMPLETED
+    assert "INFO stdout x = 42" in log_text(shared, good_run.id)
+    failed = shared.runs.get(bad_run.id)
+    assert (failed.state, failed.state_message) == (RunState.FAILED, "failed: ValueError: bad 7")
+    assert "Traceback (most recent call last)" in log_text(shared, bad_run.id)
+    w.close()
+    assert shared.workers.list() == []
+
+
+class _Workers:
+    def __init__(self, url: str, log_dir: Path) -> None:
+        self.url, self.log_dir = url, log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "DEPLOYTOOL_STORE_URL": self.url}
+        command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name, *args]
+        with open(self.log_dir / f"{name}.log", "wb") as out:
+            self.procs[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return self.procs[name]
+
+    def output(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def kill_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def processes(store_factory: StoreFactory, tmp_path: Path) -> Iterator[_Workers]:
+    started = _Workers(store_factory.url, tmp_path)
+    yield started
+    started.kill_all()
+
+
+@pytest.mark.slow
+def test_three_worker_processes_execute_each_run_exactly_once(
+    shared: Store, processes: _Workers, project: Path
+) -> None:
+    ledger = project / "ledger"
+    entry = write_flow(
+        project,
+        f"import os\nfd = os.open({str(ledger)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
+        "os.write(fd, (os.environ['DEPLOYTOOL_RUN_ID'] + '\\n').encode())\nos.close(fd)",
+    )
+    deployment = make_deployment(shared, project, entry)
+    with shared.transaction():
+        runs = [queue_run(shared, deployment) for _ in range(60)]
+    for index in range(3):
+        processes.start(f"w{index}", "--limit", "4", "--heartbeat-seconds", "2")
+    wait_for(lambda: not shared.runs.list(state=[RunState.SCHEDULED, *ACTIVE], limit=1), timeout=240)
+    for proc in processes.procs.values():
+        proc.send_signal(signal.SIGTERM)
+    for name, proc in processes.procs.items():
+        assert proc.wait(60) == 0, processes.output(name)
+    assert sorted(ledger.read_text().split()) == sorted(r.id for r in runs)
+    assert {r.state for r in shared.runs.list(limit=100)} == {RunState.COMPLETED}
+    assert shared.workers.list() == []
+
+
+@pytest.mark.slow
+def test_a_killed_worker_s_run_is_recovered_by_another(shared: Store, processes: _Workers, project: Path) -> None:
+    pid_file = project / "pid"
+    slow = make_deployment(
+        shared,
+        project,
+        write_flow(project, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"),
+        name="slow",
+    )
+    run = queue_run(shared, slow)
+    victim = processes.start("victim", "--limit", "1", "--heartbeat-seconds", "1")
+    try:
+        wait_for(lambda: state_of(shared, run.id) is RunState.RUNNING and pid_file.exists(), timeout=120)
+        processes.start("survivor", "--limit", "1", "--heartbeat-seconds", "1")
+        wait_for(lambda: any(w.name == "survivor" for w in shared.workers.list()), timeout=120)
+        victim.kill()
+        wait_for(lambda: state_of(shared, run.id) in TERMINAL, timeout=120)
+        crashed = shared.runs.get(run.id)
+        assert crashed.state is RunState.CRASHED
+        assert "worker 'victim' stopped renewing its lease" in (crashed.state_message or "")
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
