@@ -40,7 +40,6 @@ def scheduler(
     """Create scheduled runs up to a horizon, cancel missed ones by each deployment's catch_up policy, repeat."""
     from deploytool.cli.store_access import open_store
     from deploytool.errors import DeploytoolError
-    from deploytool.models import utcnow
     from deploytool.scheduling import Horizon, schedule_runs
 
     horizon = Horizon(min_runs=min_runs, min_seconds=min_time, max_runs=max_runs)
@@ -57,7 +56,7 @@ def scheduler(
             with json_errors("scheduler-pass", errors_as):
                 store.pools.get(pool)  # a clear error for an unknown pool
         if once:
-            report = schedule_runs(store, utcnow(), pool=pool, horizon=horizon)
+            report = schedule_runs(store, store.now(), pool=pool, horizon=horizon)
             if output == OutputFormat.json:
                 print_json("scheduler-pass", report.to_json())
             else:
@@ -75,7 +74,6 @@ def scheduler(
 
 def _loop(store: Store, pool: str | None, horizon: Horizon, every: float) -> None:
     from deploytool.errors import DeploytoolError
-    from deploytool.models import utcnow
     from deploytool.scheduling import schedule_runs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
@@ -91,7 +89,7 @@ def _loop(store: Store, pool: str | None, horizon: Horizon, every: float) -> Non
     log.info("scheduler: %s, every %gs", f"pool {pool!r}" if pool else "every pool", every)
     while not stop.is_set():
         try:
-            report = schedule_runs(store, utcnow(), pool=pool, horizon=horizon)
+            report = schedule_runs(store, store.now(), pool=pool, horizon=horizon)
         except DeploytoolError as exc:  # e.g. the store stayed locked: try again next pass
             log.error("scheduler: %s", exc)
         else:

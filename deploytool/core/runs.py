@@ -97,7 +97,7 @@ def _create_run(
     check_parameters_size(merged, deployment.full_name)
     run_vars = dict(job_variables or {})
     _check_job_variables(store, deployment, run_vars)
-    when = scheduled_time or utcnow()
+    when = scheduled_time or store.now()
     if when.tzinfo is None:
         raise ValueError("scheduled_time must be timezone-aware")
     run = FlowRun(
@@ -215,7 +215,7 @@ def list_runs(
     if limit < 1:
         raise DeploytoolError(f"--limit {limit}: must be at least 1")
     check_at_most("--limit", limit)
-    now = now or utcnow()
+    now = now or store.now()
     wanted, late = parse_states(states)
     deployment_id = find_deployment(store, deployment).id if deployment else None
     if pool is not None:

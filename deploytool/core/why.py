@@ -15,7 +15,7 @@ from typing import Any
 from deploytool import crashretry
 from deploytool.core.runs import resolve_run
 from deploytool.errors import NotFoundError
-from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
+from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState
 from deploytool.store import Store
 
 _MAX_HOLDERS = 1_000_000
@@ -40,7 +40,7 @@ class Reason:
 
 def explain(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
     """Why the run `ref` is in its state: a JSON-ready dict with `verdict`, `summary` and `reasons`."""
-    now = now or utcnow()
+    now = now or store.now()
     run = resolve_run(store, ref)
     deployment = _deployment(store, run)
     if run.state is RunState.SCHEDULED:

@@ -19,7 +19,7 @@ from typing import Any
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.infra import infrastructure_for
 from deploytool.infra.base import Infrastructure, JobOwner
-from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, utcnow
+from deploytool.models import ACTIVE, FlowRun, LogLine, RunState
 from deploytool.redaction import Redactor
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
@@ -114,7 +114,7 @@ class Worker:
 
     def register(self, now: datetime | None = None) -> None:
         """The first heartbeat; recovers expired leases before anything is claimed."""
-        now = now or utcnow()
+        now = now or self.store.now()  # the store's clock: hosts sharing a store agree
         self.leases.refuse_duplicate(now)
         self._heartbeat(now)
         self.reconciler.run(now, starting=True)
@@ -146,7 +146,7 @@ class Worker:
     def tick(self, now: datetime | None = None) -> None:
         """One pass of the loop (see the module docstring)."""
         clock_given = now is not None
-        now = now or utcnow()
+        now = now or self.store.now()
         self.observer.ticked()
         self._handle_signals(now)
         if self._next_heartbeat is None or now >= self._next_heartbeat:
@@ -156,7 +156,7 @@ class Worker:
             self._check_deadlines(now)
         self._flush()
         self._record_job_ids()
-        self._reap(now if clock_given else utcnow())  # writing a flood of log lines can take seconds
+        self._reap(now if clock_given else self.store.now())  # writing a flood of log lines can take seconds
         if self.claiming:
             self._schedule(now)
             self._claim(now)
@@ -170,7 +170,7 @@ class Worker:
 
     def close(self, now: datetime | None = None) -> None:
         """Stop what still runs (recording outcomes), release anything claimed but not started, deregister."""
-        now = now or utcnow()
+        now = now or self.store.now()
         for active in self.active.values():
             active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, "before its runs were done")
         for active in list(self.active.values()):
@@ -280,7 +280,7 @@ class Worker:
 
     def record(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
         """Record a state of a run this worker holds (with its crash retry); False if it no longer holds it."""
-        now = now or utcnow()
+        now = now or self.store.now()
         retried = None
         try:
             with self.store.transaction():  # a crash and its retry (crash_retries) are one change
