@@ -29,7 +29,7 @@ declare -A MUTATE=(
   [runs]="deploytool/store/runs.py"
 )
 declare -A TESTS=(
-  [jobvars]="tests/test_jobvars.py tests/test_pool_types.py"
+  [jobvars]="tests/test_jobvars.py tests/test_jobvars_messages.py tests/test_pool_types.py"
   [templating]="tests/test_templating.py"
   [scheduling]="tests/scheduling/test_scheduler.py tests/scheduling/test_catch_up.py"
   [runs]="tests/store/test_runs.py tests/store/test_slots_and_retries.py tests/store/test_contract.py"
