@@ -223,3 +223,43 @@ def test_removing_a_key_that_is_not_there_is_fine_and_a_merged_mapping_names_the
     merged, provenance = merge_layers([(DEPLOYMENT, {"env": {"A": "1"}}), (RUN, {"gone": None, "env": {"B": "2"}})])
     assert merged == {"env": {"A": "1", "B": "2"}}
     assert provenance == {"env": RUN, "env.A": DEPLOYMENT, "env.B": RUN}
+
+
+def test_a_key_without_a_parent_has_no_layer_even_if_a_prefix_of_it_has_one() -> None:
+    (issue,) = validate_job_variables({"nn": 1}, _int_template(), {"n": RUN})
+    assert issue.path == "nn" and issue.layer is None
+
+
+def test_a_placeholder_naming_nothing_when_the_template_has_no_variables() -> None:
+    assert _issues(_template({"x": "{{ y }}"})) == [
+        ("job_configuration.x", "{{ y }} names no variable of the template", None, "variables: none")
+    ]
+
+
+def test_only_an_enum_error_suggests_a_value() -> None:
+    template = _template({}, n={"type": "integer"}, mode={"enum": ["fast", "slow"]})
+    issues = validate_job_variables({"n": "t", "mode": "fats"}, template)
+    assert [(i.path, i.hint) for i in issues] == [("mode", "did you mean 'fast'?"), ("n", None)]
+
+
+def test_a_name_that_is_neither_a_variable_nor_a_namespace_fails_the_first_pass_at_its_key() -> None:
+    with pytest.raises(PlaceholderError, match=r"^job_configuration\.command: "):
+        render_job_configuration(_template({"command": "{{ nope }}"}, n={"type": "integer"}), {})
+
+
+def test_explain_tells_literal_values_from_templated_ones_of_every_shape() -> None:
+    template = _template(
+        {"count": 3, "args": ["a", "{{ cmd }}"], "plain": ["a"], "sub": "{{ cfg.a }}"},
+        cmd={"type": "string"},
+        cfg={"type": "object"},
+    )
+    layers = [(DEPLOYMENT, {"cmd": "go", "cfg": {"a": "x"}})]
+    rows = {r.path: r.source for r in explain(template, layers)}
+    assert rows == {"count": "template literal", "args": "template", "plain": "template literal", "sub": "template"}
+
+
+def test_keys_that_are_not_plain_names_are_quoted_in_paths_and_forgotten_when_replaced() -> None:
+    _, provenance = merge_layers([(RUN, {"a.b": 1})])
+    assert provenance == {'["a.b"]': RUN}
+    _, provenance = merge_layers([(DEPLOYMENT, {"labels": {"prefect.io/x": "1"}}), (RUN, {"labels": "flat"})])
+    assert provenance == {"labels": RUN}
