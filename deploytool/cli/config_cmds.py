@@ -30,6 +30,10 @@ def validate(
     from deploytool.core.summary import summarise
 
     result = load_project(file, strict=strict)
+    if result.project is not None:  # job variables against their pool, when the store holds it (read only)
+        from deploytool.core.resolve import pool_job_variable_issues
+
+        result.issues = sorted([*result.issues, *pool_job_variable_issues(result.project, strict=strict)])
     ok = not result.errors and result.project is not None
     if output == OutputFormat.json:
         data = summarise(result.project) if ok and result.project else None

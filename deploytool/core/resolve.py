@@ -280,3 +280,42 @@ def _position(project: Project, spec: DeploymentSpec, where: str) -> tuple[int, 
 def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
     """Pull steps as stored on a deployment and handed to the engine: canonical name, id, inputs."""
     return [{"name": c.name, "id": c.id, "inputs": c.inputs} for c in calls]
+
+
+def pool_job_variable_issues(project: Project, *, strict: bool = False) -> list[ConfigIssue]:
+    """`deploytool validate`'s check of each deployment's job variables against its work pool, when the store
+    exists and holds that pool (the store is only read: a missing store is not created, a missing pool is left to
+    `deploy`). Variable names only: values may hold placeholders that only `deploy` resolves."""
+    from deploytool.jobvars import validate_job_variables
+    from deploytool.settings import Settings
+
+    db_path = Settings.from_env().db_path
+    if not db_path.is_file():
+        return []
+    prefect = project.file.name == PREFECT_FILENAME
+    issues: list[ConfigIssue] = []
+    with Store.open(db_path) as store:
+        for spec in project.deployments:
+            if not spec.work_pool or "{{" in spec.work_pool or not spec.job_variables:
+                continue
+            try:
+                pool = store.pools.get(spec.work_pool)
+            except NotFoundError:
+                continue
+            for issue in validate_job_variables(spec.job_variables, pool.base_job_template, {}):
+                if issue.message != "unknown job variable" or "." in issue.path:
+                    continue
+                where = f"work_pool.job_variables.{issue.path}"
+                line, col = _position(project, spec, where)
+                hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
+                if prefect:
+                    message = (
+                        f"job variable {issue.path!r} is not a variable of {pool.type} pools; ignored (as Prefect does)"
+                    )
+                    hint = f"{hint}; or remove it"
+                else:
+                    message = f"unknown job variable (pool {pool.name!r}, {pool.type})"
+                severity = "warning" if prefect and not strict else "error"
+                path = f"deployments[{spec.name}].{where}"
+                issues.append(ConfigIssue(project.file.name, line, col, path, message, hint, severity))
+    return issues

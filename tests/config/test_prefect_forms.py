@@ -108,3 +108,37 @@ def test_they_are_errors_in_a_deploy_yaml(
     assert "deployments[d].work_pool.job_variables.network: unknown job variable (pool 'dock', docker) " in done.err
     with open_store() as store:
         assert store.deployments.list() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "severity", "message"),
+    [
+        ("prefect.yaml", (), "warning: ", "job variable 'network' is not a variable of docker pools; ignored"),
+        ("prefect.yaml", ("--strict",), "", "job variable 'network' is not a variable of docker pools; ignored"),
+        ("deploy.yaml", (), "", "unknown job variable (pool 'dock', docker) (did you mean 'networks'?)"),
+    ],
+)
+def test_validate_checks_job_variables_against_the_pool_when_the_store_has_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    args: tuple[str, ...],
+    severity: str,
+    message: str,
+) -> None:
+    cli = CLI(capsys, monkeypatch)
+    path = _write(tmp_path, name, DOCKER)
+    assert cli("validate", "--file", str(path)).code == 0  # no such pool (nor store) yet: deploy's business
+    assert cli("work-pool", "create", "dock", "--type", "docker").code == 0
+    done = cli("validate", "--file", str(path), *args)
+    assert f"{name}:6:54: {severity}deployments[d].work_pool.job_variables.network: {message}" in done.out + done.err
+    assert done.code == (0 if severity else 1)
+
+
+def test_validate_does_not_create_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOYTOOL_HOME", str(tmp_path / "home"))
+    assert CLI(capsys, monkeypatch)("validate", "--file", str(_write(tmp_path, "deploy.yaml", DOCKER))).code == 0
+    assert not (tmp_path / "home").exists()
