@@ -207,12 +207,14 @@ def ls(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """List flow runs, newest first. Times are local; --output json gives ISO 8601 with offset."""
-    from deploytool.core.runs import list_runs
+    from deploytool.core.runs import list_runs, parse_states
 
-    with json_errors("flow-run-list", output), open_store() as store:
-        rows = list_runs(store, states=state or [], deployment=deployment, pool=pool, limit=limit)
+    with json_errors("flow-run-list", output):
+        states, late = parse_states(state or [])
+        with open_store() as store:
+            rows = list_runs(store, states=states, late=late, deployment=deployment, pool=pool, limit=limit)
     if output == OutputFormat.json:
-        print_json("flow-run-list", rows)
+        print_json("flow-run-list", [r.to_dict() for r in rows])
         return
     if not rows:
         print("No flow runs. Queue one: deploytool run FLOW/DEPLOYMENT", file=sys.stderr)
@@ -222,13 +224,13 @@ def ls(
         ["id", "name", "deployment", "state", "scheduled", "started", "duration"],
         [
             (
-                r["id"][:8],
-                r["name"],
-                r["deployment"],
-                r["label"],
-                local_time(r["scheduled_time"]),
-                local_time(r["start_time"]),
-                duration_text(r["duration_seconds"]),
+                r.id[:8],
+                r.name,
+                r.deployment,
+                r.label,
+                local_time(r.scheduled_time),
+                local_time(r.start_time),
+                duration_text(r.duration_seconds),
             )
             for r in rows
         ],

@@ -6,7 +6,7 @@ strings). Following a run's logs and state lives in deploytool.core.watch. docs/
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,10 @@ from deploytool.config.flowscan import ParamProblem, check_parameters
 from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most, get_pool
+from deploytool.core.run_summary import LATE as LATE  # re-exported: the CLI and the dashboard import these here
+from deploytool.core.run_summary import RunSummary as RunSummary
+from deploytool.core.run_summary import duration_seconds as duration_seconds
+from deploytool.core.run_summary import run_summary as run_summary
 from deploytool.core.task_runs import task_run_summaries
 from deploytool.core.values import store_redactor
 from deploytool.core.when import (
@@ -26,7 +30,6 @@ from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_v
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
 from deploytool.store import Store
 
-LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
 LS_HINT = "list runs: deploytool flow-run ls"
 _SCAN_LIMIT = 1_000_000
 
@@ -186,7 +189,8 @@ def resolve_run(store: Store, ref: str) -> FlowRun:
 
 
 def parse_states(values: Iterable[str]) -> tuple[set[RunState], bool]:
-    """`--state` values (any case; LATE allowed) -> (states, late_only)."""
+    """`--state` values (any case; LATE allowed) -> (states, late_only). Shared by the CLI and the dashboard's
+    state filter."""
     states: set[RunState] = set()
     late = False
     names = [s.value for s in RunState] + [LATE]
@@ -205,18 +209,20 @@ def parse_states(values: Iterable[str]) -> tuple[set[RunState], bool]:
 def list_runs(
     store: Store,
     *,
-    states: Iterable[str] = (),
+    states: Collection[RunState] = (),
+    late: bool = False,
     deployment: str | None = None,
     pool: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """The newest runs first, filtered by state (LATE: overdue SCHEDULED runs), deployment and pool."""
+) -> list[RunSummary]:
+    """The newest runs first, filtered by state (`late`: also overdue SCHEDULED runs; `states` empty and not
+    `late`: every state), deployment and pool."""
     if limit < 1:
         raise DeploytoolError(f"--limit {limit}: must be at least 1")
     check_at_most("--limit", limit)
     now = now or store.now()
-    wanted, late = parse_states(states)
+    wanted = set(states)
     deployment_id = find_deployment(store, deployment).id if deployment else None
     if pool is not None:
         get_pool(store, pool)  # a clear error for an unknown pool rather than an empty list
@@ -227,38 +233,9 @@ def list_runs(
             state=wanted | {RunState.SCHEDULED}, deployment_id=deployment_id, pool_name=pool, limit=_SCAN_LIMIT
         )
         runs = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
-    rows: list[dict[str, Any]] = store_redactor(store).value([run_summary(r, now) for r in runs])
-    return rows
-
-
-def run_summary(run: FlowRun, now: datetime | None = None) -> dict[str, Any]:
-    """A run as one JSON-ready row (flow-run ls, and the result of `deploytool run`)."""
-    now = now or utcnow()
-    return {
-        "id": run.id,
-        "name": run.name,
-        "deployment": f"{run.flow_name}/{run.deployment_name}",
-        "deployment_id": run.deployment_id,
-        "pool": run.pool_name,
-        "queue": run.queue_name,
-        "state": run.state.value,
-        "label": LATE if run.is_late(now) else run.state.value,
-        "state_message": run.state_message,
-        "scheduled_time": run.scheduled_time.isoformat(),
-        "start_time": run.start_time.isoformat() if run.start_time else None,
-        "end_time": run.end_time.isoformat() if run.end_time else None,
-        "duration_seconds": duration_seconds(run, now),
-        "attempt": run.attempt,
-        "worker": run.worker_name,
-    }
-
-
-def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
-    """How long the run has been running (or ran); None before it started."""
-    if run.start_time is None:
-        return None
-    end = run.end_time or (now or utcnow())
-    return round(max((end - run.start_time).total_seconds(), 0.0), 3)
+    redact = store_redactor(store)
+    summaries = [RunSummary.of(r, now) for r in runs]
+    return [replace(s, state_message=s.state_message and redact(s.state_message)) for s in summaries]
 
 
 def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:

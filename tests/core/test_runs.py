@@ -263,16 +263,18 @@ def test_list_filters_and_late_label(store: Store) -> None:
     running = _run_in(store, RunState.RUNNING)
     other = core.create_run(store, "etl/other", {"count": 1})
 
-    rows = {r["id"]: r for r in core.list_runs(store)}
-    assert rows[late.id]["label"] == "LATE" and rows[late.id]["state"] == "SCHEDULED"
-    assert rows[future.id]["label"] == "SCHEDULED"
-    assert rows[running.id]["duration_seconds"] is not None
-    assert [r["id"] for r in core.list_runs(store, states=["late"])] == [late.id]
-    assert {r["id"] for r in core.list_runs(store, states=["LATE", "running"])} == {late.id, running.id}
-    assert [r["id"] for r in core.list_runs(store, deployment="etl/other")] == [other.id]
+    rows = {r.id: r for r in core.list_runs(store)}
+    assert rows[late.id].label == "LATE" and rows[late.id].state is RunState.SCHEDULED
+    assert rows[late.id].to_dict()["state"] == "SCHEDULED" and rows[late.id].to_dict()["label"] == "LATE"
+    assert rows[future.id].label == "SCHEDULED"
+    assert rows[running.id].duration_seconds is not None
+    assert [r.id for r in core.list_runs(store, late=True)] == [late.id]
+    assert core.parse_states(["late", "running"]) == ({RunState.RUNNING}, True)
+    assert {r.id for r in core.list_runs(store, states={RunState.RUNNING}, late=True)} == {late.id, running.id}
+    assert [r.id for r in core.list_runs(store, deployment="etl/other")] == [other.id]
     assert len(core.list_runs(store, pool="local", limit=2)) == 2
     with pytest.raises(DeploytoolError, match="unknown state") as info:
-        core.list_runs(store, states=["RUNING"])
+        core.parse_states(["RUNING"])
     assert info.value.hint == "did you mean 'RUNNING'?"
     with pytest.raises(NotFoundError):
         core.list_runs(store, pool="nope")

@@ -76,9 +76,9 @@ def test_a_run_late_by_less_than_a_period_is_late_not_missed(store: Store) -> No
     _down_for_a_day(store, "none")
     later = utc(2025, 1, 6, 11, 20)  # the 11:00 run is 20 min late; 12:00 has not come
     assert schedule_runs(store, later).cancelled == 0
-    rows = list_runs(store, states=["LATE"], now=later)
-    assert [r["scheduled_time"] for r in rows] == [utc(2025, 1, 6, 11).isoformat()]
-    assert rows[0]["label"] == "LATE"
+    rows = list_runs(store, late=True, now=later)
+    assert [r.scheduled_time for r in rows] == [utc(2025, 1, 6, 11)]
+    assert rows[0].label == "LATE"
     # Once 12:00 has passed as well, 11:00 was missed.
     assert schedule_runs(store, utc(2025, 1, 6, 12, 0, 1)).cancelled == 1
 

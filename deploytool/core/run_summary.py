@@ -1,0 +1,86 @@
+"""A flow run summarised as `flow-run ls` shows it, and as JSON (`RunSummary.to_dict`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from deploytool.models import FlowRun, RunState, utcnow
+
+LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as `flow-run ls` shows it; `label` is LATE for an overdue SCHEDULED run, else the state."""
+
+    id: str
+    name: str
+    deployment: str
+    deployment_id: str | None
+    pool: str
+    queue: str
+    state: RunState
+    label: str
+    state_message: str | None
+    scheduled_time: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    duration_seconds: float | None
+    attempt: int
+    worker: str | None
+
+    @classmethod
+    def of(cls, run: FlowRun, now: datetime | None = None) -> RunSummary:
+        now = now or utcnow()
+        return cls(
+            id=run.id,
+            name=run.name,
+            deployment=f"{run.flow_name}/{run.deployment_name}",
+            deployment_id=run.deployment_id,
+            pool=run.pool_name,
+            queue=run.queue_name,
+            state=run.state,
+            label=LATE if run.is_late(now) else run.state.value,
+            state_message=run.state_message,
+            scheduled_time=run.scheduled_time,
+            start_time=run.start_time,
+            end_time=run.end_time,
+            duration_seconds=duration_seconds(run, now),
+            attempt=run.attempt,
+            worker=run.worker_name,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (times as ISO 8601): the row of `flow-run ls -o json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "deployment": self.deployment,
+            "deployment_id": self.deployment_id,
+            "pool": self.pool,
+            "queue": self.queue,
+            "state": self.state.value,
+            "label": self.label,
+            "state_message": self.state_message,
+            "scheduled_time": self.scheduled_time.isoformat(),
+            "start_time": self.start_time.isoformat() if self.start_time else None,
+            "end_time": self.end_time.isoformat() if self.end_time else None,
+            "duration_seconds": self.duration_seconds,
+            "attempt": self.attempt,
+            "worker": self.worker,
+        }
+
+
+def run_summary(run: FlowRun, now: datetime | None = None) -> dict[str, Any]:
+    """`RunSummary.of(run).to_dict()`: the JSON of a run (the result of `deploytool run`, cancel, retry)."""
+    return RunSummary.of(run, now).to_dict()
+
+
+def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
+    """How long the run has been running (or ran); None before it started."""
+    if run.start_time is None:
+        return None
+    end = run.end_time or (now or utcnow())
+    return round(max((end - run.start_time).total_seconds(), 0.0), 3)
