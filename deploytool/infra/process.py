@@ -258,6 +258,7 @@ def _remember_tree(handle: ProcessHandle) -> None:
         return  # no /proc (not Linux): the process group is all we can reach
     leader = handle.pid
     members = {pid for pid, p in table.items() if p.session == leader or p.pgrp == leader}
+    members |= set(run_processes(handle.run_id, table))  # a double-forked daemon keeps the run's environment
     members |= {pid for pid in handle._tree if pid in table and table[pid].start == handle._tree[pid]}
     children: dict[int, list[int]] = {}
     for pid, p in table.items():
@@ -301,3 +302,34 @@ def _wait_gone(handle: ProcessHandle, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while _living(handle) and time.monotonic() < deadline:
         time.sleep(_POLL_INTERVAL)
+
+
+def run_processes(run_id: str, table: dict[int, _Proc] | None = None) -> dict[int, int]:
+    """pid -> start time of every live process on this machine whose environment names this run
+    (`DEPLOYTOOL_RUN_ID`, which every process of a job inherits unless it clears its environment)."""
+    marker = f"{RUN_ID_ENV}={run_id}".encode()
+    found = {}
+    for pid, proc in (table if table is not None else _process_table()).items():
+        if pid != os.getpid() and proc.state not in ("Z", "X"):
+            with contextlib.suppress(OSError):
+                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    found[pid] = proc.start
+    return found
+
+
+def end_run_processes(run_id: str, grace_seconds: float) -> int:
+    """End what is left on this machine of a run whose job nobody watches any more (its worker died): SIGTERM
+    every process of the run (`run_processes`), up to `grace_seconds` for them to exit, then SIGKILL. Returns how
+    many there were."""
+    found = run_processes(run_id)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid, start in found.items():
+            if _is_same_living(pid, start):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+        deadline = time.monotonic() + grace_seconds
+        while sig is signal.SIGTERM and time.monotonic() < deadline:
+            if not any(_is_same_living(pid, start) for pid, start in found.items()):
+                return len(found)
+            time.sleep(_POLL_INTERVAL)
+    return len(found)

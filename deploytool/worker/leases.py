@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from deploytool import pooltypes
 from deploytool.errors import DeploytoolError
+from deploytool.infra.process import end_run_processes
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook
@@ -88,4 +91,25 @@ class LeaseKeeper:
             log.warning("recovered run %s (%s): now %s: %s", run.name, run.id, state, run.state_message)
             note = f"recovered by worker {o.name!r}: {run.state_message}"
             self.store.logs.append(run.id, [LogLine(run.id, now, "WARNING", WORKER, note)])
+            end_leftovers(self.store, run, o.stop_grace_seconds)
         return recovered
+
+
+def end_leftovers(store: Store, run: FlowRun, grace_seconds: float) -> None:
+    """In the background, end the processes a run of a local pool type (process) left on this machine: its
+    worker died, and if the job's own watchdog could not end them (deploytool.engine.orphan), this does."""
+    try:
+        pool_type = store.pools.get(run.pool_name).type
+    except DeploytoolError:
+        return
+    if pool_type not in pooltypes.POOL_TYPES or not pooltypes.pool_type(pool_type).local:
+        return
+
+    def end() -> None:
+        try:
+            if count := end_run_processes(run.id, grace_seconds):
+                log.warning("run %s: ended %d process(es) its dead worker's job left on this machine", run.id, count)
+        except Exception:
+            log.exception("run %s: could not end the processes its job left", run.id)
+
+    threading.Thread(target=end, name=f"leftovers-{run.id[:8]}", daemon=True).start()

@@ -37,6 +37,7 @@ from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, WorkPool, utcn
 from deploytool.redaction import Redactor
 from deploytool.store import Store
 from deploytool.worker.launch import Prepared
+from deploytool.worker.leases import end_leftovers
 from deploytool.worker.options import WorkerOptions
 from deploytool.worker.output import WORKER
 from deploytool.worker.starting import JobOutput, StartingRun
@@ -201,3 +202,4 @@ class Reconciler:
             message = f"worker {w.name!r} started again and found no {kind} of this run: its outcome is unknown"
             w.store.logs.append(run.id, [LogLine(run.id, now, "ERROR", WORKER, message)])
             w.record(run.id, RunState.CRASHED, message, now=now)
+            end_leftovers(w.store, run, w.options.stop_grace_seconds)  # what its job left on this machine
