@@ -9,7 +9,7 @@ that nobody watches, cancels or times out. Two things make sure nothing of it is
   re-parented to the engine instead of to init, so it stays a descendant of the job and can be found.
 - **A watchdog thread** notices when the engine's parent changes (it was re-parented: the worker died). It then
   ends the job's other processes *first*: every descendant, every process of its process group and session,
-  and every process that carries this run's `DEPLOYTOOL_RUN_ID` in its environment, each checked by its start
+  and every process that carries this job's `DEPLOYTOOL_JOB_TOKEN` in its environment, each checked by its start
   time so a reused pid is never signalled. They get SIGTERM, `KILL_AFTER_SECONDS` to exit, then SIGKILL (one
   that ignores SIGTERM included). Only then is the engine itself stopped (SIGTERM: the flow's `finally` blocks
   run and the `terminated` event is written; SIGKILL `KILL_AFTER_SECONDS` later). The escalation therefore
@@ -32,7 +32,7 @@ import time
 POLL_SECONDS = 0.5
 KILL_AFTER_SECONDS = 5.0
 PR_SET_CHILD_SUBREAPER = 36
-RUN_ID_ENV = "DEPLOYTOOL_RUN_ID"  # deploytool.engine.spec.RUN_ID_ENV (not imported: this module starts first)
+JOB_TOKEN_ENV = "DEPLOYTOOL_JOB_TOKEN"  # deploytool.infra.process.JOB_TOKEN_ENV: unique per started job
 
 
 def become_subreaper() -> bool:
@@ -107,8 +107,8 @@ def job_processes() -> dict[int, int]:
     if not table:
         return {}
     session, group = os.getsid(0), os.getpgid(0)
-    run_id = os.environ.get(RUN_ID_ENV, "")
-    marker = f"{RUN_ID_ENV}={run_id}".encode() if run_id else None
+    token = os.environ.get(JOB_TOKEN_ENV, "")  # this job's own processes, not a later attempt of the run
+    marker = f"{JOB_TOKEN_ENV}={token}".encode() if token else None
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is delivered in pieces
 OUTPUT_DRAIN_SECONDS = 2.0  # how long to wait for the last output after the job exited
 _POLL_INTERVAL = 0.05
-_INHERITED_BUT_NOT_PASSED = frozenset({SPEC_ENV, RUN_ID_ENV})  # a worker started inside a job must not leak them
+JOB_TOKEN_ENV = "DEPLOYTOOL_JOB_TOKEN"  # unique per started job: its processes carry it (one attempt, not the run)
+_INHERITED_BUT_NOT_PASSED = frozenset({SPEC_ENV, RUN_ID_ENV, JOB_TOKEN_ENV})  # a worker inside a job must not leak
 
 
 @dataclass
@@ -55,6 +57,7 @@ class ProcessHandle:
     stopped: bool = False
     killed: bool = False
     outcome: JobOutcome | None = None
+    token: str = ""  # this job's JOB_TOKEN_ENV value
     _tree: dict[int, int] = field(default_factory=dict)  # pid -> start time: the job's processes seen so far
 
     @property
@@ -84,6 +87,7 @@ class ProcessInfrastructure:
         config = job.configuration
         command = build_command(config.get("command"))
         env = build_env(config.get("env"), job.env)
+        token = env[JOB_TOKEN_ENV] = uuid.uuid4().hex
         temp_dir: Path | None = None
         working_dir = config.get("working_dir")
         if working_dir in (None, ""):
@@ -119,7 +123,7 @@ class ProcessInfrastructure:
             target=_read_lines, args=(popen.stdout, on_output), name=f"output-{job.run_id}", daemon=True
         )
         reader.start()
-        return ProcessHandle(run_id=job.run_id, popen=popen, temp_dir=temp_dir, reader=reader)
+        return ProcessHandle(run_id=job.run_id, popen=popen, temp_dir=temp_dir, reader=reader, token=token)
 
     def poll(self, handle: ProcessHandle) -> int | None:
         """The exit code if the job's main process has ended, else None. Never blocks."""
@@ -258,7 +262,8 @@ def _remember_tree(handle: ProcessHandle) -> None:
         return  # no /proc (not Linux): the process group is all we can reach
     leader = handle.pid
     members = {pid for pid, p in table.items() if p.session == leader or p.pgrp == leader}
-    members |= set(run_processes(handle.run_id, table))  # a double-forked daemon keeps the run's environment
+    if handle.token:  # a double-forked daemon keeps the job's environment
+        members |= set(_carrying(f"{JOB_TOKEN_ENV}={handle.token}", table))
     members |= {pid for pid in handle._tree if pid in table and table[pid].start == handle._tree[pid]}
     children: dict[int, list[int]] = {}
     for pid, p in table.items():
@@ -304,10 +309,14 @@ def _wait_gone(handle: ProcessHandle, timeout: float) -> None:
         time.sleep(_POLL_INTERVAL)
 
 
-def run_processes(run_id: str, table: dict[int, _Proc] | None = None) -> dict[int, int]:
+def run_processes(run_id: str) -> dict[int, int]:
     """pid -> start time of every live process on this machine whose environment names this run
     (`DEPLOYTOOL_RUN_ID`, which every process of a job inherits unless it clears its environment)."""
-    marker = f"{RUN_ID_ENV}={run_id}".encode()
+    return _carrying(f"{RUN_ID_ENV}={run_id}", None)
+
+
+def _carrying(variable: str, table: dict[int, _Proc] | None) -> dict[int, int]:
+    marker = variable.encode()
     found = {}
     for pid, proc in (table if table is not None else _process_table()).items():
         if pid != os.getpid() and proc.state not in ("Z", "X"):
@@ -317,12 +326,21 @@ def run_processes(run_id: str, table: dict[int, _Proc] | None = None) -> dict[in
     return found
 
 
-def end_run_processes(run_id: str, grace_seconds: float) -> int:
+def end_processes(found: dict[int, int], grace_seconds: float) -> int:
     """End what is left on this machine of a run whose job nobody watches any more (its worker died): SIGTERM
-    every process of the run (`run_processes`), up to `grace_seconds` for them to exit, then SIGKILL. Returns how
-    many there were."""
-    found = run_processes(run_id)
+    the processes `found` (pid -> start time, from `run_processes` at the moment the run was recovered, so that a
+    later attempt of the run is never touched) and their descendants, up to `grace_seconds` for them to exit,
+    then SIGKILL. Returns how many there were."""
+    found = dict(found)
     for sig in (signal.SIGTERM, signal.SIGKILL):
+        table = _process_table()
+        pending = list(found)
+        while pending:  # descendants of the leftovers (started since) belong to them
+            parent = pending.pop()
+            for pid, proc in table.items():
+                if proc.ppid == parent and pid not in found:
+                    found[pid] = proc.start
+                    pending.append(pid)
         for pid, start in found.items():
             if _is_same_living(pid, start):
                 with contextlib.suppress(ProcessLookupError, PermissionError):

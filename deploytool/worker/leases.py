@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from deploytool import pooltypes
 from deploytool.errors import DeploytoolError
-from deploytool.infra.process import end_run_processes
+from deploytool.infra.process import end_processes, run_processes
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.store import Store
 from deploytool.worker.crashes import crash_hook
@@ -105,9 +105,13 @@ def end_leftovers(store: Store, run: FlowRun, grace_seconds: float) -> None:
     if pool_type not in pooltypes.POOL_TYPES or not pooltypes.pool_type(pool_type).local:
         return
 
+    found = run_processes(run.id)  # now: a later attempt of the run, started after this, is not touched
+    if not found:
+        return
+
     def end() -> None:
         try:
-            if count := end_run_processes(run.id, grace_seconds):
+            if count := end_processes(found, grace_seconds):
                 log.warning("run %s: ended %d process(es) its dead worker's job left on this machine", run.id, count)
         except Exception:
             log.exception("run %s: could not end the processes its job left", run.id)
