@@ -359,3 +359,18 @@ def test_late_filter_failing_deployments_and_long_logs(client: TestClient) -> No
     failing = client.get("/api/v1/overview").json()["failing_deployments"]
     assert [(f["deployment"], f["failed"]) for f in failing] == [("greet/hello", 1)]
     assert "greet/hello" in client.get("/").text.split("Failing deployments")[1]
+
+
+def test_retry_from_the_run_page(client: TestClient) -> None:
+    run_id = new_run()
+    with store() as s:
+        s.runs.set_state(run_id, RunState.CANCELLED, "test")
+    page = client.get(f"/flow-runs/{run_id}").text
+    assert "Retry run" in page and "Cancel run" not in page
+    token = csrf_of(client, f"/flow-runs/{run_id}")
+    done = client.post(f"/flow-runs/{run_id}/retry", data={"csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == f"/flow-runs/{run_id}?done=retried"
+    again = client.get(done.headers["location"]).text
+    assert "The run was queued again." in again and "Cancel run" in again
+    with store() as s:
+        assert s.runs.get(run_id).attempt == 2
