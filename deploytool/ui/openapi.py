@@ -13,6 +13,21 @@ from deploytool import __version__
 STATES = ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLING", "CANCELLED"]
 
 
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["state", "log", "end"], "description": "what `data` holds"},
+        "data": {
+            "type": "string",
+            "description": "JSON: a RunSummary (state), a LogLine (log) or the final state (end)",
+        },
+        "id": {"type": "string", "description": "the id of the last log line sent; give it back as `after`"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
 def _nullable(kind: str, **more: Any) -> dict[str, Any]:
     return {"type": [kind, "null"], **more}
 
@@ -311,7 +326,8 @@ def openapi_document(*, read_only: bool = False) -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "an event stream",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        # OpenAPI 3.1: the media type's schema describes one event of the stream
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     "default": {"description": "an error", "content": {"application/json": {"schema": _ref("Error")}}},
                 },
