@@ -83,6 +83,9 @@ def test_pool_worker_run_form_live_logs_cancel(tmp_path: Path) -> None:
             page.locator("#logs .msg", has_text="going to sleep").wait_for(timeout=WAIT_MS)
             page.get_by_role("button", name="Cancel run").click()
             page.locator("#run-state", has_text="CANCELLED").wait_for(timeout=WAIT_MS)
+            # The ended run's page reloads itself; wait for that reload before navigating away (a goto racing it
+            # was aborted by the browser on a loaded machine).
+            page.get_by_role("button", name="Retry run").wait_for(timeout=WAIT_MS)
             assert cli_json("flow-run", "inspect", nap)["state"] == "CANCELLED"
 
             page.goto(base + "/")
