@@ -192,6 +192,16 @@ class LogLine:
     message: str
     id: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The line as JSON output and the dashboard's API give it."""
+        return {
+            "id": self.id,
+            "time": self.time.isoformat(),
+            "level": self.level,
+            "source": self.source,
+            "message": self.message,
+        }
+
 
 @dataclass(frozen=True)
 class TaskRun:

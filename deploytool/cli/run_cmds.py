@@ -14,9 +14,10 @@ import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
-from deploytool.cli.run_output import duration_text, log_json, log_text, state_text
+from deploytool.cli.run_output import log_text, state_text
 from deploytool.cli.store_access import open_store
 from deploytool.cli.task_runs_view import print_inspect_tail
+from deploytool.core.run_summary import duration_text
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 if TYPE_CHECKING:
@@ -275,10 +276,10 @@ def logs(
         lines = follow_logs(store, found.id, follow=follow)
         try:
             if output == OutputFormat.json and not follow:
-                print_json("flow-run-logs", [log_json(line) for line in lines])
+                print_json("flow-run-logs", [line.to_dict() for line in lines])
                 return
             for line in lines:
-                text = json.dumps(log_json(line)) if output == OutputFormat.json else log_text(line, sys.stdout)
+                text = json.dumps(line.to_dict()) if output == OutputFormat.json else log_text(line, sys.stdout)
                 print(text, flush=follow)
         except KeyboardInterrupt:
             print("\nStopped following; the run goes on.", file=sys.stderr)

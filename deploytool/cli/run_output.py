@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from deploytool.cli.output import paint
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def state_text(run_: FlowRun, stream: TextIO | None = None) -> str:
     """The state with its duration, worker or message; the state coloured when `stream` is a terminal."""
-    from deploytool.core.runs import duration_seconds
+    from deploytool.core.run_summary import duration_seconds, duration_text
 
     text = run_.state.value if stream is None else paint(run_.state.value, run_.state.value, stream)
     duration = duration_seconds(run_)
@@ -32,23 +32,3 @@ def log_text(line: LogLine, stream: TextIO | None = None) -> str:
     if stream is not None:
         level = paint(line.level, line.level, stream) + level[len(line.level) :]
     return f"{line.time.astimezone():%H:%M:%S} {level}{source} {line.message}"
-
-
-def log_json(line: LogLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "time": line.time.isoformat(),
-        "level": line.level,
-        "source": line.source,
-        "message": line.message,
-    }
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

@@ -20,7 +20,7 @@ from deploytool.core.pools import inspect_pool, list_pools
 from deploytool.core.runs import LATE, inspect_run, parse_states, resolve_run, run_summary
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError
-from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
+from deploytool.models import TERMINAL, FlowRun, PoolStatus, RunState, utcnow
 from deploytool.store import Store
 
 T = TypeVar("T")
@@ -243,16 +243,6 @@ def state_history(run: FlowRun) -> list[dict[str, Any]]:
     return rows
 
 
-def log_to_dict(line: LogLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "time": line.time.isoformat(),
-        "level": line.level,
-        "source": line.source,
-        "message": line.message,
-    }
-
-
 def run_detail(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
     """`flow-run inspect` plus `flow-run why`, the state history and the last log lines (with `log_lines`, how
     many there are, and `last_log_id`, where the live stream goes on)."""
@@ -264,7 +254,7 @@ def run_detail(store: Store, ref: str, now: datetime | None = None) -> dict[str,
     data["terminal"] = run.state in TERMINAL
     data["deployment_exists"] = run.deployment_id is not None
     lines, total = store.dashboard.log_tail(run.id, PAGE_LOG_LINES)
-    data["logs"] = [log_to_dict(line) for line in lines]
+    data["logs"] = [line.to_dict() for line in lines]
     data["log_lines"] = total
     data["last_log_id"] = lines[-1].id if lines else 0
     return hide_secrets(store, data)
@@ -280,7 +270,7 @@ def run_logs(store: Store, ref: str, after_id: int | None = None, limit: int = 1
     if not 1 <= limit <= 10_000:
         raise DeploytoolError(f"limit {limit}: must be between 1 and 10000")
     run = resolve_run(store, ref)
-    return hide_secrets(store, [log_to_dict(line) for line in store.logs.read(run.id, after_id, limit)])
+    return hide_secrets(store, [line.to_dict() for line in store.logs.read(run.id, after_id, limit)])
 
 
 @dataclass(frozen=True)
@@ -299,7 +289,7 @@ def poll_run(store: Store, run_id: str, after_id: int, now: datetime | None = No
     run = store.runs.get(run_id)
     lines = store.logs.read(run_id, after_id, 1000)
     cursor = lines[-1].id if lines and lines[-1].id is not None else after_id
-    raw: dict[str, Any] = {"run": run_summary(run, now), "lines": [log_to_dict(line) for line in lines]}
+    raw: dict[str, Any] = {"run": run_summary(run, now), "lines": [line.to_dict() for line in lines]}
     data = hide_secrets(store, raw)
     return RunUpdate(data["run"], data["lines"], run.state in TERMINAL, cursor)
 

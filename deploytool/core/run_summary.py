@@ -84,3 +84,14 @@ def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:
         return None
     end = run.end_time or (now or utcnow())
     return round(max((end - run.start_time).total_seconds(), 0.0), 3)
+
+
+def duration_text(seconds: float | None) -> str:
+    """`12.3s`, `4m05s`, `1h02m03s`; empty for no duration."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

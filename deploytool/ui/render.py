@@ -14,6 +14,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from deploytool.core.run_summary import duration_text
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,13 +33,7 @@ def when(value: str | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+    return duration_text(seconds) or "-"
 
 
 def as_json(value: Any) -> str:
