@@ -1,4 +1,4 @@
-"""`deploytool worker ...`: start a worker on a pool, list workers."""
+"""`deploytool worker ...`: start a worker on a pool, list workers, print its systemd unit."""
 
 from __future__ import annotations
 
@@ -132,6 +132,77 @@ def _ensure_pool(store: Store, pool: str, pool_type: str | None) -> None:
             f"work pool {pool!r} is of type {existing.type!r}, not {pool_type!r}",
             hint=f"drop --type, or use --type {existing.type}",
         )
+
+
+@worker_app.command("service")
+def service(
+    pool: Annotated[str, typer.Option("--pool", "-p", help="The work pool the service's worker serves.")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", "-n", help="The worker's name, fixed across restarts (default: <host>-<pool>)."),
+    ] = None,
+    user: Annotated[str, typer.Option("--user", help="The system user the worker runs as.")] = "deploytool",
+    env_file: Annotated[
+        str,
+        typer.Option("--env-file", help="The environment file (DEPLOYTOOL_STORE_URL, DEPLOYTOOL_SECRET_KEY)."),
+    ] = "/etc/deploytool/worker.env",
+    work_queue: Annotated[
+        list[str] | None, typer.Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-l", help="At most this many runs at once.")] = None,
+    heartbeat_seconds: Annotated[
+        float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
+    ] = options.DEFAULT_HEARTBEAT_SECONDS,
+    shutdown_grace: Annotated[
+        float, typer.Option("--shutdown-grace", help="On stop, how long runs may finish before they are stopped.")
+    ] = options.DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    stop_grace: Annotated[
+        float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
+    ] = options.DEFAULT_STOP_GRACE_SECONDS,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus /metrics, /healthz and /readyz here.")
+    ] = None,
+    executable: Annotated[
+        str | None,
+        typer.Option("--executable", help="The deploytool command's absolute path (default: the one running now)."),
+    ] = None,
+) -> None:
+    """Print a systemd unit that runs `worker start --pool P` as a service (docs/worker-service.md)."""
+    from deploytool.errors import DeploytoolError
+    from deploytool.worker.service_unit import ServiceSpec, render
+
+    spec = ServiceSpec(
+        executable=executable or _own_executable(),
+        pool=pool,
+        name=name,
+        user=user,
+        env_file=env_file,
+        queues=tuple(work_queue or ()),
+        limit=limit,
+        heartbeat_seconds=heartbeat_seconds,
+        shutdown_grace_seconds=shutdown_grace,
+        stop_grace_seconds=stop_grace,
+        metrics_port=metrics_port,
+    )
+    problems = spec.problems()
+    if problems:
+        raise DeploytoolError(
+            "cannot make the worker's unit: " + "; ".join(problems), hint="see deploytool worker service --help"
+        )
+    sys.stdout.write(render(spec))
+
+
+def _own_executable() -> str:
+    """The absolute path of the `deploytool` command that runs now (the venv's script, not its target)."""
+    import shutil
+    from pathlib import Path
+
+    script = Path(sys.argv[0])
+    if script.name == "deploytool" and script.exists():
+        return str(script.absolute())
+    beside = Path(sys.executable).parent / "deploytool"
+    found = shutil.which("deploytool")
+    return str(beside.absolute() if beside.exists() or not found else Path(found).absolute())
 
 
 @worker_app.command("ls")
