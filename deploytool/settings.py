@@ -10,6 +10,12 @@ from pathlib import Path
 HOME_ENV = "DEPLOYTOOL_HOME"
 STORE_URL_ENV = "DEPLOYTOOL_STORE_URL"  # set by the global `--store URL` option too
 DB_FILENAME = "deploytool.db"
+# Block secrets are encrypted in the store with a key kept outside it (docs/stores.md, "Secrets at rest"):
+# the key itself in SECRET_KEY_ENV, or a file holding it named by SECRET_KEY_FILE_ENV, else (the SQLite store
+# only) the file KEY_FILENAME in `home`, created 0600 the first time a secret is stored.
+SECRET_KEY_ENV = "DEPLOYTOOL_SECRET_KEY"
+SECRET_KEY_FILE_ENV = "DEPLOYTOOL_SECRET_KEY_FILE"
+KEY_FILENAME = "secret.key"
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,11 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.home / DB_FILENAME
+
+    @property
+    def default_key_file(self) -> Path:
+        """Where the SQLite store's secret key is kept when neither SECRET_KEY_ENV nor SECRET_KEY_FILE_ENV is set."""
+        return self.home / KEY_FILENAME
 
     @property
     def store(self) -> str:

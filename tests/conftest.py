@@ -36,6 +36,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("DEPLOYTOOL_HOME", str(home / ".deploytool"))
     monkeypatch.delenv("DEPLOYTOOL_DEBUG", raising=False)
+    # Nor a secret key of the developer's: each test's store gets the key file of its own DEPLOYTOOL_HOME.
+    monkeypatch.delenv("DEPLOYTOOL_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DEPLOYTOOL_SECRET_KEY_FILE", raising=False)
     # Nor a store URL from the developer's shell (a real PostgreSQL store); set, so that a `--store` run in-process
     # (which sets it for the process) is undone after the test. Empty means unset (deploytool.settings).
     monkeypatch.setenv("DEPLOYTOOL_STORE_URL", "")
