@@ -29,6 +29,9 @@ def deploy(
     all_: Annotated[bool, typer.Option("--all", help="Deploy every deployment in the file.")] = False,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="The project file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; write nothing.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings (e.g. keys and job variables Prefect ignores) as errors.")
+    ] = False,
     prune: Annotated[
         bool, typer.Option("--prune", help="Delete deployments that came from this file and are no longer in it.")
     ] = False,
@@ -68,6 +71,7 @@ def deploy(
             names=list(names or []),
             all=all_,
             dry_run=dry_run,
+            strict=strict,
             prune=prune,
             pool=pool,
             params=parse_assignments(param or [], "--param"),
@@ -83,7 +87,7 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat, *, 
     from deploytool.core.deploy import deploy as run_deploy
 
     dry_run = options.dry_run
-    result = load_project(file, default_pool=options.pool)
+    result = load_project(file, default_pool=options.pool, strict=options.strict)
     if result.warnings and output == OutputFormat.text:
         from deploytool.cli.output import print_issues
 

@@ -39,6 +39,22 @@ def normalise_forms(
             continue
         here: Path = ("deployments", index)
         sections(raw, here)
+        if "pull" in raw and raw["pull"] is None:
+            note(
+                (*here, "pull"),
+                "`pull: null` in a deployment is read as the file's pull steps (as Prefect does), not as none",
+                "remove the key (it means the same), or write `pull: []` for no pull steps",
+            )
+            del raw["pull"]
+        limit = raw.get("concurrency_limit")
+        if isinstance(limit, dict) and "grace_period_seconds" in limit:
+            note(
+                (*here, "concurrency_limit", "grace_period_seconds"),
+                "`grace_period_seconds` is not used: a run's slot is freed when the run ends, or when its worker's "
+                "lease expires",
+                "remove it (a worker's --lease sets how soon a dead worker's slots are freed)",
+            )
+            del limit["grace_period_seconds"]
         if raw.get("schedule") == [] and "schedule" in raw:
             note((*here, "schedule"), "`schedule: []` is read as no schedule", "remove it, or write `schedules: []`")
             del raw["schedule"]

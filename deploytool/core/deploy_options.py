@@ -14,6 +14,7 @@ class DeployOptions:
     names: list[str] = field(default_factory=list)
     all: bool = False
     dry_run: bool = False
+    strict: bool = False  # warnings (forms Prefect accepts, ignored job variables) are errors
     prune: bool = False
     pool: str | None = None
     params: dict[str, Any] = field(default_factory=dict)

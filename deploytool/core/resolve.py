@@ -103,12 +103,12 @@ class Resolver:
                 from_cli = bool(self.overrides and _given(self.overrides.job_variables, issue.path))
                 if ignorable and self.project.file.name == PREFECT_FILENAME and not from_cli:
                     # Prefect ignores job variables its pool type does not have: so does a prefect.yaml here
-                    rendered["job_variables"] = {k: v for k, v in rendered["job_variables"].items() if k != issue.path}
-                    message = (
-                        f"job variable {issue.path!r} is not a variable of {pool.type} pools; ignored (as Prefect does)"
-                    )
-                    fix = f"remove it; {hint}" if issue.hint is None else f"{hint}; or remove it"
-                    self._problem(spec, where, message, fix, severity="warning")
+                    strict = bool(self.overrides and self.overrides.strict)
+                    message, fix = ignored_job_variable(issue.path, pool.type, hint, issue.hint is None, strict)
+                    self._problem(spec, where, message, fix, severity="error" if strict else "warning")
+                    if not strict:
+                        variables = rendered["job_variables"]
+                        rendered["job_variables"] = {k: v for k, v in variables.items() if k != issue.path}
                     continue
                 message = f"{issue.message} (pool {pool.name!r}, {pool.type})"
                 if "job variable" not in issue.message:
@@ -241,6 +241,15 @@ class Resolver:
         return self._step_outputs[key]
 
 
+def ignored_job_variable(name: str, pool_type: str, hint: str, generic: bool, strict: bool) -> tuple[str, str]:
+    """The message and fix for a job variable a prefect.yaml gives that its pool's type does not have: a warning
+    (ignored, as Prefect ignores it), or under --strict an error. `generic`: `hint` is not a did-you-mean."""
+    fix = f"remove it; {hint}" if generic else f"{hint}; or remove it"
+    if strict:
+        return f"job variable {name!r} is not a variable of {pool_type} pools (Prefect would ignore it)", fix
+    return f"job variable {name!r} is not a variable of {pool_type} pools; ignored (as Prefect does)", fix
+
+
 def _uses_auto_image(spec: DeploymentSpec) -> bool:
     return any(c.name == "build_docker_image" and c.inputs.get("dockerfile") == "auto" for c in spec.build)
 
@@ -309,10 +318,7 @@ def pool_job_variable_issues(project: Project, *, strict: bool = False) -> list[
                 line, col = _position(project, spec, where)
                 hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
                 if prefect:
-                    message = (
-                        f"job variable {issue.path!r} is not a variable of {pool.type} pools; ignored (as Prefect does)"
-                    )
-                    hint = f"{hint}; or remove it"
+                    message, hint = ignored_job_variable(issue.path, pool.type, hint, issue.hint is None, strict)
                 else:
                     message = f"unknown job variable (pool {pool.name!r}, {pool.type})"
                 severity = "warning" if prefect and not strict else "error"

@@ -460,7 +460,32 @@ EXPECTED: dict[str, Expected] = {
     ),
     "limaofeng__quantx__apps_worker_prefect.yaml": Expected(
         missing_entrypoints=14,
-        issues=[],
+        issues=[
+            (
+                97,
+                "W",
+                "deployments[daily-market-data-sync].concurrency_limit.grace_period_seconds",
+                "`grace_period_seconds` is not used: a run's slot is freed whe",
+            ),
+            (
+                114,
+                "W",
+                "deployments[daily-indicator-snapshot].concurrency_limit.grace_period_seconds",
+                "`grace_period_seconds` is not used: a run's slot is freed whe",
+            ),
+            (
+                131,
+                "W",
+                "deployments[ios-apns-delivery].concurrency_limit.grace_period_seconds",
+                "`grace_period_seconds` is not used: a run's slot is freed whe",
+            ),
+            (
+                143,
+                "W",
+                "deployments[ios-business-notification-projection].concurrency_limit.grace_period_seconds",
+                "`grace_period_seconds` is not used: a run's slot is freed whe",
+            ),
+        ],
     ),
     "tig0826__prefect-workflow__life_dashboard_prefect.yaml": Expected(
         missing_entrypoints=9,

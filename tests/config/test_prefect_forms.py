@@ -29,6 +29,7 @@ deployments:
     schedules: null
     build: {}
     push: null
+    pull: null
     concurrency_limit: {limit: 3}
 """
 
@@ -37,12 +38,25 @@ EXPECTED = [
     (3, "pull", "`pull: {}` is an empty mapping, read as no pull steps", "write `pull: []`"),
     (8, "deployments[a].schedule", "`schedule: []` is read as no schedule", "remove it, or write `schedules: []`"),
     (
+        9,
+        "deployments[a].concurrency_limit.grace_period_seconds",
+        "`grace_period_seconds` is not used: a run's slot is freed when the run ends, or when its worker's lease "
+        "expires",
+        "remove it (a worker's --lease sets how soon a dead worker's slots are freed)",
+    ),
+    (
         13,
         "deployments[b].schedules",
         "`schedules: null` is read as no schedules (a redeploy removes the deployment's schedules)",
         "write `schedules: []`, or remove the key",
     ),
     (14, "deployments[b].build", "`build: {}` is an empty mapping, read as no build steps", "write `build: []`"),
+    (
+        16,
+        "deployments[b].pull",
+        "`pull: null` in a deployment is read as the file's pull steps (as Prefect does), not as none",
+        "remove the key (it means the same), or write `pull: []` for no pull steps",
+    ),
 ]
 
 
@@ -61,6 +75,30 @@ def test_prefect_forms_are_warnings_with_their_fix_in_a_prefect_yaml(tmp_path: P
     assert [i.hint for i in result.issues] == [f"{fix}; --strict makes this an error" for *_, fix in EXPECTED]
     assert result.project is not None and [len(d.build) for d in result.project.deployments] == [0, 0]
     assert all(d.schedules == [] for d in result.project.deployments)
+    assert [d.concurrency_limit for d in result.project.deployments] == [
+        {"limit": 2, "collision_strategy": "CANCEL_NEW"},
+        {"limit": 3, "collision_strategy": "ENQUEUE"},
+    ]
+
+
+def test_a_deployments_null_pull_is_the_files_pull_steps_as_in_prefect(tmp_path: Path) -> None:
+    text = """\
+pull:
+  - set_working_directory: {directory: /srv/app}
+deployments:
+  - name: a
+    entrypoint: flow.py:main
+    work_pool: {name: p}
+    pull:
+  - name: b
+    entrypoint: flow.py:main
+    work_pool: {name: p}
+    pull: []
+"""
+    result = validate_file(_write(tmp_path, "prefect.yaml", text))
+    assert [(i.line, i.severity) for i in result.issues] == [(7, "warning")]
+    assert result.project is not None
+    assert [[c.name for c in d.pull] for d in result.project.deployments] == [["set_working_directory"], []]
 
 
 @pytest.mark.parametrize(("name", "strict"), [("deploy.yaml", False), ("prefect.yaml", True)])
@@ -114,7 +152,7 @@ def test_they_are_errors_in_a_deploy_yaml(
     ("name", "args", "severity", "message"),
     [
         ("prefect.yaml", (), "warning: ", "job variable 'network' is not a variable of docker pools; ignored"),
-        ("prefect.yaml", ("--strict",), "", "job variable 'network' is not a variable of docker pools; ignored"),
+        ("prefect.yaml", ("--strict",), "", "job variable 'network' is not a variable of docker pools (Prefect would"),
         ("deploy.yaml", (), "", "unknown job variable (pool 'dock', docker) (did you mean 'networks'?)"),
     ],
 )
