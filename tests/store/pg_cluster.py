@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class Cluster:
     pg_ctl: Path
     log: Path
     databases: list[str] = field(default_factory=list)
+    options: str = ""  # the server's command-line options (given again when it restarts)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -100,6 +102,25 @@ class Cluster:
         self.databases.append(name)
         return self.url(name)
 
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server (fast: every connection is cut, as a restart does), wait, start it again (same options)."""
+        self._ctl("-m", "fast", "stop")
+        time.sleep(down_seconds)
+        self._ctl("-l", str(self.log), "-o", self.options, "start")
+
+    def _ctl(self, *args: str) -> None:
+        done = subprocess.run(
+            [str(self.pg_ctl), "-D", str(self.folder / "data"), "-w", "-t", "120", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            user=self.user,
+            env=_server_env(),
+            cwd=self.folder,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+
     def stop(self) -> None:
         subprocess.run(
             [str(self.pg_ctl), "-D", str(self.folder / "data"), "-m", "immediate", "stop"],
@@ -110,8 +131,16 @@ class Cluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start() -> Cluster:
-    """Start a cluster; RuntimeError (with the reason) if it cannot."""
+def _server_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+
+def start(listen: tuple[str, ...] = (), trusted: tuple[str, ...] = ()) -> Cluster:
+    """Start a cluster; RuntimeError (with the reason) if it cannot.
+
+    It listens on 127.0.0.1 and on the `listen` addresses (which must exist), and trusts the `trusted` networks
+    (CIDR) too: tests/hosts reaches it from network namespaces.
+    """
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if initdb is None or pg_ctl is None:
         raise RuntimeError("initdb/pg_ctl not found (install Debian's `postgresql` package)")
@@ -120,7 +149,7 @@ def start() -> Cluster:
     if user is not None:
         shutil.chown(folder, user=user)
     data, log = folder / "data", folder / "server.log"
-    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    env = _server_env()
     done = subprocess.run(
         [str(initdb), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "-D", str(data)],
         capture_output=True,
@@ -136,9 +165,12 @@ def start() -> Cluster:
     # One user must give a password (first matching line wins), to test credentials; everyone else: trust.
     hba = data / "pg_hba.conf"
     hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    with hba.open("a") as lines:
+        lines.writelines(f"host all all {network} trust\n" for network in trusted)
     for _ in range(5):
         port = _free_port()
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        addresses = ",".join(("127.0.0.1", *listen))
+        options = f"-p {port} -k {folder} -c listen_addresses={addresses} -c fsync=off -c max_connections=200"
         started = subprocess.run(
             [str(pg_ctl), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "120", "start"],
             capture_output=True,
@@ -149,7 +181,7 @@ def start() -> Cluster:
             cwd=folder,
         )
         if started.returncode == 0:
-            cluster = Cluster(folder, port, user, pg_ctl, log)
+            cluster = Cluster(folder, port, user, pg_ctl, log, options=options)
             _make_template(cluster)
             return cluster
     tail = log.read_text(errors="replace")[-800:] if log.exists() else started.stderr
