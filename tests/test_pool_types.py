@@ -19,8 +19,8 @@ from deploytool.jobvars import (
 PROCESS_FIELDS = {"command", "env", "labels", "name", "stream_output", "working_dir"}
 DOCKER_FIELDS = {
     "command", "env", "labels", "name", "image", "registry_credentials", "image_pull_policy", "networks",
-    "network_mode", "auto_remove", "volumes", "stream_output", "mem_limit", "memswap_limit", "privileged",
-    "container_create_kwargs",
+    "network_mode", "auto_remove", "keep_failed_hours", "volumes", "stream_output", "mem_limit", "memswap_limit",
+    "privileged", "container_create_kwargs",
 }  # fmt: skip
 
 
@@ -46,6 +46,7 @@ def test_defaults() -> None:
         "image": "python:3.11-slim",
         "image_pull_policy": "IfNotPresent",
         "auto_remove": True,  # containers of finished runs do not pile up (issue 16 item 3)
+        "keep_failed_hours": 24,  # ... but a failed run's stays a day, to look into
         "stream_output": True,
         "privileged": False,
     }

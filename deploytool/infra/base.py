@@ -106,7 +106,8 @@ class FoundJob:
     """A job found on the infrastructure after its worker stopped (see `OutlivingJobs.find`).
 
     `owner` is the worker that started it (from the job's own labels); `status` is the infrastructure's word for
-    its state; `exit_code` is None while it runs; `auto_remove` says whether it is to be removed once finished.
+    its state; `exit_code` is None while it runs; `auto_remove` says whether it is to be removed once finished;
+    `keep_failed_hours`, how long it is kept first when its run FAILED or CRASHED (0: removed at once too).
     """
 
     run_id: str
@@ -118,6 +119,7 @@ class FoundJob:
     exit_code: int | None
     auto_remove: bool
     started: bool = True  # False: created but never started
+    keep_failed_hours: float = 0.0
 
 
 class OutlivingJobs(Protocol[H_co]):
@@ -138,6 +140,12 @@ class OutlivingJobs(Protocol[H_co]):
     def remove(self, job_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
         """Stop a job nobody watches (`grace_seconds` between SIGTERM and SIGKILL), then remove it unless
         `stop_only`. A job already gone is fine."""
+        ...
+
+    def release(self, job_id: str, *, failed: bool) -> bool:
+        """The ended job's run has its outcome and logs recorded: remove the job now, unless its configuration
+        keeps it (not `auto_remove`; or `failed` and a keep time, after which `find` + `remove` clean it up).
+        Returns whether it was removed. A job already gone is fine. Raises InfraError."""
         ...
 
 

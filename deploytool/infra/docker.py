@@ -3,11 +3,13 @@
 `start` makes sure the image is there (image_pull_policy), creates the container from the job configuration
 (deploytool.infra.docker_config), starts it, then follows it with two threads: one blocks in the daemon's
 `wait` for the exit code, one streams the container's stdout and stderr to `on_output` line by line. Docker's own
-AutoRemove is never used: it would race reading the exit code, the OOM flag and the last output. With
-`auto_remove: true` the worker removes the container itself once it has all three; a container whose worker
-died meanwhile keeps its labels, so a restarted worker finds it (`find_containers`), `attach`es to it and
-finishes the job. The exit code is the container's (137 SIGKILL, 143 SIGTERM); an out-of-memory kill is
-reported by `DockerOutcome.oom_killed`. See docs/docker.md.
+AutoRemove is never used: it would race reading the exit code, the OOM flag and the last output. `wait`/`stop`
+remove nothing: with `auto_remove: true` the worker calls `release` once the run's outcome and logs are
+recorded, which removes the container then, or keeps a FAILED/CRASHED run's for `keep_failed_hours` (the worker's
+sweep and `worker prune` remove it later). A container whose worker died meanwhile keeps its labels, so a
+restarted worker finds it (`find_containers`), `attach`es to it and finishes the job. The exit code is the
+container's (137 SIGKILL, 143 SIGTERM); an out-of-memory kill is reported by `DockerOutcome.oom_killed`.
+See docs/docker.md.
 
 The Docker SDK is imported inside functions only: a process worker and the CLI never load it.
 """
@@ -25,7 +27,14 @@ from typing import Any
 from deploytool.errors import InfraError
 from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, LineSink
 from deploytool.infra.docker_api import connect, create_container, docker_errors, ensure_image
-from deploytool.infra.docker_config import AUTO_REMOVE_LABEL, POOL_LABEL, RUN_ID_LABEL, WORKER_LABEL, plan_container
+from deploytool.infra.docker_config import (
+    AUTO_REMOVE_LABEL,
+    KEEP_FAILED_LABEL,
+    POOL_LABEL,
+    RUN_ID_LABEL,
+    WORKER_LABEL,
+    plan_container,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +142,7 @@ class DockerInfrastructure:
                 exit_code=c.exit_code,
                 auto_remove=c.labels.get(AUTO_REMOVE_LABEL) == "true",
                 started=c.status != "created",
+                keep_failed_hours=_hours(c.labels.get(KEEP_FAILED_LABEL)),
             )
             for c in self.find_containers(pool_name=pool_name)
         ]
@@ -173,7 +183,7 @@ class DockerInfrastructure:
     def wait(self, handle: DockerHandle, timeout: float | None = None) -> DockerOutcome | None:
         """Wait up to `timeout` seconds for the container to exit; then collect its output and outcome.
 
-        With auto_remove the container is removed here, after its exit code, OOM flag and output were read.
+        The container stays: the worker `release`s it once the outcome is recorded.
         """
         if handle.outcome is not None:
             return handle.outcome
@@ -216,6 +226,28 @@ class DockerInfrastructure:
             if not isinstance(exc.__cause__, docker.errors.NotFound):
                 raise
 
+    def release(self, job_id: str, *, failed: bool) -> bool:
+        """Remove the ended container of a run whose outcome and logs are recorded, as its labels say: under
+        auto_remove, at once; a failed run's only when its keep_failed_hours is 0 (else later: the worker's sweep,
+        `worker prune`). Returns whether it was removed. A container already gone is fine."""
+        import docker.errors
+
+        try:
+            with docker_errors(f"removing container {job_id[:12]}"):
+                attrs = self.client.api.inspect_container(job_id)
+                labels = (attrs.get("Config") or {}).get("Labels") or {}
+                if labels.get(AUTO_REMOVE_LABEL) != "true":
+                    return False
+                if failed and _hours(labels.get(KEEP_FAILED_LABEL)) > 0:
+                    return False
+                self.client.api.remove_container(job_id, v=True, force=True)
+                log.info("removed container %s (%s)", str(attrs.get("Name") or "").lstrip("/"), job_id[:12])
+                return True
+        except InfraError as exc:
+            if isinstance(exc.__cause__, docker.errors.NotFound):
+                return False
+            raise
+
     def find_containers(self, worker_name: str | None = None, pool_name: str | None = None) -> list[ContainerInfo]:
         """Every container of a deploytool run (running or exited) carrying these worker and pool labels."""
         filters = [RUN_ID_LABEL]
@@ -253,7 +285,7 @@ class DockerInfrastructure:
         """A handle on an existing run container (running or exited), as `start` would have returned.
 
         Output is streamed from `since` (epoch seconds; None: from now on, so lines already stored are not
-        repeated). `wait`/`stop` then work as for a started container, including removal under auto_remove.
+        repeated). `wait`/`stop` then work as for a started container.
         """
         with docker_errors(f"finding container {job_id}"):
             container = self.client.containers.get(job_id)
@@ -299,12 +331,6 @@ class DockerInfrastructure:
             code = -1 if handle.exit_code is None else handle.exit_code
             oom = _oom_killed(handle, patient=code == 137 and not handle.stopped)
             handle.killed = handle.stopped and code == 137 and not oom
-            if handle.auto_remove:
-                try:
-                    handle.client.api.remove_container(handle.container_id, v=True, force=True)
-                except Exception as exc:
-                    if getattr(getattr(exc, "response", None), "status_code", None) != 404:
-                        log.warning("run %s: could not remove container %s: %s", handle.run_id, handle.name, exc)
             with contextlib.suppress(Exception):
                 handle.client.close()
             handle.outcome = DockerOutcome(
@@ -316,6 +342,14 @@ class DockerInfrastructure:
                 detail=handle.detail,
             )
             return handle.outcome
+
+
+def _hours(label: str | None) -> float:
+    """The keep_failed_hours label (absent, from an older deploytool, or unreadable: 0, removed at once)."""
+    try:
+        return max(0.0, float(label)) if label else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _wait_exit(handle: DockerHandle) -> None:

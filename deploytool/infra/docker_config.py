@@ -28,6 +28,10 @@ FLOW_LABEL = "org.deploytool.flow"
 WORKER_LABEL = "org.deploytool.worker"
 POOL_LABEL = "org.deploytool.pool"
 AUTO_REMOVE_LABEL = "org.deploytool.auto-remove"
+KEEP_FAILED_LABEL = "org.deploytool.keep-failed-hours"
+DEFAULT_KEEP_FAILED_HOURS = 24.0
+"""How long a FAILED or CRASHED run's container is kept under auto_remove when its configuration does not say
+(a pool created before `keep_failed_hours` existed)."""
 
 # container_create_kwargs keys that would take the container out of the worker's hands, or that have a field.
 REFUSED_KWARGS = {
@@ -82,6 +86,18 @@ class ContainerPlan:
         return dict(self.create_kwargs["labels"])
 
 
+def keep_failed_hours(value: Any) -> float:
+    """The `keep_failed_hours` job variable: a number of hours >= 0 (None: the default)."""
+    if value is None:
+        return DEFAULT_KEEP_FAILED_HOURS
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InfraError(
+            f"keep_failed_hours must be a number of hours, 0 or more, not {value!r}",
+            hint="e.g. keep_failed_hours: 24 (0 removes a failed run's container at once, like the others)",
+        )
+    return float(value)
+
+
 def plan_container(
     run_id: str,
     config: Mapping[str, Any],
@@ -108,6 +124,7 @@ def plan_container(
     )
     auto_remove = config.get("auto_remove") is True
     labels[AUTO_REMOVE_LABEL] = "true" if auto_remove else "false"
+    labels[KEEP_FAILED_LABEL] = f"{keep_failed_hours(config.get('keep_failed_hours')):g}"
     kwargs: dict[str, Any] = {
         "command": build_command(config.get("command")),
         "environment": build_env(config.get("env"), job_env),

@@ -23,6 +23,7 @@ from deploytool.models import ACTIVE, FlowRun, LogLine, RunState
 from deploytool.redaction import Redactor
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
+from deploytool.worker.cleanup import Sweeper, release_job
 from deploytool.worker.crashes import retry_after_crash
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
@@ -65,6 +66,7 @@ class Worker:
         self._environ = worker_environ()
         self.leases = LeaseKeeper(store, options, self.pool.name)
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
+        self.sweeper = Sweeper(store, self.infra, self.pool.name)  # removes kept containers in time (worker.cleanup)
         self.observer: WorkerObserver = NoObserver()  # told of heartbeats, claims and outcomes (e.g. metrics)
 
     # --- what the Reconciler uses (deploytool.worker.reconcile.ReconcilingWorker) --------------------------
@@ -157,6 +159,7 @@ class Worker:
         self._flush()
         self._record_job_ids()
         self._reap(now if clock_given else self.store.now())  # writing a flood of log lines can take seconds
+        self.sweeper.tick(now)
         if self.claiming:
             self._schedule(now)
             self._claim(now)
@@ -271,12 +274,15 @@ class Worker:
             active = self.active.pop(run_id)
             self.finished += 1
             self._flush([active.output])
+            job_id = active.info.infrastructure_id if active.info is not None else None
             if active.stop_reason == LOST:
                 log.warning("run %s: job stopped; its state belongs to whoever recovered it", run_id)
+                release_job(self.infra, job_id, None)
                 continue
             state, message = job_state(active, self.name)
             exit_code = active.outcome.exit_code if active.outcome is not None else None
             self.record(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
+            release_job(self.infra, job_id, state)  # only now: its outcome and logs are in the store
 
     def record(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
         """Record a state of a run this worker holds (with its crash retry); False if it no longer holds it."""

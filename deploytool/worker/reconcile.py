@@ -36,6 +36,7 @@ from deploytool.infra.base import FoundJob, Infrastructure, OutlivingJobs
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState, WorkPool, utcnow
 from deploytool.redaction import Redactor
 from deploytool.store import Store
+from deploytool.worker.cleanup import kept_for_failure
 from deploytool.worker.launch import Prepared
 from deploytool.worker.leases import end_leftovers
 from deploytool.worker.options import WorkerOptions
@@ -164,8 +165,8 @@ class Reconciler:
 
     def _leftover(self, outliving: OutlivingJobs[Any], job: FoundJob, run: FlowRun | None, why: str) -> None:
         w = self.worker
-        if not job.running and not job.auto_remove:
-            return  # a finished container kept as its run asked (auto_remove false)
+        if not job.running and (not job.auto_remove or (run is not None and kept_for_failure(job, run, utcnow()))):
+            return  # a finished container kept as its run asked (auto_remove false, or a failed run's keep time)
         verb = "stopping" if job.running else "removing"
         if job.running and job.auto_remove:
             verb = "stopping and removing"

@@ -204,20 +204,27 @@ def test_a_flow_runs_in_a_container_with_parameters_env_labels_and_streamed_outp
     assert lines.kinds()[0] == "started" and lines.kinds()[-1] == "completed"
     assert lines.events()[-1]["result_repr"] == "'done Ada'"
     assert not gone(docker_janitor.client, handle.container_id)  # auto_remove false: kept, like `docker run`
+    assert infra.release(handle.container_id, failed=False) is False  # ... also once its outcome is recorded
+    assert not gone(docker_janitor.client, handle.container_id)
 
 
-def test_a_failing_flow_exits_1_with_its_traceback_streamed_and_auto_remove_removes_it_after(
+def test_a_failing_flow_exits_1_with_its_traceback_streamed_and_is_kept_until_released(
     infra: DockerInfrastructure, flow_image: str, docker_labels: dict[str, str], docker_janitor: DockerJanitor
 ) -> None:
     lines = Lines()
-    handle = started(infra, make_job(flow_image, "boom", docker_labels, auto_remove=True), docker_janitor, lines)
+    job = make_job(flow_image, "boom", docker_labels, auto_remove=True, keep_failed_hours=0)
+    handle = started(infra, job, docker_janitor, lines)
     outcome = infra.wait(handle, timeout=60)
     assert outcome is not None and outcome.exit_code == 1
     failed = lines.events()[-1]
     assert failed["event"] == "failed" and failed["stage"] == "flow"
     assert "ValueError: kaboom" in failed["traceback"] and 'raise ValueError("kaboom")' in failed["traceback"]
     assert "the flow failed" in outcome.describe()
+    # the outcome is read; the container stays until the worker has recorded it and releases it
+    assert not gone(docker_janitor.client, handle.container_id)
+    assert infra.release(handle.container_id, failed=True) is True  # keep_failed_hours 0: at once
     assert gone(docker_janitor.client, handle.container_id)
+    assert infra.release(handle.container_id, failed=True) is False  # already gone: fine
 
 
 def test_stop_ends_a_running_flow_within_the_grace_period_and_removes_the_container(
@@ -232,8 +239,10 @@ def test_stop_ends_a_running_flow_within_the_grace_period_and_removes_the_contai
     assert outcome.exit_code == 143 and outcome.stopped and not outcome.killed
     assert lines.kinds()[-1] == "terminated"
     assert "after it was asked to stop" in outcome.describe()
-    assert gone(docker_janitor.client, handle.container_id)
     assert infra.stop(handle, grace_seconds=1) is outcome and infra.wait(handle) is outcome
+    assert not gone(docker_janitor.client, handle.container_id)
+    assert infra.release(handle.container_id, failed=False) is True
+    assert gone(docker_janitor.client, handle.container_id)
 
 
 def test_a_flow_that_ignores_sigterm_is_killed_after_the_grace_period(
@@ -264,7 +273,10 @@ def test_a_container_killed_from_outside_is_reported_as_exit_137(
     assert not outcome.stopped and not outcome.oom_killed
     assert "SIGKILL" in outcome.describe() and "not out of memory" in outcome.describe()
     assert lines.kinds()[-1] == "attempt_started"  # no final event: the worker records a crash
-    assert gone(docker_janitor.client, handle.container_id)
+    # a crashed run's container is kept keep_failed_hours (default 24) for a look; then the worker's sweep removes it
+    assert infra.release(handle.container_id, failed=True) is False
+    [found] = [j for j in infra.find("docker-pool") if j.job_id == handle.container_id]
+    assert found.auto_remove and found.keep_failed_hours == 24 and not found.running
 
 
 def test_an_out_of_memory_kill_is_told_apart_from_other_kills(
@@ -309,6 +321,7 @@ def test_a_restarted_worker_finds_its_containers_by_label_and_attaches(
     outcome = restarted.wait(handle, timeout=60)
     assert outcome is not None and outcome.exit_code == 0
     assert "woke up" in later.text() and "sleeping" not in later.text()  # only output from the attach on
+    assert restarted.release(running.container_id, failed=False)
     assert gone(docker_janitor.client, running.container_id)
 
     exited = restarted.attach(found[done_job.run_id].container_id)
@@ -478,3 +491,15 @@ def test_the_plan_merges_env_labels_and_create_kwargs(tmp_path: Path) -> None:
     for bad in ({"volumes": ["nocolon"]}, {"image_pull_policy": "Sometimes"}, {"image": ""}, {"command": 3}):
         with pytest.raises(InfraError):
             plan_container("r", {"image": "img", **bad}, {})
+
+
+def test_keep_failed_hours_is_a_number_of_hours_and_a_label(tmp_path: Path) -> None:
+    from deploytool.infra.docker_config import KEEP_FAILED_LABEL, plan_container
+
+    def label(**config: Any) -> str:
+        return plan_container("r1", {"image": "x", **config}, {}, cwd=tmp_path).labels[KEEP_FAILED_LABEL]
+
+    assert label() == "24" and label(keep_failed_hours=0) == "0" and label(keep_failed_hours=1.5) == "1.5"
+    for bad in (-1, "a day", True):
+        with pytest.raises(InfraError, match="keep_failed_hours must be a number of hours"):
+            label(keep_failed_hours=bad)

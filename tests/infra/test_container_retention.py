@@ -1,0 +1,122 @@
+"""Docker hosts stay clean, against the real daemon: a worker removes a run's container only once the run's outcome
+and logs are recorded; a FAILED or CRASHED run's container is kept `keep_failed_hours` (default 24) and then
+removed by the worker's sweep; a restarted worker's reconciliation keeps it within that time too."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploytool import jobvars
+from deploytool.models import RunState, WorkPool
+from deploytool.store import Store
+from tests.infra.helpers import build_wheel
+from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for
+from tests.worker.test_docker_worker import FLOWS, POOL, containers_of, deployment, docker_worker
+
+
+@pytest.fixture(scope="module")
+def worker_image(
+    docker_client: Any, base_image: str, docker_labels: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The flows of tests/worker/test_docker_worker.py in an image with this checkout installed."""
+    context = tmp_path_factory.mktemp("retention-image")
+    wheel = build_wheel(context)
+    (context / "flows.py").write_text(textwrap.dedent(FLOWS))
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image}\nCOPY {wheel.name} /tmp/\n"
+        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
+        "WORKDIR /opt/flows\nCOPY flows.py /opt/flows/\n"
+    )
+    tag = f"deploytool-test/retention:{uuid.uuid4().hex[:12]}"
+    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=docker_labels)
+    return tag
+
+
+@pytest.fixture
+def store(isolated_home: Path) -> Iterator[Store]:
+    with Store.open(isolated_home / "deploytool.db") as opened:
+        opened.pools.create(WorkPool(POOL, "docker", base_job_template=jobvars.default_base_job_template("docker")))
+        yield opened
+
+
+FAILING = "python -c 'print(\"about to fail\", flush=True); import sys; sys.exit(3)'"
+
+
+def _ended_but_not_reaped(w: Any, store: Store, run_id: str) -> None:
+    """Tick until the run's job is started, then wait (without ticking: nothing is recorded meanwhile) until
+    the job has ended and the worker holds its outcome."""
+    tick_until(w, lambda: run_id in w.active and w.active[run_id].info is not None, timeout=120)
+    wait_for(lambda: w.active[run_id].done, timeout=120)
+
+
+def test_a_completed_runs_container_is_removed_only_once_its_outcome_and_logs_are_recorded(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    run = queue_run(store, deployment(store, worker_image, "hello", docker_labels))
+    w = docker_worker(store)
+    w.register()
+    _ended_but_not_reaped(w, store, run.id)
+    # the container has exited and its outcome was read, but the run is not recorded yet: the container stays
+    assert state_of(store, run.id) is RunState.RUNNING
+    assert len(containers_of(docker_client, run.id)) == 1
+    w.tick()
+    done = store.runs.get(run.id)
+    assert done.state is RunState.COMPLETED, done.state_message
+    assert "hello world" in log_text(store, run.id)
+    assert containers_of(docker_client, run.id) == []
+    w.close()
+
+
+def test_a_failed_runs_container_is_kept_for_keep_failed_hours_then_the_worker_removes_it(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    run = queue_run(store, deployment(store, worker_image, "hello", docker_labels, command=FAILING))
+    w = docker_worker(store)
+    w.register()
+    _ended_but_not_reaped(w, store, run.id)
+    w.tick()
+    done = store.runs.get(run.id)
+    assert done.state is RunState.CRASHED and done.exit_code == 3, done.state_message
+    assert done.end_time is not None
+    [kept] = containers_of(docker_client, run.id)  # for docker logs / inspect
+    assert kept["Labels"]["org.deploytool.keep-failed-hours"] == "24"
+    assert "about to fail" in docker_client.containers.get(kept["Id"]).logs().decode()
+
+    # a worker started again reconciles its pool's containers: it keeps this one too, within its time
+    again = docker_worker(store, name="second")
+    again.register()
+    assert len(containers_of(docker_client, run.id)) == 1
+
+    w.sweeper.tick(done.end_time + timedelta(hours=23))
+    assert len(containers_of(docker_client, run.id)) == 1
+    w.sweeper.tick(done.end_time + timedelta(hours=24, seconds=1))
+    assert containers_of(docker_client, run.id) == []
+    assert w.sweeper.removed == 1
+    again.close()
+    w.close()
+
+
+def test_keep_failed_hours_0_removes_a_failed_runs_container_at_once_and_auto_remove_false_keeps_any(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    failing = deployment(store, worker_image, "hello", docker_labels, command=FAILING, keep_failed_hours=0)
+    failed = queue_run(store, failing)
+    w = docker_worker(store)
+    w.register()
+    tick_until(w, lambda: state_of(store, failed.id) is RunState.CRASHED and failed.id not in w.active, timeout=120)
+    assert containers_of(docker_client, failed.id) == []
+
+    kept = queue_run(store, deployment(store, worker_image, "hello", docker_labels, auto_remove=False))
+    tick_until(w, lambda: state_of(store, kept.id) is RunState.COMPLETED and kept.id not in w.active, timeout=120)
+    ended = store.runs.get(kept.id).end_time
+    assert ended is not None
+    w.sweeper.tick(ended + timedelta(days=30))
+    assert len(containers_of(docker_client, kept.id)) == 1  # until `deploytool worker prune`
+    w.close()
