@@ -1,6 +1,6 @@
-"""Start-up time of the deploytool CLI, as a user sees it: the wall time of a fresh process.
+"""Start-up cost of the deploytool CLI, as a user sees it: the CPU and wall time of a fresh process.
 
-    .venv/bin/python benchmarks/bench_cli.py [--runs N] [--warmups N] [--json] [--editable]
+    .venv/bin/python benchmarks/bench_cli.py [--runs N] [--warmups N] [--json] [--editable] [--wall]
 
 deploytool is measured as users install it: a wheel of this checkout installed (not editable) into a fresh
 virtual environment, with the running environment's dependencies (benchlib.make_install). `--editable` measures
@@ -8,11 +8,16 @@ the console script next to the running interpreter instead (an editable install'
 
 Each command runs `--warmups` times unmeasured (bytecode caches, page cache), then `--runs` times, round-robin
 across the commands so that noise from other work on the machine is spread evenly. Each run's exit is awaited
-with os.wait4, which gives its exact wall time, its CPU time and its peak resident memory. The table shows min,
-median and p90 (nearest rank) in ms, the median CPU, the peak RSS, and PASS/FAIL of the median against its target:
-every command within 3x `python -c pass` in the same environment (issue 17, item 4). Each command is also run
-once under `python -X importtime` to record which heavy modules it imports: `deploytool --version` and
-`deploytool --help` must import none of typer, click and rich.
+with os.wait4, which gives its exact wall time, its CPU time (user + system) and its peak resident memory. The
+table shows the wall time's min, median and p90 (nearest rank) in ms, the median CPU, the peak RSS, and PASS/FAIL
+of the median CPU against its target: every command within 3x the CPU of `python -c pass` in the same environment
+(issue 17, item 4). CPU is judged because other work on the machine disturbs it much less than wall time; `--wall`
+judges the median wall time against 3x the baseline's instead (on a quiet machine).
+
+The commands: `--version`, `--help`, the `--help` of every command and group (enumerated from the application,
+cli/helpgen.py), and the cheap real commands of each kind (`validate` of both examples, `schema`, `ls` of every
+kind of object, `store info`). Each is also run once under `python -X importtime` to record which heavy modules it
+imports: `--version` and every `--help` must import none of typer, click and rich.
 
 Exit status: 0 when every target is met, 1 when one is missed, 2 when a command cannot be run.
 """
@@ -42,13 +47,11 @@ from benchlib import (
     print_table,
     run_timed,
     script_interpreter,
-    signed_ms,
     third_party,
 )
 
-# Modules `deploytool --version` and `--help` must not import: they answer before the CLI framework loads.
+# Modules `deploytool --version` and every `--help` must not import: they answer before the CLI framework loads.
 VERSION_FORBIDDEN = ("typer", "click", "rich")
-LEAN_COMMANDS = ("deploytool --version", "deploytool --help")
 FACTOR = 3.0  # every command's median within 3x the bare interpreter's
 
 
@@ -64,43 +67,57 @@ class Case:
     rss_kib: int = 0
     checked: bool = True  # held to the 3x target
 
+    @property
+    def lean(self) -> bool:
+        """`--version` and every `--help`: answered without typer, click or rich."""
+        return self.checked and (self.argv[-1] in ("--help", "--version"))
 
-# Every top-level group's help, and a cheap real command of each kind (reads of the store, validate).
+
+# A cheap real command of each kind (validate, reads of the store); the help of every command is added to them.
 COMMANDS: list[list[str]] = [
     ["--version"],
     ["--help"],
     ["validate", "--file", "examples/prefect.yaml"],
     ["validate", "--file", "examples/deploy.yaml"],
+    ["schema"],
     ["work-pool", "ls"],
     ["work-queue", "ls"],
     ["deployment", "ls"],
     ["flow-run", "ls"],
     ["variable", "ls"],
+    ["block", "ls"],
     ["worker", "ls"],
-    ["work-pool", "--help"],
-    ["flow-run", "--help"],
-    ["deployment", "--help"],
-    ["worker", "start", "--help"],
-    ["run", "--help"],
-    ["deploy", "--help"],
+    ["store", "info"],
 ]
 
+LIST_COMMANDS = "import json; from deploytool.cli.helpgen import command_paths; print(json.dumps(command_paths()))"
 
-def build_cases(script: Path, py: str) -> list[Case]:
+
+def every_command(py: str, env: dict[str, str]) -> list[list[str]]:
+    """Every command and group of the application in `py`'s environment, as the words that name it."""
+    done = run_timed([py, "-c", LIST_COMMANDS], cwd=REPO_ROOT, env=env)
+    if done.returncode != 0:
+        raise BenchError(describe_failure([py, "-c", LIST_COMMANDS], done))
+    paths: list[list[str]] = json.loads(done.stdout)
+    return paths
+
+
+def build_cases(script: Path, py: str, env: dict[str, str]) -> list[Case]:
     interpreter = script_interpreter(script)
 
     def cli(args: list[str]) -> Case:
         python_argv = [interpreter, str(script), *args] if interpreter else None
         return Case("deploytool " + " ".join(args), [str(script), *args], None, python_argv, Stats())
 
+    helps = [[*words, "--help"] for words in every_command(py, env)]
     return [
         Case("python -c pass (baseline)", [py, "-c", "pass"], None, [py, "-c", "pass"], Stats(), checked=False),
         Case('python -c "import deploytool"', [py, "-c", "import deploytool"], None, None, Stats(), checked=False),
-        *(cli(args) for args in COMMANDS),
+        *(cli(args) for args in COMMANDS + helps),
     ]
 
 
-def measure(cases: list[Case], runs: int, warmups: int, env: dict[str, str]) -> None:
+def measure(cases: list[Case], runs: int, warmups: int, env: dict[str, str], *, wall: bool) -> None:
     for case in cases:
         for _ in range(warmups):
             done = run_timed(case.argv, cwd=REPO_ROOT, env=env)
@@ -114,7 +131,7 @@ def measure(cases: list[Case], runs: int, warmups: int, env: dict[str, str]) -> 
             case.stats.samples.append(done.seconds)
             case.cpu.append(done.cpu_seconds)
             case.rss_kib = max(case.rss_kib, done.max_rss_kib)
-    baseline = cases[0].stats.median
+    baseline = cases[0].stats.median if wall else statistics.median(cases[0].cpu)
     for case in cases:
         if case.checked:
             case.target_ms = FACTOR * baseline * 1000
@@ -132,11 +149,11 @@ def heavy(imports: dict[str, float] | None) -> list[str]:
 
 
 def version_check(cases: list[Case]) -> tuple[bool | None, list[str]]:
-    """Whether `deploytool --version` and `--help` stay clear of the CLI framework (None: could not be checked)."""
+    """Whether `deploytool --version` and every `--help` stay clear of the CLI framework (None: not checked)."""
     found: list[str] = []
     checked = False
     for case in cases:
-        if case.label in LEAN_COMMANDS:
+        if case.lean:
             if case.imports is None:
                 return None, []
             checked = True
@@ -144,32 +161,43 @@ def version_check(cases: list[Case]) -> tuple[bool | None, list[str]]:
     return (not found, found) if checked else (None, [])
 
 
-def verdict(case: Case) -> str:
+JUDGED = {"cpu": "median CPU (user + system)", "wall": "median wall time"}
+
+
+def judged(case: Case, wall: bool) -> float:
+    """The figure held to the target, in seconds."""
+    return case.stats.median if wall else statistics.median(case.cpu)
+
+
+def verdict(case: Case, wall: bool) -> str:
     if case.target_ms is None:
         return "-"
-    return "PASS" if case.stats.median * 1000 <= case.target_ms else "FAIL"
+    return "PASS" if judged(case, wall) * 1000 <= case.target_ms else "FAIL"
 
 
-def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int) -> None:
-    baseline = cases[0].stats.median
-    print(f"deploytool CLI start-up: {runs} runs after {warmups} warm-ups, wall time of a fresh process, in ms;")
-    print(f"target: every deploytool command's median within {FACTOR:g}x the baseline's")
+def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int, wall: bool) -> None:
+    baseline = judged(cases[0], wall)
+    what = JUDGED["wall" if wall else "cpu"]
+    print(f"deploytool CLI start-up: {runs} runs after {warmups} warm-ups of a fresh process, in ms;")
+    print(f"target: every deploytool command's {what} within {FACTOR:g}x the baseline's")
     print(", ".join(f"{k}: {v}" for k, v in info.items()))
     print()
     rows = []
     for case in cases:
         s = case.stats
-        over = "-" if case is cases[0] else signed_ms(s.median - baseline)
+        ratio = f"{judged(case, wall) / baseline:.1f}x" if baseline > 0 else "-"
         target = f"<= {case.target_ms:.0f}" if case.target_ms is not None else "-"
         cpu = ms(statistics.median(case.cpu)) if case.cpu else "-"
         rss = f"{case.rss_kib / 1024:.0f}"
-        rows.append([case.label, ms(s.min), ms(s.median), ms(s.p90), cpu, rss, over, target, verdict(case)])
-    header = ["command", "min", "median", "p90", "CPU", "RSS MiB", "vs baseline", "target", "result"]
+        rows.append([case.label, ms(s.min), ms(s.median), ms(s.p90), cpu, rss, ratio, target, verdict(case, wall)])
+    header = ["command", "wall min", "median", "p90", "CPU", "RSS MiB", "vs baseline", "target", "result"]
     print_table(header, rows)
     print()
     print("Imports (python -X importtime, one run; ms = import time of all the package's modules)")
     rows = []
     for case in cases:
+        if case.lean and case.label != "deploytool --help":
+            continue  # every --help imports the same few modules (checked below)
         if case.imports is None:
             rows.append([case.label, "-", "-", "(not a Python command: not checked)"])
             continue
@@ -185,15 +213,16 @@ def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int
         print("CHECK  deploytool --version/--help imports: not checked (the console script is not a Python script)")
     else:
         what = "import none of " + "/".join(VERSION_FORBIDDEN) if ok else "imports " + ", ".join(found)
-        print(f"{'PASS' if ok else 'FAIL'}   deploytool --version and --help {what}")
+        print(f"{'PASS' if ok else 'FAIL'}   deploytool --version and every --help {what}")
 
 
-def report_json(cases: list[Case], info: dict[str, str], runs: int, warmups: int) -> None:
+def report_json(cases: list[Case], info: dict[str, str], runs: int, warmups: int, wall: bool) -> None:
     ok, found = version_check(cases)
     data = {
         "benchmark": "cli",
         "runs": runs,
         "warmups": warmups,
+        "judged": JUDGED["wall" if wall else "cpu"],
         "machine": info,
         "results": [
             {
@@ -203,7 +232,7 @@ def report_json(cases: list[Case], info: dict[str, str], runs: int, warmups: int
                 "cpu_median_ms": round(statistics.median(case.cpu) * 1000, 1) if case.cpu else None,
                 "max_rss_kib": case.rss_kib,
                 "target_ms": case.target_ms,
-                "result": verdict(case),
+                "result": verdict(case, wall),
                 "heavy_imports": heavy(case.imports) if case.imports is not None else None,
                 "import_ms_by_package": (
                     {k: round(v, 1) for k, v in sorted(case.imports.items())} if case.imports is not None else None
@@ -212,23 +241,26 @@ def report_json(cases: list[Case], info: dict[str, str], runs: int, warmups: int
             for case in cases
         ],
         "version_imports_cli_framework": None if ok is None else found,
-        "passed": passed(cases),
+        "passed": passed(cases, wall),
     }
     print(json.dumps(data, indent=2))
 
 
-def passed(cases: list[Case]) -> bool:
+def passed(cases: list[Case], wall: bool) -> bool:
     ok, _ = version_check(cases)
-    return all(verdict(c) != "FAIL" for c in cases) and ok is not False
+    return all(verdict(c, wall) != "FAIL" for c in cases) and ok is not False
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=20, help="measured runs per command (default 20)")
-    parser.add_argument("--warmups", type=int, default=2, help="unmeasured runs first (default 2)")
+    parser.add_argument("--runs", type=int, default=10, help="measured runs per command (default 10)")
+    parser.add_argument("--warmups", type=int, default=1, help="unmeasured runs first (default 1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--editable", action="store_true", help="measure the console script beside this interpreter, not a wheel"
+    )
+    parser.add_argument(
+        "--wall", action="store_true", help="judge the median wall time, not CPU (on a quiet machine only)"
     )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmups < 0:
@@ -239,20 +271,20 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("DEPLOYTOOL_DEBUG", None)
         try:
             if args.editable:
-                cases = build_cases(find_console_script(), sys.executable)
+                cases = build_cases(find_console_script(), sys.executable, env)
             else:
                 install = make_install(Path(tmp))
-                cases = build_cases(install.deploytool, str(install.python))
-            measure(cases, args.runs, args.warmups, env)
+                cases = build_cases(install.deploytool, str(install.python), env)
+            measure(cases, args.runs, args.warmups, env, wall=args.wall)
         except BenchError as exc:
             print(f"bench_cli: {exc}", file=sys.stderr)
             return 2
     info = machine()
     if args.json:
-        report_json(cases, info, args.runs, args.warmups)
+        report_json(cases, info, args.runs, args.warmups, args.wall)
     else:
-        report_text(cases, info, args.runs, args.warmups)
-    return 0 if passed(cases) else 1
+        report_text(cases, info, args.runs, args.warmups, args.wall)
+    return 0 if passed(cases, args.wall) else 1
 
 
 if __name__ == "__main__":

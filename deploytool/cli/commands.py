@@ -4,13 +4,18 @@ Standard library only: `deploytool --help` (and `deploytool` alone) is drawn fro
 typer or any command module (DESIGN.md, "Fast"); every other command registers just the module that holds it
 (cli/app.py). tests/cli/test_help.py holds this table to what the registered commands say of themselves.
 To add a top-level command or group: its module's `register(app)`, and one line here.
+
+`deploytool COMMAND ... --help` is drawn without typer too, from cli/help_screens.py: every command's help screen
+as typer records it (cli/helpgen.py writes that file). Each screen is used only while the sources it was made
+from are unchanged (`help_fingerprint`); after a change, typer draws the help until the file is written again.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-from deploytool.cli.helpbox import assemble, help_width, panel, text_lines, usage_lines
+from deploytool.cli.helpbox import assemble, draw, help_width, panel, text_lines, usage_lines
 
 ROOT_HELP = "Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml)."
 ROOT_OPTIONS = (
@@ -131,3 +136,37 @@ def top_help(width: int | None = None) -> str:
 def print_top_help() -> None:
     sys.stdout.write(top_help())
     sys.stdout.flush()
+
+
+# Besides a command's own module, the files its help screens are made from (shared options, defaults, pool types).
+HELP_SOURCES = ("cli/app.py", "cli/output.py", "cli/helpformat.py", "pooltypes.py", "worker/options.py")
+
+
+def help_fingerprint(module: str) -> int | None:
+    """A checksum of the sources of the help screens of the commands in `module` (None: a source is missing)."""
+    import zlib
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checksum = 0
+    for name in (f"cli/{module}.py", *HELP_SOURCES):
+        try:
+            with open(os.path.join(package, *name.split("/")), "rb") as fh:
+                source = fh.read()
+        except OSError:
+            return None
+        checksum = zlib.crc32(source.replace(b"\r\n", b"\n"), checksum)
+    return checksum
+
+
+def command_help(words: list[str], width: int | None = None) -> str | None:
+    """The help screen of the command `words` (`["work-pool", "ls"]`) without typer, or None when there is none
+    stored for it or its sources changed since it was stored (typer draws it then)."""
+    module = COMMAND_MODULES.get(words[0]) if words else None
+    if module is None:
+        return None
+    from deploytool.cli.help_screens import FINGERPRINTS, SCREENS
+
+    screen = SCREENS.get(" ".join(words))
+    if screen is None or FINGERPRINTS.get(module) != help_fingerprint(module):
+        return None
+    return draw(screen, help_width() if width is None else width)

@@ -34,6 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # `deploytool --help | head`
             return 0
         return 0
+    if len(args) > 1 and args[-1] in ("--help", "-h") and COMPLETE_ENV not in os.environ:
+        from deploytool.cli.commands import command_help  # stored screens: no typer, no command module
+
+        screen = command_help(args[:-1])
+        if screen is not None:
+            try:
+                sys.stdout.write(screen)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                return 0
+            return 0
     from deploytool.errors import EXIT_INTERRUPTED, EXIT_USAGE, DeploytoolError
 
     undecodable = _undecodable_argument(args)

@@ -78,6 +78,27 @@ def panel(title: str, rows: Sequence[tuple[str, str]], width: int) -> list[str]:
     return [top, *(f"│ {line.ljust(inner)} │" for line in body), bottom]
 
 
+# A help screen before it is drawn, as cli/helpformat.py records it and cli/help_screens.py stores it:
+# ("usage", PROG, ARGS) | ("text", TEXT) | ("panel", TITLE, ((NAME, DESCRIPTION), ...)).
+Block = tuple[object, ...]
+
+
+def draw(blocks: Sequence[Block], width: int) -> str:
+    """A whole help screen, `width` columns wide, from its recorded blocks."""
+    drawn: list[tuple[str, list[str]]] = []
+    for block in blocks:
+        kind = str(block[0])
+        if kind == "usage":
+            drawn.append((kind, usage_lines(str(block[1]), str(block[2]), width)))
+        elif kind == "text":
+            drawn.append((kind, text_lines(str(block[1]), width)))
+        else:
+            rows = block[2]
+            assert isinstance(rows, (list, tuple))
+            drawn.append((kind, panel(str(block[1]), [(str(term), str(text)) for term, text in rows], width)))
+    return assemble(drawn)
+
+
 def assemble(blocks: Sequence[tuple[str, list[str]]]) -> str:
     """A whole help screen from its blocks in order: ("usage" | "text" | "panel", lines).
 
