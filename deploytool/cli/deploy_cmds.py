@@ -122,6 +122,9 @@ def _deploy(file: Path | None, options: DeployOptions, output: OutputFormat, *, 
     for item in plan.items:
         detail = f" ({', '.join(item.changed)})" if item.changed else ""
         print(f"{symbols[item.action]} {item.action:<9} {item.deployment.full_name}{detail}")
+        if dry_run and item.action != "delete":
+            for path, value in item.unresolved():  # step outputs known only after the step ran
+                print(f"    {path}: {value}")
     words: tuple[tuple[Action, str], ...] = (
         ("create", "created"),
         ("update", "updated"),

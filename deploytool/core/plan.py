@@ -33,12 +33,38 @@ class PlanItem:
     changed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "action": self.action,
             "deployment": self.deployment.full_name,
             "pool": self.deployment.pool_name,
             "changed": self.changed,
         }
+        if unresolved := self.unresolved():
+            data["unresolved"] = dict(unresolved)
+        return data
+
+    def unresolved(self) -> list[tuple[str, str]]:
+        """In a dry run: the values (key path, value) that hold a step output known only after the step ran,
+        shown as its placeholder (`<image from step build-image>`, deploytool.steps.preview)."""
+        from deploytool.steps.preview import PLACEHOLDER
+
+        d = self.deployment
+        found: list[tuple[str, str]] = []
+
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, str) and PLACEHOLDER.search(value):
+                found.append((path, value))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, f"{path}.{key}" if path else str(key))
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    walk(item, f"{path}[{index}]")
+
+        pull = {f"pull[{i}].{step.get('name')}": step.get("inputs") for i, step in enumerate(d.pull_steps)}
+        fields = {"parameters": d.parameters, "job_variables": d.job_variables, "tags": d.tags}
+        walk({**fields, "description": d.description, "version": d.version, **pull}, "")
+        return found
 
 
 @dataclass

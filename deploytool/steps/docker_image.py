@@ -17,6 +17,7 @@ from deploytool.steps.base import StepContext, as_bool, as_str, as_str_list
 from deploytool.steps.docker_context import context_files, dockerignore_patterns, stage_context
 from deploytool.steps.docker_progress import DockerStream
 from deploytool.steps.dockerfile import (
+    cached_wheelhouse,
     check_base_image,
     default_base_image,
     deploytool_wheel,
@@ -146,7 +147,10 @@ def build_docker_image(
     base: str | None = None
     if dockerfile_s == "auto":
         base = check_base_image(as_str("base_image", base_image) or default_base_image(ctx.base_env()))
-        staged, dockerfile_in_tar, text = _auto_context(ctx, root, base, dockerfile_output_path, refresh, inputs)
+        auto = _auto_context(ctx, root, base, dockerfile_output_path, refresh, inputs)
+        if auto is None:  # only an offline staging gives none
+            raise StepError("the build context of dockerfile: auto could not be staged")
+        staged, dockerfile_in_tar, text = auto
         if as_bool("persist_dockerfile", persist_dockerfile, False):
             out = root / (as_str("dockerfile_output_path", dockerfile_output_path) or "Dockerfile.generated")
             out.write_text(text)
@@ -236,13 +240,28 @@ def _string_map(name: str, value: Any) -> dict[str, str]:
 
 
 def _auto_context(
-    ctx: StepContext, root: Path, base: str, output_path: Any, refresh: bool, inputs: dict[str, Any]
-) -> tuple[Any, str, str]:
+    ctx: StepContext,
+    root: Path,
+    base: str,
+    output_path: Any,
+    refresh: bool,
+    inputs: dict[str, Any],
+    *,
+    offline: bool = False,
+) -> tuple[Any, str, str] | None:
+    """The staged context of `dockerfile: auto`. `offline` (a dry run): build no wheelhouse; None when one would
+    have to be built (requirements.txt, and none cached, or `refresh`)."""
     wheel = deploytool_wheel()
     extra: list[tuple[str, bytes]] = [(f"dist/{wheel.name}", wheel.data)]
     requirements = root / "requirements.txt"
     if requirements.is_file():
-        wheels = wheelhouse_dir(requirements, refresh=refresh, ctx=ctx)
+        if offline:
+            cached = None if refresh else cached_wheelhouse(requirements, ctx)
+            if cached is None:
+                return None
+            wheels = cached
+        else:
+            wheels = wheelhouse_dir(requirements, refresh=refresh, ctx=ctx)
         extra.append(("deps/requirements.txt", requirements.read_bytes()))
         extra += [(f"deps/wheels/{w.name}", w.read_bytes()) for w in sorted(wheels.iterdir()) if w.is_file()]
     text = render_dockerfile(

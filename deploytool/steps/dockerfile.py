@@ -158,14 +158,8 @@ def wheelhouse_dir(requirements_file: Path, *, refresh: bool, ctx: StepContext) 
     Cached by the file's content, the Python version and the platform (binary wheels depend on them); `refresh`
     rebuilds it. pip runs in the file's directory, so relative paths in it work as they do for the user.
     """
-    from deploytool.settings import Settings
-
-    content = requirements_file.read_bytes()
-    key = hashlib.sha256(
-        content + f"\0{sys.version_info[:2]}\0{platform.machine()}\0{sys.platform}".encode()
-    ).hexdigest()[:16]
-    cache_root = Settings.from_env(ctx.base_env()).home / "cache" / "wheelhouse"
-    target = cache_root / key
+    target = _wheelhouse_path(requirements_file, ctx)
+    cache_root, key = target.parent, target.name
     if target.is_dir() and not refresh:
         ctx.emit("stdout", f"requirements: using the cached wheelhouse {target}")
         return target
@@ -193,6 +187,22 @@ def wheelhouse_dir(requirements_file: Path, *, refresh: bool, ctx: StepContext) 
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def cached_wheelhouse(requirements_file: Path, ctx: StepContext) -> Path | None:
+    """The cached wheelhouse `wheelhouse_dir` would use for `requirements_file`, if it is there (nothing is built)."""
+    target = _wheelhouse_path(requirements_file, ctx)
+    return target if target.is_dir() else None
+
+
+def _wheelhouse_path(requirements_file: Path, ctx: StepContext) -> Path:
+    from deploytool.settings import Settings
+
+    content = requirements_file.read_bytes()
+    key = hashlib.sha256(
+        content + f"\0{sys.version_info[:2]}\0{platform.machine()}\0{sys.platform}".encode()
+    ).hexdigest()[:16]
+    return Settings.from_env(ctx.base_env()).home / "cache" / "wheelhouse" / key
 
 
 def check_base_image(name: str) -> str:

@@ -2,28 +2,34 @@
 
 No shell step runs, nothing is built, pushed, cloned or installed. Each step's inputs are rendered as for a real
 run (so a missing environment variable is still an error), then one line says what the step would do. Outputs
-that only the step can produce are placeholders, `<build-image.image_id: known after the step runs>`, so the
-plan shows where they would go. For `build_docker_image` the tag is computed as a build would compute it (the
-content hash of the build context, unless a tag is given) and Docker is asked, read-only, whether that image
-already exists (it would be reused) when it can be reached.
+that only the step can produce are placeholders, `<image_id from step build-image>` (PLACEHOLDER matches them), so
+the plan shows where they would go. For `build_docker_image` the tag is computed as a build would compute it (the
+content hash of the build context, unless a tag is given; for `dockerfile: auto` too, from the generated
+Dockerfile, the deploytool wheel and the project, unless requirements.txt needs a wheelhouse that is not cached)
+and Docker is asked, read-only, whether that image already exists (it would be reused) when it can be reached.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from deploytool.errors import DeploytoolError, StepError
-from deploytool.steps.base import OutputSink, StepContext, as_str, describe
+from deploytool.steps.base import OutputSink, StepContext, as_bool, as_str, describe
 from deploytool.steps.registry import STEPS, canonical_step
 from deploytool.steps.run import Outputs, Render, StepCall, location
 
 _SHOWN = 200  # characters of a script shown
 
 
+PLACEHOLDER = re.compile(r"<[\w-]+ from (?:step [\w-]+|a step)>")
+"""What a step output known only after the step ran looks like in a dry run's values."""
+
+
 def placeholder(step_id: str | None, key: str) -> str:
-    return f"<{step_id or 'step'}.{key}: known after the step runs>"
+    return f"<{key} from step {step_id}>" if step_id else f"<{key} from a step>"
 
 
 def preview_steps(
@@ -83,29 +89,46 @@ def _describe(ctx: StepContext, name: str, inputs: dict[str, Any], produced: dic
 
 def _build(ctx: StepContext, inputs: dict[str, Any], produced: dict[str, Any]) -> str:
     from deploytool.steps import docker_image as build
+    from deploytool.steps.dockerfile import check_base_image, default_base_image
 
     image, tag = build.image_reference(ctx, inputs.get("image_name"), inputs.get("tag"))
     dockerfile = as_str("dockerfile", inputs.get("dockerfile")) or "Dockerfile"
+    refresh = as_bool("ignore_cache", inputs.get("ignore_cache"), False)
     digest: str | None = None
-    if tag is None and dockerfile != "auto":
-        root = build._context_dir(ctx, inputs.get("path"), inputs.get("context"))
-        context_inputs = {  # what a build hashes with its files (build_docker_image in docker_image.py)
-            "buildargs": build._string_map("buildargs", inputs.get("buildargs")),
-            "target": inputs.get("target"),
-            "platform": inputs.get("platform"),
-            "labels": build._string_map("labels", inputs.get("labels")),
-            "squash": inputs.get("squash"),
-        }
+    root = build._context_dir(ctx, inputs.get("path"), inputs.get("context"))
+    context_inputs = {  # what a build hashes with its files (build_docker_image in docker_image.py)
+        "buildargs": build._string_map("buildargs", inputs.get("buildargs")),
+        "target": inputs.get("target"),
+        "platform": inputs.get("platform"),
+        "labels": build._string_map("labels", inputs.get("labels")),
+        "squash": inputs.get("squash"),
+    }
+    source = ""
+    if dockerfile == "auto":
+        base = check_base_image(as_str("base_image", inputs.get("base_image")) or default_base_image(ctx.base_env()))
+        source = f" from a generated Dockerfile on {base}"
+        output_path = inputs.get("dockerfile_output_path")
+        auto = build._auto_context(ctx, root, base, output_path, refresh, context_inputs, offline=True)
+        staged = auto[0] if auto is not None else None
+    else:
         staged, _ = build._user_context(ctx, root, dockerfile, context_inputs)
+    if staged is not None:
         with staged.file:
             digest = staged.digest
-        tag = digest[:12]
     produced.update(image_name=image)
-    if tag is None:
-        return f"build {image} from a generated Dockerfile, tagged with the content hash of its context"
+    if tag is None and digest is None:
+        return (
+            f"build {image}{source}, tagged with the content hash of its context, which is not known yet: it holds "
+            "the wheels pip would build for requirements.txt, and a dry run runs no pip (a real deploy builds them "
+            "once and caches them; the next dry run computes the tag)"
+        )
+    tag = tag or (digest or "")[:12]
     reference = f"{image}:{tag}"
     produced.update(tag=tag, image=reference)
-    return f"build {reference}" + _reuse(ctx, reference, digest)
+    flags = [f for f in ("nocache", "pull") if as_bool(f, inputs.get(f), False)] + (["ignore_cache"] * refresh)
+    if flags:
+        return f"build {reference}{source} (again, whatever exists: {', '.join(flags)})"
+    return f"build {reference}{source}" + _reuse(ctx, reference, digest)
 
 
 def _reuse(ctx: StepContext, reference: str, digest: str | None) -> str:

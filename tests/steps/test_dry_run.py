@@ -29,7 +29,11 @@ push:
 deployments:
   - name: d
     entrypoint: flow.py:main
-    work_pool: {{name: dock, job_variables: {{image: "{{{{ build-image.image }}}}"}}}}
+    work_pool:
+      name: dock
+      job_variables:
+        image: "{{{{ build-image.image }}}}"
+        env: {{BUILT_AS: "{{{{ build-image.image_id }}}}"}}
 """
 
 
@@ -76,6 +80,8 @@ def test_a_dry_run_runs_no_step_builds_and_pushes_nothing_and_says_what_it_would
     assert built, shown
     tag = built.group(1)
     assert f"dry run: push step 1 of 1 (push_docker_image): would push {image}:{tag} to 127.0.0.1:1" in shown
+    # the plan shows where an output known only after the build goes; the tag is known, so the image is not one
+    assert "+ create    main/d\n    job_variables.env.BUILT_AS: <image_id from step build-image>\n" in done.out
     assert "Dry run, nothing written. Would be: 1 created." in shown
 
     # the tag it announced is the one a real build gives; after that build, a dry run says it would reuse it
@@ -89,3 +95,78 @@ def test_a_dry_run_runs_no_step_builds_and_pushes_nothing_and_says_what_it_would
     again = cli("deploy", "--file", str(_project(tmp_path, base_image, image, docker_labels)), "--dry-run")
     assert f"would build {image}:{tag} (reused: " in again.out + again.err
     assert not (tmp_path / "touched-by-build").exists()
+
+
+AUTO = """\
+build:
+  - build_docker_image:
+      id: build-image
+      image_name: {image}
+      dockerfile: auto
+      base_image: {base_image}
+      labels: {labels}
+deployments:
+  - name: d
+    entrypoint: flow.py:main
+    work_pool: {{name: dock, job_variables: {{image: "{{{{ build-image.image }}}}"}}}}
+"""
+
+
+@pytest.mark.docker
+def test_a_dry_run_of_dockerfile_auto_computes_the_tag_a_build_gives_without_building(
+    tmp_path: Path,
+    base_image: str,
+    docker_client: Any,
+    docker_labels: dict[str, str],
+    docker_janitor: DockerJanitor,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli = CLI(capsys, monkeypatch)
+    assert cli("work-pool", "create", "dock", "--type", "docker").code == 0
+    image = f"127.0.0.1:1/deploytool-dry-run/auto-{tmp_path.name[-12:].lower()}"
+    (tmp_path / "flow.py").write_text(FLOW)
+    path = tmp_path / "deploy.yaml"
+    path.write_text(AUTO.format(image=image, base_image=base_image, labels=docker_labels))
+
+    dry = cli("deploy", "--file", str(path), "--dry-run")
+    assert dry.code == 0, dry.err + dry.out
+    announced = re.search(
+        rf"would build {re.escape(image)}:([0-9a-f]{{12}}) from a generated Dockerfile on {re.escape(base_image)} "
+        r"\(no such image yet: it would be built\)",
+        dry.out + dry.err,
+    )
+    assert announced, dry.out + dry.err
+    tag = announced.group(1)
+    assert docker_client.images.list(name=image) == []
+
+    docker_janitor.image(f"{image}:{tag}")
+    real = cli("deploy", "--file", str(path))
+    assert real.code == 0, real.err + real.out
+    with open_store() as store:
+        [stored] = store.deployments.list()
+    assert stored.job_variables["image"] == f"{image}:{tag}"  # the tag the dry run announced
+    again = cli("deploy", "--file", str(path), "--dry-run")
+    assert f"would build {image}:{tag} from a generated Dockerfile on {base_image} (reused: " in again.out + again.err
+
+
+def test_a_dry_run_of_dockerfile_auto_with_requirements_not_yet_resolved_says_the_tag_is_not_known(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = CLI(capsys, monkeypatch)
+    assert cli("work-pool", "create", "dock", "--type", "docker").code == 0
+    (tmp_path / "flow.py").write_text(FLOW)
+    (tmp_path / "requirements.txt").write_text("some-package-nobody-downloads==1.0\n")
+    path = tmp_path / "deploy.yaml"
+    path.write_text(AUTO.format(image="reg.example/app", base_image="python:3.11-slim", labels={}))
+
+    dry = cli("deploy", "--file", str(path), "--dry-run")
+
+    assert dry.code == 0, dry.err + dry.out
+    assert (
+        "would build reg.example/app from a generated Dockerfile on python:3.11-slim, tagged with the content hash "
+        "of its context, which is not known yet: it holds the wheels pip would build for requirements.txt"
+    ) in dry.out + dry.err
+    assert "+ create    main/d\n    job_variables.image: <image from step build-image>\n" in dry.out
+    with open_store() as store:
+        assert store.deployments.list() == []
