@@ -3,7 +3,8 @@ PostgreSQL server, the registry and the Docker daemon, as docs/several-hosts.md 
 
 - "ci" deploys the project (a Docker build and a push to the registry, deployments registered in the store);
 - "w1" and "w2" each run a process worker; between them they run 300 runs, each exactly once;
-- "queue" queues the runs and watches one with `run --watch`.
+- "queue" queues the runs and watches one with `run --watch`;
+- a second worker named "w1", on w2, is refused while w1 beats.
 
 Then the faults, on the same hosts: PostgreSQL restarted while runs are in flight, and w1 cut off (its veth down)
 for longer than its lease and then back. Each run's flow leaves a marker in its host's folder when it starts and
@@ -133,6 +134,11 @@ def test_deploy_run_300_runs_on_two_hosts_then_survive_a_database_restart_and_a_
     workers = {"w1": w1.start_worker("w1", POOL, *beat), "w2": w2.start_worker("w2", POOL, *beat, "-q", "default")}
     wait_for(lambda: {w.name for w in store.workers.list()} == {"w1", "w2"}, "both workers to register")
     assert {w.name: w.host for w in store.workers.list()} == {"w1": "w1", "w2": "w2"}
+
+    # --- the same --name on another host is refused while the first one beats ---------------------------------
+    twin = w2.deploytool("worker", "start", "--pool", POOL, "--name", "w1")
+    assert twin.returncode == 1, twin.stdout + twin.stderr
+    assert "a worker named 'w1' is already serving pool 'hosts'" in twin.stderr and " on w1, " in twin.stderr
 
     # --- 300 runs: 299 queued in one go from the queue host, one more with `run --watch` ---------------------
     ids = queue_runs(queue, "hosts/fast", 299)
