@@ -17,7 +17,6 @@ from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
-from deploytool.jobvars import default_base_job_template, validate_base_job_template, validate_job_variables
 from deploytool.models import ACTIVE, RunState, WorkPool, WorkQueue, utcnow
 from deploytool.store import Store
 
@@ -124,6 +123,8 @@ def check_pool_type(pool_type: str) -> str:
 
 def default_template(pool_type: str) -> dict[str, Any]:
     """The default base job template of a pool type (what `--base-job-template` starts from)."""
+    from deploytool.jobvars import default_base_job_template  # and templating: not for listing pools
+
     return default_base_job_template(check_pool_type(pool_type))
 
 
@@ -151,6 +152,8 @@ def read_base_job_template(path: Path, pool_type: str | None = None) -> dict[str
 
 def check_base_job_template(template: Any, source: str, pool_type: str | None = None) -> None:
     """DeploytoolError listing every problem of `template` (from `source`, for the message); None if valid."""
+    from deploytool.jobvars import validate_base_job_template
+
     issues = validate_base_job_template(template)
     if not issues:
         return
@@ -362,6 +365,8 @@ def queue_to_dict(queue: WorkQueue, pool_status: str) -> dict[str, Any]:
 
 def _deployment_warnings(store: Store, pool_name: str, template: Mapping[str, Any]) -> list[str]:
     """Deployments of the pool whose stored job variables the template rejects (they fail at run creation)."""
+    from deploytool.jobvars import validate_job_variables
+
     warnings = []
     for deployment in store.deployments.list(pool_name=pool_name):
         for issue in validate_job_variables(deployment.job_variables, template):

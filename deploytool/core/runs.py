@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploytool.config.flowscan import ParamProblem, check_parameters
-from deploytool.config.paramschema import describe
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most, get_pool
 from deploytool.core.run_summary import LATE as LATE  # re-exported: the CLI and the dashboard import these here
@@ -26,9 +24,11 @@ from deploytool.core.when import (
 )
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
-from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
 from deploytool.store import Store
+
+if TYPE_CHECKING:
+    from deploytool.config.flowscan import ParamProblem
 
 LS_HINT = "list runs: deploytool flow-run ls"
 _SCAN_LIMIT = 1_000_000
@@ -94,6 +94,8 @@ def _create_run(
     deployment = find_deployment(store, deployment_name)
     merged = {**deployment.parameters, **_text_for_strings(deployment, dict(parameters or {}), parameter_text)}
     if deployment.enforce_parameter_schema:
+        from deploytool.config.flowscan import check_parameters  # the project file's parser: only when needed
+
         problems = check_parameters(deployment.parameter_schema, merged, require_all=True)
         if problems:
             raise ParameterError(deployment.full_name, _cli_hints(problems, deployment))
@@ -134,6 +136,8 @@ def _text_for_strings(
 
 def _cli_hints(problems: list[ParamProblem], deployment: Deployment) -> list[ParamProblem]:
     """check_parameters speaks of the project file; on the command line, say how to give the value."""
+    from deploytool.config.paramschema import describe
+
     properties = deployment.parameter_schema.get("properties") or {}
     fixed = []
     for p in problems:
@@ -145,6 +149,8 @@ def _cli_hints(problems: list[ParamProblem], deployment: Deployment) -> list[Par
 
 
 def _check_job_variables(store: Store, deployment: Deployment, run_vars: dict[str, Any]) -> None:
+    from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables  # run creation only
+
     template = get_pool(store, deployment.pool_name, deployment.job_variables).base_job_template
     layers = job_variable_layers(template, deployment.job_variables, run_vars or None)
     merged, provenance = merge_layers(layers)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploytool.config import Project
+if TYPE_CHECKING:  # the project file's parser (yaml) is not for commands that only read the store
+    from deploytool.config import Project
 
 
 def schedules_text(schedules: list[dict[str, Any]]) -> str:
