@@ -12,7 +12,7 @@ from deploytool.cli.helpbox import Block
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 3707254283,
-    'deploy_cmds': 1234879046,
+    'deploy_cmds': 205448177,
     'pool_cmds': 2684237605,
     'queue_cmds': 3140305045,
     'value_cmds': 1645840666,
