@@ -8,6 +8,7 @@ removed command or option anywhere in the docs.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,64 @@ def test_the_check_finds_a_wrong_command_and_option() -> None:
         "`deploytool worker prune` has no option --older"
     ]
     assert problems(root, "deploytool flow-run ls / inspect / logs [--follow]", strict=True) == []
+
+
+# --- more claims the docs make that the code decides ---------------------------------------------------------
+
+_REPO_PATH = re.compile(r"(?<![\w/.~$-])((?:deploytool|tests|scripts|benchmarks|examples|schemas)/[\w./-]*[\w/])")
+
+
+def _heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors of a markdown text's headings: lower case, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    for line in text.splitlines():
+        heading = re.match(r"^#{1,6}\s+(.*)$", line)
+        if heading:
+            anchors.add(re.sub(r"[^\w\- ]", "", heading[1].strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_every_link_between_the_docs_and_its_anchor_exist() -> None:
+    wrong = []
+    for doc in DOCS:
+        for link in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if re.match(r"^[a-z]+:", link):
+                continue  # http(s):, mailto:
+            path, _, anchor = link.partition("#")
+            target = (doc.parent / path) if path else doc
+            if not target.exists():
+                wrong.append(f"{doc.relative_to(ROOT)}: no file {link}")
+            elif anchor and target.suffix == ".md" and anchor not in _heading_anchors(target.read_text()):
+                wrong.append(f"{doc.relative_to(ROOT)}: no heading for #{anchor} in {path or doc.name}")
+    assert wrong == []
+
+
+def test_every_file_of_this_repository_the_docs_name_exists() -> None:
+    """`deploytool/worker/prune.py`, `tests/test_tutorial.py`, `examples/prefect-flows/`: a path the docs give a
+    reader to look at is there (paths inside an image or a home directory, `/opt/deploytool/...`, are not)."""
+    wrong = []
+    for doc in DOCS:
+        for path in set(_REPO_PATH.findall(doc.read_text())):
+            if not (ROOT / path).exists() and not (ROOT / path.rstrip(".")).exists():
+                wrong.append(f"{doc.relative_to(ROOT)}: {path}")
+    assert wrong == []
+
+
+def _field_table(doc: str, heading: str) -> dict[str, str]:
+    """The `| \\`field\\` | default | ... |` rows of the table under `heading` in docs/`doc`."""
+    text = (ROOT / "docs" / doc).read_text()
+    section = text.split(heading, 1)[1].split("\n#", 1)[0]
+    rows = re.finditer(r"^\| ((?:`\w+`(?:, )?)+) \| ([^|]*) \|", section, flags=re.M)
+    return {name: row[2] for row in rows for name in re.findall(r"`(\w+)`", row[1])}
+
+
+def test_the_docker_job_variables_table_names_every_variable_and_its_default() -> None:
+    from deploytool.jobvars import default_base_job_template
+
+    properties = default_base_job_template("docker")["variables"]["properties"]
+    table = _field_table("docker.md", "## Job configuration")
+    assert sorted(table) == sorted(properties)
+    for name, spec in properties.items():
+        if "default" in spec and spec["default"] is not None:
+            shown = json.dumps(spec["default"]) if not isinstance(spec["default"], str) else spec["default"]
+            assert f"`{shown}`" in table[name], f"docs/docker.md: {name} defaults to {shown}"
