@@ -222,6 +222,21 @@ class TaskRun:
     message: str | None = None
     tags: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """The task run as `flow-run inspect -o json` and the dashboard's API give it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "task_name": self.task_name,
+            "state": self.state,
+            "attempts": self.attempts,
+            "start_time": self.start_time.isoformat(),
+            "end_time": self.end_time.isoformat() if self.end_time else None,
+            "duration_seconds": self.duration_seconds,
+            "message": self.message,
+            "tags": list(self.tags),
+        }
+
 
 @dataclass(frozen=True)
 class WorkerHeartbeat:
@@ -242,6 +257,10 @@ class Variable:
     name: str
     value: Any
     updated: datetime = field(default_factory=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The variable as `variable get/ls -o json` gives it."""
+        return {"name": self.name, "value": self.value, "updated": self.updated.isoformat()}
 
 
 @dataclass(frozen=True)

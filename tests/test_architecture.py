@@ -62,3 +62,36 @@ def test_validate_does_not_import_jsonschema() -> None:
     )
     assert "jsonschema" not in loaded
     assert "deploytool" in loaded
+
+
+# Public functions of core whose result is a document the user writes or reads as such (a JSON value, a base
+# job template, a job configuration, stored pull steps), not a record core makes up: these keep `dict`/`Any`.
+USER_DOCUMENTS = {
+    "core/values.py": {"load_json", "parse_value", "parse_fields", "read_json_object"},
+    "core/pools.py": {"default_template", "read_base_job_template"},
+    "core/deployments.py": {"render_deployment"},
+    "core/resolve.py": {"stored_pull_steps"},
+}
+# The dashboard's module builds its JSON API documents (docs/ui.md) from core's typed results' `to_dict()`.
+API_DOCUMENT_MODULES = {"core/dashboard.py"}
+
+
+def test_core_returns_typed_results() -> None:
+    """Core's use cases return models or frozen dataclasses (with `to_dict()` for JSON), never a string-keyed
+    dict or Any: the CLI and the dashboard render typed results (issue #11.4)."""
+    import ast
+
+    untyped = []
+    for path in sorted((PACKAGE / "core").glob("*.py")):
+        where = str(path.relative_to(PACKAGE))
+        if where in API_DOCUMENT_MODULES:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_") or node.returns is None:
+                continue
+            returns = ast.unparse(node.returns)
+            if ("dict" in returns or "Any" in returns) and node.name not in USER_DOCUMENTS.get(where, ()):
+                untyped.append(f"{where}: {node.name} -> {returns}")
+    assert untyped == [], "return a typed result (a model or a frozen dataclass with to_dict()) from:\n" + "\n".join(
+        untyped
+    )

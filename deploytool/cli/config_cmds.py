@@ -36,7 +36,7 @@ def validate(
         result.issues = sorted([*result.issues, *pool_job_variable_issues(result.project, strict=strict)])
     ok = not result.errors and result.project is not None
     if output == OutputFormat.json:
-        data = summarise(result.project) if ok and result.project else None
+        data = summarise(result.project).to_dict() if ok and result.project else None
         print_json("validation", data, ok=ok, errors=[issue_to_json(i) for i in result.issues])
         raise typer.Exit(0 if ok else EXIT_ERROR)
     if result.issues:
@@ -45,8 +45,7 @@ def validate(
         raise typer.Exit(EXIT_ERROR)
     summary = summarise(result.project)
     rows = [
-        (d["flow_name"] + "/" + d["name"], d["work_pool"] or "-", d["schedules_text"], d["steps_text"])
-        for d in summary["deployments"]
+        (f"{d.flow_name}/{d.name}", d.work_pool or "-", d.schedules_text, d.steps_text) for d in summary.deployments
     ]
     print_table(None, ["deployment", "pool", "schedules", "steps (build/push/pull)"], rows)
     count = len(rows)

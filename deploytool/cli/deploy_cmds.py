@@ -172,20 +172,20 @@ def ls(
     with json_errors("deployment-list", output), open_store() as store:
         rows = list_deployments(store, pool)
     if output == OutputFormat.json:
-        print_json("deployment-list", rows)
+        print_json("deployment-list", [r.to_dict() for r in rows])
         return
     print_table(
         None,
         ["deployment", "pool", "queue", "schedules", "next run", "paused", "updated"],
         [
             (
-                r["full_name"],
-                r["pool"],
-                r["queue"],
-                r["schedules_text"],
-                local_time(r["next_run"], "-"),
-                "yes" if r["paused"] else "",
-                local_time(r["updated"]),
+                r.full_name,
+                r.pool,
+                r.queue,
+                r.schedules_text,
+                local_time(r.next_run, "-"),
+                "yes" if r.paused else "",
+                local_time(r.updated),
             )
             for r in rows
         ],
@@ -228,11 +228,11 @@ def inspect(
     from deploytool.core.deployments import inspect_deployment
 
     with json_errors("deployment", output), open_store() as store:
-        data = inspect_deployment(store, name)
+        detail = inspect_deployment(store, name)
     if output == OutputFormat.json:
-        print_json("deployment", data)
+        print_json("deployment", detail.to_dict())
         return
-    print(json.dumps(data, indent=2, default=str))
+    print(json.dumps(detail.to_dict(), indent=2, default=str))
 
 
 @deployment_app.command("render")
@@ -248,18 +248,22 @@ def render(
     import json
 
     from deploytool.cli.store_access import open_store
-    from deploytool.core.deployments import render_deployment
+    from deploytool.core.deployments import explain_deployment, render_deployment
 
     overrides = parse_assignments(job_variable or [], "--job-variable")
     with json_errors("job-configuration", output), open_store() as store:
-        data = render_deployment(store, name, overrides, explain=explain)
-    if output == OutputFormat.json:
+        if explain:
+            rows = explain_deployment(store, name, overrides)
+        else:
+            data = render_deployment(store, name, overrides)
+    if explain and output == OutputFormat.json:
+        print_json("job-configuration", [{"path": r.path, "value": r.value, "source": r.source} for r in rows])
+    elif explain:
+        print_table(None, ["key", "value", "from"], [(r.path, json.dumps(r.value), r.source) for r in rows])
+    elif output == OutputFormat.json:
         print_json("job-configuration", data)
-        return
-    if explain:
-        print_table(None, ["key", "value", "from"], [(r["path"], json.dumps(r["value"]), r["source"]) for r in data])
-        return
-    print(json.dumps(data, indent=2, default=str))
+    else:
+        print(json.dumps(data, indent=2, default=str))
 
 
 @deployment_app.command("delete")

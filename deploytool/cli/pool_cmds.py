@@ -75,19 +75,17 @@ def create(
 @pool_app.command("ls")
 def ls(output: OutputOption = OutputFormat.text) -> None:
     """List work pools with their status (READY / NOT_READY / PAUSED) and queued and running runs."""
-    from deploytool.core.pools import list_pools
+    from deploytool.core.pool_listing import list_pools
 
     with json_errors("work-pool-list", output), open_store() as store:
         pools = list_pools(store)
     if output == OutputFormat.json:
-        print_json("work-pool-list", pools)
+        print_json("work-pool-list", [p.to_dict() for p in pools])
         return
     if not pools:
         print("No work pools. Create one: deploytool work-pool create NAME --type process", file=sys.stderr)
         return
-    rows = [
-        (p["name"], p["type"], p["status"], _limit(p["concurrency_limit"]), p["queued"], p["running"]) for p in pools
-    ]
+    rows = [(p.name, p.type, p.status, _limit(p.concurrency_limit), p.queued, p.running) for p in pools]
     print_table(None, ["name", "type", "status", "concurrency limit", "queued", "running"], rows)
 
 
@@ -97,28 +95,32 @@ def inspect(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Show a work pool: status, limits, queues, workers and its base job template."""
-    from deploytool.core.pools import inspect_pool
+    from deploytool.core.pool_listing import inspect_pool
 
     with json_errors("work-pool", output), open_store() as store:
         detail = inspect_pool(store, name)
     if output == OutputFormat.json:
-        print_json("work-pool", detail)
+        print_json("work-pool", detail.to_dict())
         return
-    for key in ("name", "type", "description", "status", "concurrency_limit", "queued", "running", "created"):
-        value = detail[key]
-        if key == "created":
-            value = local_time(value, "-", zone=True)
-        print(f"{key}: {_limit(value) if key == 'concurrency_limit' else ('-' if value is None else value)}")
+    pool = detail.summary
+    print(f"name: {pool.name}")
+    print(f"type: {pool.type}")
+    print(f"description: {'-' if pool.description is None else pool.description}")
+    print(f"status: {pool.status}")
+    print(f"concurrency_limit: {_limit(pool.concurrency_limit)}")
+    print(f"queued: {pool.queued}")
+    print(f"running: {pool.running}")
+    print(f"created: {local_time(pool.created, '-', zone=True)}")
     print("queues:")
-    for q in detail["queues"]:
-        print(f"  {q['name']}: priority {q['priority']}, limit {_limit(q['concurrency_limit'])}, {q['status']}")
-    print("workers:" + ("" if detail["workers"] else " none"))
-    for w in detail["workers"]:
-        online = "online" if w["online"] else "offline"
-        seen = local_time(w["last_heartbeat"], zone=True)
-        print(f"  {w['name']} on {w['host']} (pid {w['pid']}): {online}, last heartbeat {seen}")
+    for q in detail.queues:
+        print(f"  {q.name}: priority {q.priority}, limit {_limit(q.concurrency_limit)}, {q.status}")
+    print("workers:" + ("" if detail.workers else " none"))
+    for w in detail.workers:
+        online = "online" if w.online else "offline"
+        seen = local_time(w.last_heartbeat, zone=True)
+        print(f"  {w.name} on {w.host} (pid {w.pid}): {online}, last heartbeat {seen}")
     print("base_job_template:")
-    print(_indent(json.dumps(detail["base_job_template"], indent=2)))
+    print(_indent(json.dumps(detail.base_job_template, indent=2)))
 
 
 @pool_app.command()

@@ -55,16 +55,15 @@ def ls(pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> Non
     with json_errors("work-queue-list", output), open_store() as store:
         queues = list_queues(store, pool)
     if output == OutputFormat.json:
-        print_json("work-queue-list", queues)
+        print_json("work-queue-list", [q.to_dict() for q in queues])
         return
     if not queues:
         print("No work queues: create a work pool first (deploytool work-pool create NAME --type process).")
         return
     rows = [
-        (q["pool"], q["name"], q["priority"], "none" if q["concurrency_limit"] is None else q["concurrency_limit"],
-         q["status"])
+        (q.pool, q.name, q.priority, "none" if q.concurrency_limit is None else q.concurrency_limit, q.status)
         for q in queues
-    ]  # fmt: skip
+    ]
     print_table(None, ["pool", "name", "priority", "concurrency limit", "status"], rows)
 
 
@@ -76,9 +75,9 @@ def inspect(name: NameArg, pool: PoolOption = None, output: OutputOption = Outpu
     with json_errors("work-queue", output), open_store() as store:
         detail = inspect_queue(store, name, pool)
     if output == OutputFormat.json:
-        print_json("work-queue", detail)
+        print_json("work-queue", detail.to_dict())
         return
-    for key, value in detail.items():
+    for key, value in detail.to_dict().items():
         print(f"{key}: {'none' if value is None else value}")
 
 

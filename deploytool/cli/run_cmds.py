@@ -78,7 +78,7 @@ def run(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up. See docs/runs.md."""
-    from deploytool.core.runs import run_summary, submit_run
+    from deploytool.core.runs import RunSummary, submit_run
     from deploytool.core.when import scheduled_time
 
     with json_errors("flow-run", output):
@@ -91,7 +91,7 @@ def run(
             submitted = submit_run(store, deployment, values, job_vars, when, idempotency_key, parameter_text=texts)
             run_ = submitted.run
             if output == OutputFormat.json and not watch:
-                print_json("flow-run", {**run_summary(run_), "new": submitted.new})
+                print_json("flow-run", {**RunSummary.of(run_).to_dict(), "new": submitted.new})
                 return
             if output == OutputFormat.text:
                 _print_created(run_, submitted.new, submitted.pool_status.value, watch)
@@ -160,7 +160,7 @@ def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> N
 def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_shown: str | None = None) -> None:
     """Stream logs (stdout in text mode, stderr in json mode) and states (stderr) until the run ends; exit with
     the state's code. In json mode the final run is the envelope on stdout."""
-    from deploytool.core.runs import run_summary
+    from deploytool.core.runs import RunSummary
     from deploytool.core.watch import LogEvent, PoolEvent, StateEvent, exit_code_for, watch_run
     from deploytool.models import TERMINAL
 
@@ -190,7 +190,7 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
     code = exit_code_for(final.state)
     if output == OutputFormat.json:
         errors = [] if code == 0 else [{"type": final.state.value, "message": state_text(final), "hint": None}]
-        print_json("flow-run", run_summary(final), ok=code == 0, errors=errors)
+        print_json("flow-run", RunSummary.of(final).to_dict(), ok=code == 0, errors=errors)
     else:
         print(f"Flow run {final.name} {state_text(final, sys.stderr)}.", file=sys.stderr)
     raise typer.Exit(code)
@@ -245,17 +245,27 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
     from deploytool.core.runs import inspect_run
 
     with json_errors("flow-run", output), open_store() as store:
-        data = inspect_run(store, run_id)
+        detail = inspect_run(store, run_id)
     if output == OutputFormat.json:
-        print_json("flow-run", data)
+        print_json("flow-run", detail.to_dict())
         return
-    for key in ("id", "name", "deployment", "pool", "queue", "label", "state_message", "attempt", "worker"):
-        value = data[key]
-        print(f"{'state' if key == 'label' else key}: {'-' if value is None else value}")
-    for key in ("scheduled_time", "start_time", "end_time"):
-        print(f"{key.replace('_time', '')}: {local_time(data[key], '-', zone=True)}")
-    print(f"duration: {duration_text(data['duration_seconds']) or '-'}")
-    print_inspect_tail(data)
+    run = detail.summary
+    for key, value in (
+        ("id", run.id),
+        ("name", run.name),
+        ("deployment", run.deployment),
+        ("pool", run.pool),
+        ("queue", run.queue),
+        ("state", run.label),
+        ("state_message", run.state_message),
+        ("attempt", run.attempt),
+        ("worker", run.worker),
+    ):
+        print(f"{key}: {'-' if value is None else value}")
+    for key, when in (("scheduled", run.scheduled_time), ("start", run.start_time), ("end", run.end_time)):
+        print(f"{key}: {local_time(when, '-', zone=True)}")
+    print(f"duration: {duration_text(run.duration_seconds) or '-'}")
+    print_inspect_tail(detail)
 
 
 @flow_run_app.command()
@@ -304,12 +314,12 @@ def watch_cmd(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -
 @flow_run_app.command()
 def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
     """Cancel a run: a SCHEDULED one at once; a PENDING or RUNNING one is stopped by its worker."""
-    from deploytool.core.runs import cancel_run, run_summary
+    from deploytool.core.runs import RunSummary, cancel_run
 
     with json_errors("flow-run", output), open_store() as store:
         cancelled = cancel_run(store, run_id)
     if output == OutputFormat.json:
-        print_json("flow-run", run_summary(cancelled))
+        print_json("flow-run", RunSummary.of(cancelled).to_dict())
         return
     if cancelled.state.value == "CANCELLED":
         print(f"Cancelled flow run {cancelled.name} ({cancelled.id}).")
@@ -324,12 +334,12 @@ def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> N
 @flow_run_app.command()
 def delete(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
     """Delete a run and its logs: a SCHEDULED or finished one (cancel a running one first)."""
-    from deploytool.core.runs import delete_run, run_summary
+    from deploytool.core.runs import RunSummary, delete_run
 
     with json_errors("flow-run", output), open_store() as store:
         deleted = delete_run(store, run_id)
     if output == OutputFormat.json:
-        print_json("flow-run", run_summary(deleted))
+        print_json("flow-run", RunSummary.of(deleted).to_dict())
         return
     print(f"Deleted flow run {deleted.name} ({deleted.id}), {deleted.state}, and its logs.")
 
@@ -340,32 +350,32 @@ def why(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None
     from deploytool.core.why import explain
 
     with json_errors("flow-run-why", output), open_store() as store:
-        data = explain(store, run_id)
+        why_ = explain(store, run_id)
     if output == OutputFormat.json:
-        print_json("flow-run-why", data)
+        print_json("flow-run-why", why_.to_dict())
         return
-    print(f"{data['name']} ({data['id']}): {data['state']}, attempt {data['attempt']}, {data['deployment']}")
-    blocking = [r for r in data["reasons"] if r["blocking"]]
+    print(f"{why_.name} ({why_.id}): {why_.state}, attempt {why_.attempt}, {why_.deployment}")
+    blocking = [r for r in why_.reasons if r.blocking]
     if len(blocking) > 1:
         print("waiting:")
         for reason in blocking:
-            print(f"  - {reason['message']}")
+            print(f"  - {reason.message}")
     else:
-        print(data["summary"])
-    for reason in data["reasons"]:
-        if not reason["blocking"]:
-            print(f"note: {reason['message']}")
+        print(why_.summary)
+    for reason in why_.reasons:
+        if not reason.blocking:
+            print(f"note: {reason.message}")
 
 
 @flow_run_app.command()
 def retry(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
     """Queue a finished run (COMPLETED, FAILED, CRASHED, CANCELLED) again as the next attempt."""
-    from deploytool.core.runs import retry_run, run_summary
+    from deploytool.core.runs import RunSummary, retry_run
 
     with json_errors("flow-run", output), open_store() as store:
         retried = retry_run(store, run_id)
     if output == OutputFormat.json:
-        print_json("flow-run", run_summary(retried))
+        print_json("flow-run", RunSummary.of(retried).to_dict())
         return
     print(f"Queued flow run {retried.name} ({retried.id}) again: attempt {retried.attempt}, SCHEDULED.")
     print(f"Follow it: deploytool flow-run watch {retried.id[:8]}", file=sys.stderr)

@@ -55,12 +55,12 @@ def get(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Print a variable's value (text as is, anything else as JSON)."""
-    from deploytool.core.values import get_variable, variable_to_dict
+    from deploytool.core.values import get_variable
 
     with json_errors("variable", output), open_store() as store:
         variable = get_variable(store, name)
     if output == OutputFormat.json:
-        print_json("variable", variable_to_dict(variable))
+        print_json("variable", variable.to_dict())
         return
     value = variable.value
     print(value if isinstance(value, str) else json.dumps(value))
@@ -69,17 +69,17 @@ def get(
 @variable_app.command("ls")
 def ls_variables(output: OutputOption = OutputFormat.text) -> None:
     """List variables and their values."""
-    from deploytool.core.values import list_variables, variable_to_dict
+    from deploytool.core.values import list_variables
 
     with json_errors("variable-list", output), open_store() as store:
-        variables = [variable_to_dict(v) for v in list_variables(store)]
+        variables = list_variables(store)
     if output == OutputFormat.json:
-        print_json("variable-list", variables)
+        print_json("variable-list", [v.to_dict() for v in variables])
         return
     if not variables:
         print("No variables. Set one: deploytool variable set NAME VALUE", file=sys.stderr)
         return
-    rows = [(v["name"], _short(json.dumps(v["value"])), local_time(v["updated"])) for v in variables]
+    rows = [(v.name, _short(json.dumps(v.value)), local_time(v.updated)) for v in variables]
     print_table(None, ["name", "value", "updated"], rows, local_times=True)
 
 
@@ -140,12 +140,12 @@ def ls_blocks(
     with json_errors("block-list", output), open_store() as store:
         blocks = list_blocks(store, block_type or type_arg)
     if output == OutputFormat.json:
-        print_json("block-list", blocks)
+        print_json("block-list", [b.to_dict() for b in blocks])
         return
     if not blocks:
         print("No blocks. Create one: deploytool block set secret/NAME value=...", file=sys.stderr)
         return
-    rows = [(b["type"], b["name"], ", ".join(b["fields"]), ", ".join(b["secret_fields"]) or "-") for b in blocks]
+    rows = [(b.type, b.name, ", ".join(b.fields), ", ".join(b.secret_fields) or "-") for b in blocks]
     print_table(None, ["type", "name", "fields", "secret fields"], rows)
 
 
@@ -157,14 +157,14 @@ def inspect_block(ref: BlockArg, output: OutputOption = OutputFormat.text) -> No
     with json_errors("block", output), open_store() as store:
         detail = inspect_block_(store, ref)
     if output == OutputFormat.json:
-        print_json("block", detail)
+        print_json("block", detail.to_dict())
         return
-    print(f"block: {detail['type']}/{detail['name']}")
-    print(f"reference: {detail['reference']}")
-    print(f"secret fields: {', '.join(detail['secret_fields']) or 'none'}")
-    print(f"updated: {local_time(detail['updated'], '-', zone=True)}")
+    print(f"block: {detail.type}/{detail.name}")
+    print(f"reference: {detail.reference}")
+    print(f"secret fields: {', '.join(detail.secret_fields) or 'none'}")
+    print(f"updated: {local_time(detail.updated, '-', zone=True)}")
     print("data:")
-    print("\n".join("  " + line for line in json.dumps(detail["data"], indent=2).splitlines()))
+    print("\n".join("  " + line for line in json.dumps(detail.data, indent=2).splitlines()))
 
 
 @block_app.command("delete")

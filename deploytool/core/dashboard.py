@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from deploytool.core import why
+from deploytool.core.deployments import explain_deployment, inspect_deployment, list_deployments
 from deploytool.core.deployments import find as find_deployment
-from deploytool.core.deployments import inspect_deployment, list_deployments, render_deployment
-from deploytool.core.pools import inspect_pool, list_pools
-from deploytool.core.runs import LATE, inspect_run, parse_states, resolve_run, run_summary
+from deploytool.core.pool_listing import inspect_pool, list_pools
+from deploytool.core.runs import LATE, RunSummary, inspect_run, parse_states, resolve_run
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError
 from deploytool.models import TERMINAL, FlowRun, PoolStatus, RunState, utcnow
@@ -62,7 +62,7 @@ def overview(store: Store, now: datetime | None = None) -> dict[str, Any]:
             "hours": [h.isoformat() for h in hours],
             "runs_per_state": series,
             "totals": {state: sum(counts) for state, counts in series.items()},
-            "late_runs": [run_summary(r, now) for r in late],
+            "late_runs": [RunSummary.of(r, now).to_dict() for r in late],
             "failing_deployments": [
                 {
                     "deployment": f"{f.flow_name}/{f.deployment_name}",
@@ -72,7 +72,7 @@ def overview(store: Store, now: datetime | None = None) -> dict[str, Any]:
                 }
                 for f in failing
             ],
-            "work_pools": list_pools(store, now),
+            "work_pools": [p.to_dict() for p in list_pools(store, now)],
         },
     )
 
@@ -83,7 +83,7 @@ def overview(store: Store, now: datetime | None = None) -> dict[str, Any]:
 def pools(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every pool's summary (as `work-pool ls -o json`) with the reason of its status."""
     now = now or utcnow()
-    rows = list_pools(store, now)
+    rows = [p.to_dict() for p in list_pools(store, now)]
     for row in rows:
         row["status_reason"] = status_reason(store, row["name"], row["status"], now)
     return hide_secrets(store, rows)
@@ -108,7 +108,7 @@ def status_reason(store: Store, pool: str, status: str, now: datetime) -> str:
 def pool_detail(store: Store, name: str, now: datetime | None = None) -> dict[str, Any]:
     """`work-pool inspect` plus each worker's runs held, the status reason and the pool's deployments."""
     now = now or utcnow()
-    data = inspect_pool(store, name, now)
+    data = inspect_pool(store, name, now).to_dict()
     held = store.dashboard.runs_held(name)
     for worker in data["workers"]:
         worker["runs_held"] = held.get(worker["name"], 0)
@@ -142,23 +142,24 @@ def template_variables(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 def deployments(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every deployment (as `deployment ls -o json`)."""
-    return hide_secrets(store, list_deployments(store, now=now))
+    return hide_secrets(store, [d.to_dict() for d in list_deployments(store, now=now)])
 
 
 def deployment_detail(store: Store, full_name: str, now: datetime | None = None) -> dict[str, Any]:
     """`deployment inspect` plus the final job configuration with provenance (`deployment render --explain`)
     and the deployment's recent runs."""
     now = now or utcnow()
-    data = inspect_deployment(store, full_name)
+    data = inspect_deployment(store, full_name, now).to_dict()
     data["full_name"] = f"{data['flow_name']}/{data['name']}"
     try:
-        data["job_configuration"] = render_deployment(store, full_name, {}, explain=True)
+        rows = explain_deployment(store, full_name, {})
+        data["job_configuration"] = [{"path": r.path, "value": r.value, "source": r.source} for r in rows]
         data["job_configuration_error"] = None
     except DeploytoolError as exc:
         data["job_configuration"] = []
         data["job_configuration_error"] = str(exc)
     runs = store.runs.list(deployment_id=data["id"], limit=OVERVIEW_ROWS)
-    data["recent_runs"] = [run_summary(r, now) for r in runs]
+    data["recent_runs"] = [RunSummary.of(r, now).to_dict() for r in runs]
     try:
         data["pool_status"] = store.workers.pool_status(data["work_pool"], now).value
     except DeploytoolError:
@@ -217,7 +218,7 @@ def runs(
         overdue = now - timedelta(seconds=LATE_GRACE_SECONDS)
         found += store.dashboard.runs(states=[RunState.SCHEDULED], scheduled_before=overdue, **query)
         found = sorted({r.id: r for r in found}.values(), key=lambda r: r.created, reverse=True)[:limit]
-    return hide_secrets(store, [run_summary(r, now) for r in found])
+    return hide_secrets(store, [RunSummary.of(r, now).to_dict() for r in found])
 
 
 def state_history(run: FlowRun) -> list[dict[str, Any]]:
@@ -248,8 +249,8 @@ def run_detail(store: Store, ref: str, now: datetime | None = None) -> dict[str,
     many there are, and `last_log_id`, where the live stream goes on)."""
     now = now or utcnow()
     run = resolve_run(store, ref)
-    data = inspect_run(store, run.id, now)
-    data["why"] = why.explain(store, run.id, now)
+    data = inspect_run(store, run.id, now).to_dict()
+    data["why"] = why.explain(store, run.id, now).to_dict()
     data["state_history"] = state_history(run)
     data["terminal"] = run.state in TERMINAL
     data["deployment_exists"] = run.deployment_id is not None
@@ -289,7 +290,7 @@ def poll_run(store: Store, run_id: str, after_id: int, now: datetime | None = No
     run = store.runs.get(run_id)
     lines = store.logs.read(run_id, after_id, 1000)
     cursor = lines[-1].id if lines and lines[-1].id is not None else after_id
-    raw: dict[str, Any] = {"run": run_summary(run, now), "lines": [line.to_dict() for line in lines]}
+    raw: dict[str, Any] = {"run": RunSummary.of(run, now).to_dict(), "lines": [line.to_dict() for line in lines]}
     data = hide_secrets(store, raw)
     return RunUpdate(data["run"], data["lines"], run.state in TERMINAL, cursor)
 

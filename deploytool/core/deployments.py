@@ -1,16 +1,26 @@
-"""Registered deployments: find by FLOW/NAME, list, inspect (redacted), render the job configuration, delete."""
+"""Registered deployments: find by FLOW/NAME, list, inspect (redacted), render the job configuration, delete.
+
+Listing and inspecting return typed results (DeploymentSummary, DeploymentDetail) whose `to_dict()` is their
+JSON (`deployment ls/inspect -o json`, the dashboard's API).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from deploytool.core.results import redacted
 from deploytool.core.summary import schedules_text
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import Deployment, utcnow
 from deploytool.store import Store
+
+if TYPE_CHECKING:
+    from deploytool.jobvars import Layers, ValueSource
+    from deploytool.templating import TemplateContext
 
 
 def find(store: Store, full_name: str) -> Deployment:
@@ -53,79 +63,142 @@ def _by_bare_name(store: Store, name: str) -> Deployment:
     )
 
 
-def list_deployments(store: Store, pool: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DeploymentSummary:
+    """A deployment as `deployment ls` shows it: where its runs go, its schedules and its next run."""
+
+    id: str
+    full_name: str
+    flow_name: str
+    name: str
+    pool: str
+    queue: str
+    schedules: list[dict[str, Any]]
+    schedules_text: str
+    paused: bool
+    catch_up: str
+    next_run: datetime | None
+    tags: list[str]
+    updated: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: a row of `deployment ls -o json`."""
+        return {
+            "id": self.id,
+            "full_name": self.full_name,
+            "flow_name": self.flow_name,
+            "name": self.name,
+            "pool": self.pool,
+            "queue": self.queue,
+            "schedules": self.schedules,
+            "schedules_text": self.schedules_text,
+            "paused": self.paused,
+            "catch_up": self.catch_up,
+            "next_run": _iso(self.next_run),
+            "tags": self.tags,
+            "updated": self.updated.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """A time one of a deployment's active schedules makes a run, and that schedule in words."""
+
+    time: datetime
+    schedule: str
+
+
+@dataclass(frozen=True)
+class DeploymentDetail:
+    """A deployment as `deployment inspect` shows it (stored secrets masked), with its next run times."""
+
+    deployment: Deployment
+    next_runs: list[NextRun]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the `data` of `deployment inspect -o json`."""
+        d = self.deployment
+        return {
+            "id": d.id,
+            "flow_name": d.flow_name,
+            "name": d.name,
+            "entrypoint": d.entrypoint,
+            "work_pool": d.pool_name,
+            "work_queue": d.queue_name,
+            "parameters": d.parameters,
+            "parameter_schema": d.parameter_schema,
+            "job_variables": d.job_variables,
+            "pull_steps": d.pull_steps,
+            "schedules": d.schedules,
+            "tags": d.tags,
+            "version": d.version,
+            "description": d.description,
+            "concurrency_limit": d.concurrency_limit,
+            "crash_retries": d.crash_retries,
+            "enforce_parameter_schema": d.enforce_parameter_schema,
+            "paused": d.paused,
+            "catch_up": d.catch_up,
+            "next_runs": [{"time": n.time.isoformat(), "schedule": n.schedule} for n in self.next_runs],
+            "source_file": d.source_file,
+            "content_hash": d.content_hash,
+            "created": d.created.isoformat(),
+            "updated": d.updated.isoformat(),
+        }
+
+
+def list_deployments(store: Store, pool: str | None = None, now: datetime | None = None) -> list[DeploymentSummary]:
+    """Every deployment (of one pool, or all), by name."""
     from deploytool.scheduling import next_run_time
 
     now = now or utcnow()
     return [
-        {
-            "id": d.id,
-            "full_name": d.full_name,
-            "flow_name": d.flow_name,
-            "name": d.name,
-            "pool": d.pool_name,
-            "queue": d.queue_name,
-            "schedules": d.schedules,
-            "schedules_text": schedules_text(d.schedules),
-            "paused": d.paused,
-            "catch_up": d.catch_up,
-            "next_run": _iso(next_run_time(d, now)),
-            "tags": d.tags,
-            "updated": d.updated.isoformat(),
-        }
+        DeploymentSummary(
+            id=d.id,
+            full_name=d.full_name,
+            flow_name=d.flow_name,
+            name=d.name,
+            pool=d.pool_name,
+            queue=d.queue_name,
+            schedules=d.schedules,
+            schedules_text=schedules_text(d.schedules),
+            paused=d.paused,
+            catch_up=d.catch_up,
+            next_run=next_run_time(d, now),
+            tags=d.tags,
+            updated=d.updated,
+        )
         for d in store.deployments.list(pool)
     ]
 
 
-def inspect_deployment(store: Store, full_name: str) -> dict[str, Any]:
+def inspect_deployment(store: Store, full_name: str, now: datetime | None = None) -> DeploymentDetail:
+    """A deployment and its next 5 run times. Stored deployments hold block references, not secrets; values
+    that match a stored secret anyway are masked."""
     deployment = find(store, full_name)
-    data = {
-        "id": deployment.id,
-        "flow_name": deployment.flow_name,
-        "name": deployment.name,
-        "entrypoint": deployment.entrypoint,
-        "work_pool": deployment.pool_name,
-        "work_queue": deployment.queue_name,
-        "parameters": deployment.parameters,
-        "parameter_schema": deployment.parameter_schema,
-        "job_variables": deployment.job_variables,
-        "pull_steps": deployment.pull_steps,
-        "schedules": deployment.schedules,
-        "tags": deployment.tags,
-        "version": deployment.version,
-        "description": deployment.description,
-        "concurrency_limit": deployment.concurrency_limit,
-        "crash_retries": deployment.crash_retries,
-        "enforce_parameter_schema": deployment.enforce_parameter_schema,
-        "paused": deployment.paused,
-        "catch_up": deployment.catch_up,
-        "next_runs": _next_runs(deployment, utcnow(), 5),
-        "source_file": deployment.source_file,
-        "content_hash": deployment.content_hash,
-        "created": deployment.created.isoformat(),
-        "updated": deployment.updated.isoformat(),
-    }
-    # Stored deployments hold block references, not secrets; this guards values that match a secret anyway.
-    redacted: dict[str, Any] = store_redactor(store).value(data)
-    return redacted
+    detail = DeploymentDetail(deployment, _next_runs(deployment, now or utcnow(), 5))
+    return redacted(detail, store_redactor(store))
 
 
-def render_deployment(
-    store: Store, full_name: str, run_job_variables: Mapping[str, Any], *, explain: bool = False
-) -> Any:
-    """The job configuration a run gets, before run-time secrets and values are resolved by the worker.
+def render_deployment(store: Store, full_name: str, run_job_variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The job configuration a run gets, before run-time secrets and values are resolved by the worker."""
+    from deploytool.jobvars import render_job_configuration
 
-    With `explain`, a list of {path, value, source} rows saying which layer set each value.
-    """
-    from deploytool.jobvars import (
-        explain as explain_values,
-    )
-    from deploytool.jobvars import (
-        job_variable_layers,
-        merge_layers,
-        render_job_configuration,
-        validate_job_variables,
-    )
+    template, _, merged, context = _job_layers(store, full_name, run_job_variables)
+    return render_job_configuration(template, merged, context)
+
+
+def explain_deployment(store: Store, full_name: str, run_job_variables: Mapping[str, Any]) -> list[ValueSource]:
+    """Each value of the job configuration `render_deployment` gives, with the layer that set it."""
+    from deploytool.jobvars import explain
+
+    template, layers, _, context = _job_layers(store, full_name, run_job_variables)
+    return explain(template, layers, context)
+
+
+def _job_layers(
+    store: Store, full_name: str, run_job_variables: Mapping[str, Any]
+) -> tuple[dict[str, Any], Layers, dict[str, Any], TemplateContext]:
+    from deploytool.jobvars import job_variable_layers, merge_layers, validate_job_variables
     from deploytool.templating import DEPLOY_KEEP, NAMESPACES, TemplateContext
 
     deployment = find(store, full_name)
@@ -138,16 +211,10 @@ def render_deployment(
         detail = "; ".join(p.format() for p in problems)
         raise DeploytoolError(f"--job-variable: {detail}", f"see `deploytool work-pool inspect {pool.name}`")
     # Run-time values and secrets are kept as placeholders: rendering here must never print a secret.
-    context = TemplateContext(keep=frozenset(NAMESPACES) | DEPLOY_KEEP)
-    if explain:
-        return [
-            {"path": row.path, "value": row.value, "source": row.source}
-            for row in explain_values(template, layers, context)
-        ]
-    return render_job_configuration(template, merged, context)
+    return template, layers, merged, TemplateContext(keep=frozenset(NAMESPACES) | DEPLOY_KEEP)
 
 
-def _next_runs(deployment: Deployment, now: datetime, count: int) -> list[dict[str, str]]:
+def _next_runs(deployment: Deployment, now: datetime, count: int) -> list[NextRun]:
     """The next `count` run times of the deployment's active schedules, each with the schedule that makes it."""
     from deploytool.config.schedule_times import next_times
     from deploytool.scheduling import live_schedules
@@ -155,7 +222,7 @@ def _next_runs(deployment: Deployment, now: datetime, count: int) -> list[dict[s
     times = [
         (when, live.describe()) for live in live_schedules(deployment) for when in next_times(live.schedule, now, count)
     ]
-    return [{"time": when.isoformat(), "schedule": text} for when, text in sorted(times)[:count]]
+    return [NextRun(when, text) for when, text in sorted(times)[:count]]
 
 
 def _iso(when: datetime | None) -> str | None:

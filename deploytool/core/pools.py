@@ -1,7 +1,7 @@
 """Work pool use cases: create, list, inspect, update, pause/resume, delete, and base job templates.
 
-Functions take an open Store and plain values and return plain data (models or JSON-ready dicts); the CLI
-only parses arguments and renders what comes back. Every time in a returned dict is an ISO 8601 string.
+Functions take an open Store and plain values and return models or typed results (PoolChange, PoolDeletion);
+the CLI only parses arguments and renders what comes back. Listing and inspecting pools: core.pool_listing.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
-from deploytool.models import ACTIVE, RunState, WorkPool, WorkQueue, utcnow
+from deploytool.models import ACTIVE, RunState, WorkPool
 from deploytool.store import Store
 
 _UNSET: Any = object()
@@ -291,76 +290,6 @@ def delete_pool(store: Store, name: str, *, force: bool = False) -> PoolDeletion
         deleted_scheduled_runs=counts.queued if counts else 0,
         deleted_deployments=len(deployments),
     )
-
-
-def list_pools(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One summary per pool: name, type, status, paused, concurrency limit, queued and running counts."""
-    now = now or utcnow()
-    counts = store.runs.counts()
-    rows = []
-    for pool in store.pools.list():
-        count = counts.get(pool.name)
-        rows.append(
-            {
-                "name": pool.name,
-                "type": pool.type,
-                "status": store.workers.pool_status(pool.name, now).value,
-                "paused": pool.paused,
-                "concurrency_limit": pool.concurrency_limit,
-                "queued": count.queued if count else 0,
-                "running": count.running if count else 0,
-                "description": pool.description,
-                "created": pool.created.isoformat(),
-                "updated": pool.updated.isoformat(),
-            }
-        )
-    return rows
-
-
-def inspect_pool(store: Store, name: str, now: datetime | None = None) -> dict[str, Any]:
-    """A pool's full detail: its summary, base job template, queues and workers (with `online`)."""
-    now = now or utcnow()
-    pool = get_pool(store, name)
-    count = store.runs.counts().get(name)
-    status = store.workers.pool_status(name, now)
-    return {
-        "name": pool.name,
-        "type": pool.type,
-        "description": pool.description,
-        "status": status.value,
-        "paused": pool.paused,
-        "concurrency_limit": pool.concurrency_limit,
-        "queued": count.queued if count else 0,
-        "running": count.running if count else 0,
-        "created": pool.created.isoformat(),
-        "updated": pool.updated.isoformat(),
-        "queues": [queue_to_dict(q, status.value) for q in store.queues.list(name)],
-        "workers": [
-            {
-                "name": w.name,
-                "host": w.host,
-                "pid": w.pid,
-                "last_heartbeat": w.last_heartbeat.isoformat(),
-                "online": store.workers.is_online(w, now),
-            }
-            for w in store.workers.list(name)
-        ],
-        "base_job_template": pool.base_job_template,
-    }
-
-
-def queue_to_dict(queue: WorkQueue, pool_status: str) -> dict[str, Any]:
-    """A queue as a JSON-ready dict. Its status is PAUSED when it is paused, else its pool's status."""
-    return {
-        "pool": queue.pool_name,
-        "name": queue.name,
-        "priority": queue.priority,
-        "concurrency_limit": queue.concurrency_limit,
-        "paused": queue.paused,
-        "status": "PAUSED" if queue.paused else pool_status,
-        "created": queue.created.isoformat(),
-        "updated": queue.updated.isoformat(),
-    }
 
 
 def _deployment_warnings(store: Store, pool_name: str, template: Mapping[str, Any]) -> list[str]:

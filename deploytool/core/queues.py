@@ -10,7 +10,8 @@ import shlex
 from datetime import datetime
 from typing import Any
 
-from deploytool.core.pools import check_at_most, check_limit, check_name, get_pool, queue_to_dict
+from deploytool.core.pool_listing import QueueSummary
+from deploytool.core.pools import check_at_most, check_limit, check_name, get_pool
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.models import WorkQueue, utcnow
 from deploytool.store import Store
@@ -93,7 +94,7 @@ def delete_queue(store: Store, name: str, pool: str | None) -> WorkQueue:
     return queue
 
 
-def list_queues(store: Store, pool: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+def list_queues(store: Store, pool: str | None = None, now: datetime | None = None) -> list[QueueSummary]:
     """Queues (of one pool, or all) in the order workers serve them, with their status."""
     now = now or utcnow()
     if pool is not None:
@@ -103,12 +104,12 @@ def list_queues(store: Store, pool: str | None = None, now: datetime | None = No
     for queue in store.queues.list(pool):
         if queue.pool_name not in statuses:
             statuses[queue.pool_name] = store.workers.pool_status(queue.pool_name, now).value
-        rows.append(queue_to_dict(queue, statuses[queue.pool_name]))
+        rows.append(QueueSummary.of(queue, statuses[queue.pool_name]))
     return rows
 
 
-def inspect_queue(store: Store, name: str, pool: str | None, now: datetime | None = None) -> dict[str, Any]:
+def inspect_queue(store: Store, name: str, pool: str | None, now: datetime | None = None) -> QueueSummary:
     """One queue's detail, with its status (PAUSED if it or its pool is paused)."""
     pool_name = resolve_pool(store, name, pool)
     queue = store.queues.get(pool_name, name)
-    return queue_to_dict(queue, store.workers.pool_status(pool_name, now or utcnow()).value)
+    return QueueSummary.of(queue, store.workers.pool_status(pool_name, now or utcnow()).value)

@@ -1,4 +1,5 @@
-"""A flow run summarised as `flow-run ls` shows it, and as JSON (`RunSummary.to_dict`)."""
+"""A flow run summarised as `flow-run ls` shows it (RunSummary) and in full as `flow-run inspect` shows it
+(RunDetail), each with its JSON (`to_dict`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from deploytool.models import FlowRun, RunState, utcnow
+from deploytool.models import FlowRun, RunState, TaskRun, utcnow
 
 LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
 
@@ -73,9 +74,51 @@ class RunSummary:
         }
 
 
-def run_summary(run: FlowRun, now: datetime | None = None) -> dict[str, Any]:
-    """`RunSummary.of(run).to_dict()`: the JSON of a run (the result of `deploytool run`, cancel, retry)."""
-    return RunSummary.of(run, now).to_dict()
+@dataclass(frozen=True)
+class RunDetail:
+    """A run as `flow-run inspect` shows it: its summary, parameters, job variables, lease, exit code, how many
+    log lines it has and its task runs (in the order they started)."""
+
+    summary: RunSummary
+    parameters: dict[str, Any]
+    job_variables: dict[str, Any]
+    idempotency_key: str | None
+    lease_expires: datetime | None
+    infrastructure_id: str | None
+    exit_code: int | None
+    created: datetime
+    log_lines: int
+    task_runs: list[TaskRun]
+
+    @classmethod
+    def of(cls, run: FlowRun, log_lines: int, task_runs: list[TaskRun], now: datetime | None = None) -> RunDetail:
+        return cls(
+            summary=RunSummary.of(run, now),
+            parameters=run.parameters,
+            job_variables=run.job_variables,
+            idempotency_key=run.idempotency_key,
+            lease_expires=run.lease_expires,
+            infrastructure_id=run.infrastructure_id,
+            exit_code=run.exit_code,
+            created=run.created,
+            log_lines=log_lines,
+            task_runs=task_runs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the `data` of `flow-run inspect -o json` (the summary's keys first)."""
+        return {
+            **self.summary.to_dict(),
+            "parameters": self.parameters,
+            "job_variables": self.job_variables,
+            "idempotency_key": self.idempotency_key,
+            "lease_expires": self.lease_expires.isoformat() if self.lease_expires else None,
+            "infrastructure_id": self.infrastructure_id,
+            "exit_code": self.exit_code,
+            "created": self.created.isoformat(),
+            "log_lines": self.log_lines,
+            "task_runs": [t.to_dict() for t in self.task_runs],
+        }
 
 
 def duration_seconds(run: FlowRun, now: datetime | None = None) -> float | None:

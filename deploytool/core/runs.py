@@ -1,7 +1,8 @@
 """Flow run use cases: create a run of a deployment, find a run by id prefix or name, list, inspect, cancel.
 
-Functions take an open Store and plain values and return models or JSON-ready dicts (times as ISO 8601 UTC
-strings). Following a run's logs and state lives in deploytool.core.watch. docs/runs.md is the user's guide.
+Functions take an open Store and plain values and return models or typed results (RunSummary, RunDetail,
+SubmittedRun) whose `to_dict()` is their JSON. Following a run's logs and state lives in deploytool.core.watch.
+docs/runs.md is the user's guide.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most, get_pool
+from deploytool.core.results import redacted
 from deploytool.core.run_summary import LATE as LATE  # re-exported: the CLI and the dashboard import these here
+from deploytool.core.run_summary import RunDetail as RunDetail
 from deploytool.core.run_summary import RunSummary as RunSummary
 from deploytool.core.run_summary import duration_seconds as duration_seconds
-from deploytool.core.run_summary import run_summary as run_summary
-from deploytool.core.task_runs import task_run_summaries
 from deploytool.core.values import store_redactor
 from deploytool.core.when import (
     scheduled_time as scheduled_time,  # its home is core.when; the dashboard imports it here
@@ -244,23 +245,13 @@ def list_runs(
     return [replace(s, state_message=s.state_message and redact(s.state_message)) for s in summaries]
 
 
-def inspect_run(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
-    """Everything about one run: summary, parameters, job variables, lease, exit code, log count, task runs."""
+def inspect_run(store: Store, ref: str, now: datetime | None = None) -> RunDetail:
+    """Everything about one run: summary, parameters, job variables, lease, exit code, log count, task runs;
+    stored secrets masked."""
     run = resolve_run(store, ref)
-    data = run_summary(run, now)
-    data.update(
-        parameters=run.parameters,
-        job_variables=run.job_variables,
-        idempotency_key=run.idempotency_key,
-        lease_expires=run.lease_expires.isoformat() if run.lease_expires else None,
-        infrastructure_id=run.infrastructure_id,
-        exit_code=run.exit_code,
-        created=run.created.isoformat(),
-        log_lines=len(store.logs.read(run.id, limit=_SCAN_LIMIT)),
-        task_runs=task_run_summaries(store, run.id),
-    )
-    redacted: dict[str, Any] = store_redactor(store).value(data)
-    return redacted
+    log_lines = len(store.logs.read(run.id, limit=_SCAN_LIMIT))
+    detail = RunDetail.of(run, log_lines, store.task_runs.list(run.id), now)
+    return redacted(detail, store_redactor(store))
 
 
 # --- cancelling ----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Stored variables and blocks: the values templates read as `{{ prefect.variables.x }}` and
 `{{ prefect.blocks.TYPE.NAME[.field] }}`.
 
-A block's secret fields are never returned in clear by anything here: `block_to_dict` masks them (and any
+A block's secret fields are never returned in clear by anything here: `BlockDetail.of` masks them (and any
 copy of a secret value inside another field). Only the worker reads them, from the store, at launch.
 """
 
@@ -12,6 +12,8 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TextIO
 
 from deploytool.errors import ConflictError, DeploytoolError
@@ -199,11 +201,6 @@ def unset_variable(store: Store, name: str) -> None:
     store.variables.delete(name)
 
 
-def variable_to_dict(variable: Variable) -> dict[str, Any]:
-    """A variable as JSON-ready data."""
-    return {"name": variable.name, "value": variable.value, "updated": variable.updated.isoformat()}
-
-
 # --- blocks ----------------------------------------------------------------------------------------------
 
 
@@ -277,45 +274,82 @@ def set_block(
         return store.blocks.set(block), existed
 
 
-def list_blocks(store: Store, btype: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class BlockSummary:
+    """A block as `block ls` shows it: its type, name, field names and secret field names, never a value."""
+
+    type: str
+    name: str
+    fields: list[str]
+    secret_fields: list[str]
+    updated: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: a row of `block ls -o json`."""
+        return {
+            "type": self.type,
+            "name": self.name,
+            "fields": self.fields,
+            "secret_fields": self.secret_fields,
+            "updated": self.updated.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class BlockDetail:
+    """A block as `block inspect` shows it: its data with the secret fields replaced by MASK and any copy of a
+    secret elsewhere by ***, the secret fields (by the rules of today) and the placeholder that refers to it."""
+
+    type: str
+    name: str
+    reference: str
+    data: dict[str, Any]
+    secret_fields: list[str]
+    updated: datetime
+
+    @classmethod
+    def of(cls, block: Block) -> BlockDetail:
+        # The rules as they are now apply to blocks stored before (e.g. a secret inside a list was not detected).
+        fields = sorted({*block.secret_fields, *secret_paths(block.type, block.data)})
+        data, secrets = _mask(block.data, set(fields), "")
+        return cls(
+            type=block.type,
+            name=block.name,
+            reference=f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
+            data=Redactor(secrets).value(data),
+            secret_fields=fields,
+            updated=block.updated,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the `data` of `block inspect -o json`."""
+        return {
+            "type": self.type,
+            "name": self.name,
+            "reference": self.reference,
+            "data": self.data,
+            "secret_fields": self.secret_fields,
+            "updated": self.updated.isoformat(),
+        }
+
+
+def list_blocks(store: Store, btype: str | None = None) -> list[BlockSummary]:
     """Blocks (of one type, or all) as their type, name, field names and secret field names: no values."""
     return [
-        {
-            "type": b.type,
-            "name": b.name,
-            "fields": sorted(b.data),
-            "secret_fields": list(b.secret_fields),
-            "updated": b.updated.isoformat(),
-        }
-        for b in store.blocks.list(btype)
+        BlockSummary(b.type, b.name, sorted(b.data), list(b.secret_fields), b.updated) for b in store.blocks.list(btype)
     ]
 
 
-def inspect_block(store: Store, ref: str) -> dict[str, Any]:
+def inspect_block(store: Store, ref: str) -> BlockDetail:
     """A block with its secret values masked, and the placeholder that refers to it."""
     btype, name = parse_block_ref(ref)
-    return block_to_dict(store.blocks.get(btype, name))
+    return BlockDetail.of(store.blocks.get(btype, name))
 
 
 def delete_block(store: Store, ref: str) -> None:
     """Remove block `TYPE/NAME`; NotFoundError if there is none."""
     btype, name = parse_block_ref(ref)
     store.blocks.delete(btype, name)
-
-
-def block_to_dict(block: Block) -> dict[str, Any]:
-    """A block as JSON-ready data, secret fields replaced by MASK and any copy of a secret elsewhere by ***."""
-    # The rules as they are now apply to blocks stored before (e.g. a secret inside a list was not detected).
-    fields = sorted({*block.secret_fields, *secret_paths(block.type, block.data)})
-    data, secrets = _mask(block.data, set(fields), "")
-    return {
-        "type": block.type,
-        "name": block.name,
-        "reference": f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
-        "data": Redactor(secrets).value(data),
-        "secret_fields": fields,
-        "updated": block.updated.isoformat(),
-    }
 
 
 def store_redactor(store: Store) -> Redactor:

@@ -8,7 +8,7 @@ runs name their worker and lease; a finished run says so (and what its crash ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,24 +22,61 @@ _MAX_HOLDERS = 1_000_000
 ELIGIBLE = "eligible"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reason:
-    """One thing holding a run back (or, with `blocking=False`, worth knowing)."""
+    """One thing holding a run back (or, with `blocking=False`, worth knowing); `holders` are the runs that
+    hold a concurrency limit."""
 
     code: str  # not_due, pool_paused, queue_paused, no_worker, pool_limit, queue_limit, deployment_limit, ...
     message: str
     blocking: bool = True
-    holders: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[FlowRun] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "message": self.message, "blocking": self.blocking}
         if self.holders:
-            data["held_by"] = self.holders
+            data["held_by"] = [
+                {"id": r.id, "name": r.name, "state": r.state.value, "worker": r.worker_name} for r in self.holders
+            ]
         return data
 
 
-def explain(store: Store, ref: str, now: datetime | None = None) -> dict[str, Any]:
-    """Why the run `ref` is in its state: a JSON-ready dict with `verdict`, `summary` and `reasons`."""
+@dataclass(frozen=True)
+class Explanation:
+    """Why a run is in its state: `verdict` (a reason's code, `eligible`, `claimed`, `running`, `cancelling` or
+    `finished`), a one-line `summary`, and the reasons."""
+
+    id: str
+    name: str
+    deployment: str
+    pool: str
+    queue: str
+    state: RunState
+    scheduled_time: datetime
+    attempt: int
+    verdict: str
+    summary: str
+    reasons: list[Reason]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the `data` of `flow-run why -o json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "deployment": self.deployment,
+            "pool": self.pool,
+            "queue": self.queue,
+            "state": self.state.value,
+            "scheduled_time": self.scheduled_time.isoformat(),
+            "attempt": self.attempt,
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+def explain(store: Store, ref: str, now: datetime | None = None) -> Explanation:
+    """Why the run `ref` is in its state."""
     now = now or store.now()
     run = resolve_run(store, ref)
     deployment = _deployment(store, run)
@@ -53,19 +90,19 @@ def explain(store: Store, ref: str, now: datetime | None = None) -> dict[str, An
             summary = f"eligible: a worker of pool {run.pool_name!r} should claim it within its poll interval"
     else:
         verdict, summary, reasons = _not_waiting(run, deployment, now)
-    return {
-        "id": run.id,
-        "name": run.name,
-        "deployment": f"{run.flow_name}/{run.deployment_name}",
-        "pool": run.pool_name,
-        "queue": run.queue_name,
-        "state": run.state.value,
-        "scheduled_time": run.scheduled_time.isoformat(),
-        "attempt": run.attempt,
-        "verdict": verdict,
-        "summary": summary,
-        "reasons": [r.to_json() for r in reasons],
-    }
+    return Explanation(
+        id=run.id,
+        name=run.name,
+        deployment=f"{run.flow_name}/{run.deployment_name}",
+        pool=run.pool_name,
+        queue=run.queue_name,
+        state=run.state,
+        scheduled_time=run.scheduled_time,
+        attempt=run.attempt,
+        verdict=verdict,
+        summary=summary,
+        reasons=reasons,
+    )
 
 
 def _deployment(store: Store, run: FlowRun) -> Deployment | None:
@@ -75,10 +112,6 @@ def _deployment(store: Store, run: FlowRun) -> Deployment | None:
         return store.deployments.get(run.deployment_id)
     except NotFoundError:
         return None
-
-
-def _holder(run: FlowRun) -> dict[str, Any]:
-    return {"id": run.id, "name": run.name, "state": run.state.value, "worker": run.worker_name}
 
 
 def _names(holders: list[FlowRun]) -> str:
@@ -134,7 +167,7 @@ def _limit(code: str, what: str, limit: int, holders: list[FlowRun]) -> Reason:
     return Reason(
         code,
         f"the concurrency limit {limit} of {what} is held by {len(holders)} run(s): {_names(holders)}",
-        holders=[_holder(r) for r in holders],
+        holders=holders,
     )
 
 
@@ -157,7 +190,8 @@ def _deployment_reasons(store: Store, run: FlowRun, deployment: Deployment) -> l
         return reasons
     reason = _limit("deployment_limit", f"deployment {deployment.full_name}", int(limit), holders)
     if (deployment.concurrency_limit or {}).get("collision_strategy") == "CANCEL_NEW":
-        reason.message += "; with CANCEL_NEW it is cancelled when a worker reaches it while the limit is full"
+        cancel_new = "; with CANCEL_NEW it is cancelled when a worker reaches it while the limit is full"
+        reason = replace(reason, message=reason.message + cancel_new)
     reasons.append(reason)
     return reasons
 

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from deploytool.core import dashboard
-from deploytool.core.runs import ParameterError, run_summary
+from deploytool.core.runs import ParameterError, RunSummary
 from deploytool.errors import DeploytoolError
+from deploytool.store import Store
 from deploytool.ui.pages import call
 from deploytool.ui.render import status_of
 
@@ -103,9 +104,13 @@ async def run(request: Request) -> Response:
 
 
 async def run_why(request: Request) -> Response:
+    return await _answer(request, _why, request.path_params["run_id"])
+
+
+def _why(store: Store, ref: str) -> dict[str, Any]:
     from deploytool.core.why import explain
 
-    return await _answer(request, explain, request.path_params["run_id"])
+    return explain(store, ref).to_dict()
 
 
 async def run_logs(request: Request) -> Response:
@@ -208,7 +213,7 @@ async def create_run(request: Request) -> Response:
         )
     except DeploytoolError as exc:
         return from_exception(exc)
-    data = {**run_summary(submitted.run), "new": submitted.new, "pool_status": submitted.pool_status.value}
+    data = {**RunSummary.of(submitted.run).to_dict(), "new": submitted.new, "pool_status": submitted.pool_status.value}
     return JSONResponse(data, status_code=201 if submitted.new else 200)
 
 
@@ -240,7 +245,7 @@ def _result(result: Any) -> Any:
     if isinstance(result, tuple):
         result = result[0]
     if isinstance(result, FlowRun):
-        return run_summary(result)
+        return RunSummary.of(result).to_dict()
     if isinstance(result, WorkPool):
         return {"name": result.name, "paused": result.paused}
     if isinstance(result, Deployment):

@@ -194,3 +194,15 @@ def test_cli_text_stays_as_it_is(
     if os.environ.get("DEPLOYTOOL_WRITE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"the text of {name} changed (see {path})"
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", ["prefect.yaml", "deploy.yaml"])
+def test_validate_json_stays_as_it_is(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, example: str
+) -> None:
+    result = CLI(capsys, monkeypatch)("validate", "--file", str(EXAMPLES / example), "--output", "json")
+    assert result.code == 0, result.err
+    _check(f"cli-validate-{example.replace('.', '-')}", result.json(), {str(EXAMPLES): "<examples>"})

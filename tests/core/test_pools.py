@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from deploytool.core.pools import create_pool, delete_pool, inspect_pool, list_pools
+from deploytool.core.pool_listing import inspect_pool, list_pools
+from deploytool.core.pools import create_pool, delete_pool
 from deploytool.core.queues import create_queue, delete_queue, resolve_pool
 from deploytool.errors import ConflictError, DeploytoolError
-from deploytool.models import Deployment, utcnow
+from deploytool.models import Deployment, PoolStatus, utcnow
 from deploytool.store import Store
 
 
@@ -25,11 +26,11 @@ def test_status_follows_heartbeats(store: Store) -> None:
     create_pool(store, "p", "process")
     now = utcnow()
     store.workers.heartbeat("w", "p", "h", 1, now - timedelta(seconds=200))
-    assert list_pools(store, now)[0]["status"] == "NOT_READY"
+    assert list_pools(store, now)[0].status is PoolStatus.NOT_READY
     detail = inspect_pool(store, "p", now)
-    assert detail["workers"][0]["online"] is False
+    assert detail.workers[0].online is False
     store.workers.heartbeat("w", "p", "h", 1, now)
-    assert list_pools(store, now)[0]["status"] == "READY"
+    assert list_pools(store, now)[0].status is PoolStatus.READY
 
 
 def test_overwrite_cannot_change_type_under_deployments(store: Store) -> None:

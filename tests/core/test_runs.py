@@ -283,9 +283,9 @@ def test_list_filters_and_late_label(store: Store) -> None:
 def test_inspect(store: Store) -> None:
     run = core.create_run(store, "etl/daily", {"count": 1}, {"env": {"A": "1"}}, idempotency_key="k")
     store.logs.append(run.id, [LogLine(run.id, utcnow(), "INFO", "stdout", "hello")])
-    data = core.inspect_run(store, run.id[:6])
-    assert data["parameters"] == {"count": 1} and data["job_variables"] == {"env": {"A": "1"}}
-    assert data["idempotency_key"] == "k" and data["log_lines"] == 1 and data["deployment"] == "etl/daily"
+    detail = core.inspect_run(store, run.id[:6])
+    assert detail.parameters == {"count": 1} and detail.job_variables == {"env": {"A": "1"}}
+    assert detail.idempotency_key == "k" and detail.log_lines == 1 and detail.summary.deployment == "etl/daily"
 
 
 # --- watching ------------------------------------------------------------------------------------------------

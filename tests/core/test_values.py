@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploytool.core.values import MASK, block_to_dict, is_secret_name, parse_block_ref, parse_value, secret_paths
+from deploytool.core.values import MASK, BlockDetail, is_secret_name, parse_block_ref, parse_value, secret_paths
 from deploytool.errors import DeploytoolError
 from deploytool.models import Block
 
@@ -30,7 +30,7 @@ def test_secret_paths() -> None:
 
 def test_masking_hides_secret_values_everywhere() -> None:
     block = Block("t", "n", {"token": "abc123", "note": "uses abc123 inside", "n": 1}, ["token"])
-    data = block_to_dict(block)["data"]
+    data = BlockDetail.of(block).data
     assert data == {"token": MASK, "note": "uses *** inside", "n": 1}
 
 
@@ -48,7 +48,7 @@ def test_a_secret_named_field_inside_a_list_makes_the_list_secret_and_masked() -
     data = {"servers": [{"host": "db1", "password": "pw1xyz"}], "note": "uses pw1xyz", "hosts": ["h1", "h2"]}
     paths = secret_paths("database", data)
     assert paths == ["servers"]
-    shown = block_to_dict(Block("database", "m", data, paths))["data"]
+    shown = BlockDetail.of(Block("database", "m", data, paths)).data
     assert shown == {"servers": MASK, "note": "uses ***", "hosts": ["h1", "h2"]}
     # a block stored before this rule existed is shown masked too
-    assert block_to_dict(Block("database", "m", data, []))["data"] == shown
+    assert BlockDetail.of(Block("database", "m", data, [])).data == shown

@@ -49,7 +49,7 @@ def _codes(data: dict[str, Any]) -> list[str]:
 
 def test_not_due_and_no_worker_are_both_said(store: Store) -> None:
     run = _run(store, _deployment(store), at=NOW + timedelta(minutes=5))
-    data = explain(store, run.id, now=NOW)
+    data = explain(store, run.id, now=NOW).to_dict()
     assert _codes(data) == ["not_due", "no_worker"]
     assert data["verdict"] == "not_due"
     assert "in 300s" in str(data["summary"]) and "no worker has ever polled it" in str(data["summary"])
@@ -59,7 +59,7 @@ def test_not_due_and_no_worker_are_both_said(store: Store) -> None:
 def test_a_worker_that_stopped_beating_is_named_with_its_last_heartbeat(store: Store) -> None:
     _beat(store, NOW - timedelta(minutes=10))
     run = _run(store, _deployment(store))
-    data = explain(store, run.id, now=NOW)
+    data = explain(store, run.id, now=NOW).to_dict()
     assert _codes(data) == ["no_worker"]
     assert "last heartbeat" in str(data["summary"]) and "'w1'" in str(data["summary"])
 
@@ -67,7 +67,7 @@ def test_a_worker_that_stopped_beating_is_named_with_its_last_heartbeat(store: S
 def test_a_due_run_with_a_worker_is_eligible(store: Store) -> None:
     _beat(store)
     run = _run(store, _deployment(store))
-    data = explain(store, run.id, now=NOW)
+    data = explain(store, run.id, now=NOW).to_dict()
     assert data["verdict"] == "eligible" and data["reasons"] == []
     assert "should claim it within its poll interval" in str(data["summary"])
 
@@ -76,16 +76,16 @@ def test_paused_pool_and_queue(store: Store) -> None:
     _beat(store)
     run = _run(store, _deployment(store))
     store.queues.update("local", "default", paused=True)
-    assert _codes(explain(store, run.id, now=NOW)) == ["queue_paused"]
+    assert _codes(explain(store, run.id, now=NOW).to_dict()) == ["queue_paused"]
     store.pools.update("local", paused=True)
-    assert _codes(explain(store, run.id, now=NOW)) == ["pool_paused", "queue_paused"]
+    assert _codes(explain(store, run.id, now=NOW).to_dict()) == ["pool_paused", "queue_paused"]
 
 
 def test_a_paused_deployment_is_a_note_not_a_blocker(store: Store) -> None:
     _beat(store)
     deployment = _deployment(store)
     store.deployments.set_paused(deployment.id, True)
-    data = explain(store, _run(store, deployment).id, now=NOW)
+    data = explain(store, _run(store, deployment).id, now=NOW).to_dict()
     assert data["verdict"] == "eligible"
     assert [r["code"] for r in data["reasons"]] == ["deployment_paused"]
 
@@ -104,7 +104,7 @@ def test_a_full_limit_names_the_runs_holding_it(store: Store, limit_on: str) -> 
     holder = _run(store, deployment, at=NOW - timedelta(seconds=5), name="the-holder")
     assert store.runs.claim_next("local", None, "w1", 30, NOW) is not None
     waiting = _run(store, deployment)
-    data = explain(store, waiting.id, now=NOW)
+    data = explain(store, waiting.id, now=NOW).to_dict()
     assert _codes(data) == [f"{limit_on}_limit"]
     (reason,) = data["reasons"]
     assert reason["held_by"] == [{"id": holder.id, "name": "the-holder", "state": "PENDING", "worker": "w1"}]
@@ -115,18 +115,18 @@ def test_claimed_running_and_finished_runs(store: Store) -> None:
     _beat(store)
     run = _run(store, _deployment(store, crash_retries=crashretry.normalise(1)))
     store.runs.claim_next("local", None, "w1", 30, NOW)
-    data = explain(store, run.id, now=NOW)
+    data = explain(store, run.id, now=NOW).to_dict()
     assert (
         data["verdict"] == "claimed" and "worker 'w1'" in str(data["summary"]) and "lease until" in str(data["summary"])
     )
     store.runs.set_state(run.id, RunState.RUNNING, now=NOW)
-    assert "lease expired" in str(explain(store, run.id, now=NOW + timedelta(minutes=5))["summary"])
+    assert "lease expired" in explain(store, run.id, now=NOW + timedelta(minutes=5)).summary
     store.runs.set_state(run.id, RunState.CRASHED, "boom", now=NOW)
     store.runs.retry(run.id, "again", now=NOW)
     store.runs.claim_next("local", None, "w1", 30, NOW)
     store.runs.set_state(run.id, RunState.RUNNING, now=NOW)
     store.runs.set_state(run.id, RunState.CRASHED, "boom again", now=NOW)
-    data = explain(store, run.id, now=NOW)
+    data = explain(store, run.id, now=NOW).to_dict()
     assert data["verdict"] == "finished" and "finished CRASHED" in str(data["summary"])
     assert "boom again" in str(data["summary"]) and "flow-run retry" in str(data["summary"])
     assert [r["code"] for r in data["reasons"]] == ["crash_retries_used"]

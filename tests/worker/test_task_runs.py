@@ -38,7 +38,7 @@ def test_task_runs_are_logged_and_listed_with_states_and_durations(store: Store,
     assert "INFO engine task run 'fetch-0' completed in " in logs
     assert "WARNING engine task run 'fetch-1' attempt 1/2 failed: ValueError: no row 1; retrying in 0s" in logs
     assert "ERROR engine task run 'fetch-1' failed after 2 attempts in " in logs
-    task_runs = {t["name"]: t for t in inspect_run(store, run.id)["task_runs"]}
+    task_runs = {t["name"]: t for t in inspect_run(store, run.id).to_dict()["task_runs"]}
     assert set(task_runs) == {"fetch-0", "fetch-1"}
     assert task_runs["fetch-0"]["state"] == "COMPLETED" and task_runs["fetch-0"]["attempts"] == 1
     assert task_runs["fetch-1"]["state"] == "FAILED" and task_runs["fetch-1"]["attempts"] == 2
