@@ -11,12 +11,12 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 3707254283,
-    'deploy_cmds': 205448177,
-    'pool_cmds': 2684237605,
-    'queue_cmds': 3140305045,
-    'value_cmds': 1645840666,
-    'run_cmds': 3817108860,
+    'config_cmds': 2738707550,
+    'deploy_cmds': 4066300886,
+    'pool_cmds': 3602891186,
+    'queue_cmds': 2848899064,
+    'value_cmds': 501211881,
+    'run_cmds': 959645280,
     'worker_cmds': 2427989534,
     'scheduler_cmds': 1994979488,
     'ui_cmds': 2111650264,
