@@ -144,3 +144,8 @@ def test_the_docker_job_variables_table_names_every_variable_and_its_default() -
         if "default" in spec and spec["default"] is not None:
             shown = json.dumps(spec["default"]) if not isinstance(spec["default"], str) else spec["default"]
             assert f"`{shown}`" in table[name], f"docs/docker.md: {name} defaults to {shown}"
+
+
+def test_the_readme_lists_every_doc() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert [d.name for d in DOCS[1:] if f"docs/{d.name}" not in readme] == []
