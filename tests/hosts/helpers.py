@@ -259,6 +259,7 @@ class Marker:
     run_id: str
     what: str  # start | end
     pid: int
+    written: float  # when (the file's mtime, seconds since the epoch)
 
 
 def markers(hosts: Sequence[Host]) -> list[Marker]:
@@ -267,7 +268,7 @@ def markers(hosts: Sequence[Host]) -> list[Marker]:
     for host in hosts:
         for path in host.markers.iterdir():
             run_id, what, pid = path.name.split(".")
-            found.append(Marker(host.name, run_id, what, int(pid)))
+            found.append(Marker(host.name, run_id, what, int(pid), path.stat().st_mtime))
     return found
 
 

@@ -10,6 +10,9 @@ Then the faults, on the same hosts: PostgreSQL restarted while runs are in fligh
 for longer than its lease and then back. Each run's flow leaves a marker in its host's folder when it starts and
 when it ends, so what ran where, and how often, is read from the hosts themselves, not from the store.
 
+A second test runs a docker pool's worker on a host: CI builds an image (`dockerfile: auto`) and pushes it, the
+worker's daemon pulls it and runs each run in a container that writes its marker into the host's folder.
+
 The project's files are on this machine's file system, which the hosts share (real worker hosts get the code
 from their image or a pull step; how they get it is not what this test is about).
 """
@@ -20,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,16 +164,20 @@ def test_deploy_run_300_runs_on_two_hosts_then_survive_a_database_restart_and_a_
     assert by_host["w1"] > 0 and by_host["w2"] > 0, by_host
 
     # --- PostgreSQL restarted while runs are in flight: they end while it is down ---------------------------
-    flight = queue_runs(queue, "hosts/fast", 12, seconds=1)
+    flight = queue_runs(queue, "hosts/fast", 12, seconds=2)
     wait_for(lambda: running(store, flight) >= 4, "runs to be in flight")
     store.close()
+    down_from = time.time()
     server.restart(down_seconds=4)
+    back_at = time.time()
     with Store.open(store_url(net, ci)) as again:
         wait_for(lambda: all_ended(again, flight), "the runs in flight across the restart to end")
         across = runs_by_id(again, flight)
         assert Counter(run.state for run in across.values()) == {RunState.COMPLETED: 12}, outcomes(across)
         flight_markers = [m for m in markers([w1, w2]) if m.run_id in flight]
         assert Counter(m.run_id for m in flight_markers if m.what == "start") == dict.fromkeys(flight, 1)
+        ended_meanwhile = [m for m in flight_markers if m.what == "end" and down_from <= m.written <= back_at]
+        assert ended_meanwhile, "runs ended while the server was going down or down (recorded once it was back)"
         for run_id in flight:
             lines = [line.message for line in again.logs.read(run_id, limit=10_000)]
             assert sum(f"run {run_id} on host" in line for line in lines) == 1, lines
@@ -224,3 +232,74 @@ def test_without_the_ip_command_the_reason_to_skip_names_the_package(
         assert reason == "the `ip` command is missing (Debian package iproute2)"
     else:
         assert reason is not None and "Linux only" in reason
+
+
+DOCKER_PROJECT = """\
+build:
+  - build_docker_image:
+      id: image
+      image_name: "{registry}/{repository}"
+      dockerfile: auto
+      labels: {labels}
+push:
+  - push_docker_image:
+      id: pushed
+      image_name: "{{{{ image.image_name }}}}"
+      tag: "{{{{ image.tag }}}}"
+deployments:
+  - name: boxed
+    entrypoint: flows/hosts.py:hosts
+    work_pool:
+      name: boxes
+      job_variables:
+        image: "{{{{ pushed.image }}}}"
+        image_pull_policy: Always
+        env: {{HOSTS_NAME: w1, HOSTS_MARKERS: /markers}}
+        volumes: ["{markers}:/markers"]
+        labels: {labels}
+"""
+
+
+@pytest.mark.slow
+def test_a_docker_pool_on_a_worker_host_runs_the_image_that_ci_pushed(
+    net: Network,
+    hosts: dict[str, Host],
+    store: Store,
+    shared_registry: LocalRegistry,
+    base_image: str,
+    docker_labels: dict[str, str],
+    docker_janitor: object,
+) -> None:
+    ci, w1, queue = hosts["ci"], hosts["w1"], hosts["queue"]
+    ci.env["DEPLOYTOOL_BASE_IMAGE"] = base_image
+    repository = f"hosts/box-{net.token}"
+    project = ci.folder / "project"
+    (project / "flows").mkdir(parents=True)
+    (project / "flows" / "hosts.py").write_text(FLOW)
+    (project / "deploy.yaml").write_text(
+        DOCKER_PROJECT.format(
+            registry=shared_registry.host, repository=repository, labels=json.dumps(docker_labels), markers=w1.markers
+        )
+    )
+    created = ci.deploytool("work-pool", "create", "boxes", "--type", "docker")
+    assert created.returncode == 0, created.stderr
+    deployed = ci.deploytool("deploy", "--all", cwd=project)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    (tag,) = shared_registry.tags(repository)
+
+    worker = w1.start_worker("w1", "boxes", "--heartbeat-seconds", "2", "--limit", "4")
+    ids = queue_runs(queue, "hosts/boxed", 4)
+    wait_for(lambda: all_ended(store, ids), "the container runs to end")
+    runs = runs_by_id(store, ids)
+    assert Counter(run.state for run in runs.values()) == {RunState.COMPLETED: 4}, outcomes(runs)
+    assert {run.worker_name for run in runs.values()} == {"w1"}
+    found = markers([w1])
+    assert Counter(m.run_id for m in found if m.what == "start") == dict.fromkeys(ids, 1)
+    for run_id in ids:
+        lines = [line.message for line in store.logs.read(run_id, limit=10_000)]
+        assert sum(f"run {run_id} on host w1" in line for line in lines) == 1, lines
+    pushed = f"{shared_registry.host}/{repository}:{tag}"
+    assert store.deployments.get_by_name("hosts", "boxed").job_variables["image"] == pushed
+    assert f"pulling image {pushed}" in w1.output("w1"), "w1's daemon pulled what CI pushed"
+    w1.signal(worker, signal.SIGTERM)
+    assert worker.wait(120) == 0, w1.output("w1")
