@@ -14,18 +14,46 @@ from typing import Any
 import pytest
 
 from deploytool import jobvars
-from deploytool.models import RunState, WorkPool
+from deploytool.infra.docker_config import RUN_ID_LABEL
+from deploytool.models import Deployment, RunState, WorkPool
 from deploytool.store import Store
 from tests.infra.helpers import build_wheel
 from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for
-from tests.worker.test_docker_worker import FLOWS, POOL, containers_of, deployment, docker_worker
+from tests.worker.helpers import worker as make_worker
+
+POOL = "retention"
+FLOWS = """
+from deploytool import flow
+
+
+@flow(name="hello")
+def hello(name: str = "world"):
+    print(f"hello {name}")
+"""
+
+
+def deployment(store: Store, image: str, entry: str, labels: dict[str, str], **job_variables: Any) -> Deployment:
+    variables = {"image": image, "image_pull_policy": "Never", "labels": dict(labels), **job_variables}
+    stored, _ = store.deployments.upsert(
+        Deployment(flow_name=entry, name="d", entrypoint=f"flows.py:{entry}", pool_name=POOL, job_variables=variables)
+    )
+    return stored
+
+
+def containers_of(client: Any, run_id: str) -> list[Any]:
+    """The run's containers (summaries: no inspect per container, which races their removal)."""
+    return list(client.api.containers(all=True, filters={"label": f"{RUN_ID_LABEL}={run_id}"}))
+
+
+def docker_worker(store: Store, **options: Any) -> Any:
+    return make_worker(store, pool=POOL, **options)
 
 
 @pytest.fixture(scope="module")
 def worker_image(
     docker_client: Any, base_image: str, docker_labels: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> str:
-    """The flows of tests/worker/test_docker_worker.py in an image with this checkout installed."""
+    """FLOWS in an image with this checkout installed."""
     context = tmp_path_factory.mktemp("retention-image")
     wheel = build_wheel(context)
     (context / "flows.py").write_text(textwrap.dedent(FLOWS))
