@@ -1,13 +1,17 @@
 """Following a flow run: its log lines, its state changes and pool notices, as a stream of events.
 
-`watch_run` polls the store (by log id, so no line is shown twice or skipped) and ends once the run is in a
+`watch_run` reads the store (by log id, so no line is shown twice or skipped) and ends once the run is in a
 terminal state and every log line written before that has been yielded. It never ends on its own while the
 run is SCHEDULED, PENDING or RUNNING: the caller stops iterating (e.g. on Ctrl-C) to stop watching.
+
+Between reads it waits for a change of the run (`Store.wait_for_change`): on PostgreSQL a notification sent by
+whichever host wrote a line or a state ends the wait (docs/stores.md, "Notifications"); on SQLite any commit of
+another process does. The wait is bounded by `poll_seconds`, so without notifications (a pooler in transaction
+mode) it is polling.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,7 +20,7 @@ from deploytool.core.values import store_redactor
 from deploytool.errors import NotFoundError
 from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
 from deploytool.redaction import Redactor
-from deploytool.store import Store
+from deploytool.store import Store, Topic
 
 # Exit codes of `deploytool run --watch` and `deploytool flow-run watch` (1 and 2 are deploytool's own errors
 # and usage errors, 130 an interrupt). Documented in docs/runs.md.
@@ -30,7 +34,7 @@ EXIT_CODES: Mapping[RunState, int] = {
     RunState.CRASHED: EXIT_CRASHED,
     RunState.CANCELLED: EXIT_CANCELLED,
 }
-POLL_SECONDS = 0.2
+POLL_SECONDS = 1.0  # the longest wait between two reads (a notification or a commit ends it sooner)
 POOL_CHECK_SECONDS = 5.0
 # A worker started just before the run (`worker start &` then `run --watch`) needs a moment for its first
 # heartbeat; "no worker is polling" is said only once the run has waited this long in a pool nobody serves.
@@ -82,14 +86,15 @@ def watch_run(
     pool_check_seconds: float = POOL_CHECK_SECONDS,
     pool_grace_seconds: float = POOL_GRACE_SECONDS,
     after_id: int | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Iterator[WatchEvent]:
     """Yield the run's new log lines (after `after_id`), its state changes and pool notices until it is
     terminal and its logs are drained. A non-terminal state change comes before the lines that follow it; the
     terminal state comes after the last line. A pool nobody serves is told after `pool_grace_seconds` (by
-    `clock`), a paused pool at once. Lines and state messages are redacted
-    (store_redactor)."""
+    `clock`), a paused pool at once. Lines and state messages are redacted (store_redactor). Between reads:
+    `sleep(poll_seconds)` if given (tests drive a clock with it), else a wait for a change of the run of at
+    most `poll_seconds`."""
     redact = store_redactor(store)
     last_state: RunState | None = None
     last_pool: PoolStatus | None = None
@@ -141,7 +146,10 @@ def watch_run(
                 if status is not last_pool and status is not PoolStatus.READY:
                     yield PoolEvent(run.pool_name, status)
                 last_pool = status
-        sleep(poll_seconds)
+        if sleep is not None:
+            sleep(poll_seconds)
+        else:
+            store.wait_for_change((Topic.run(run_id),), poll_seconds)
 
 
 def _redacted_run(run: FlowRun, redact: Redactor) -> FlowRun:

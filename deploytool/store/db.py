@@ -13,7 +13,8 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from deploytool.errors import DeploytoolError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
+from deploytool.store.api import Topic
 from deploytool.store.sql import Connection, Database, Dialect, Row
 from deploytool.store.urls import MEMORY
 
@@ -33,6 +35,7 @@ SQLITE = Dialect(name="sqlite", insertion_order="rowid", for_update="", skip_loc
 
 BUSY_TIMEOUT_MS = 10_000
 LOCK_TIMEOUT = 30.0  # total seconds a write waits for the lock before giving up
+CHANGE_POLL_SECONDS = 0.1  # how often a waiter for changes reads `data_version` (a shared-memory read, ~µs)
 
 _LOCK_HINT = (
     "another deploytool process holds the store's write lock; "
@@ -117,6 +120,7 @@ class SqliteDatabase(Database):
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0
+        self._seen: OrderedDict[frozenset[Topic], int] = OrderedDict()  # topic set -> data_version it has seen
 
     @property
     def url(self) -> str:
@@ -138,10 +142,30 @@ class SqliteDatabase(Database):
         with self.read() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def change_counter(self) -> int | None:
+    def change_counter(self) -> int:
         """SQLite's `data_version`: changes when another connection commits (read from shared memory: cheap)."""
         with self.read() as conn:
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def wait_for_change(self, topics: Collection[Topic], timeout: float, wake: threading.Event | None) -> bool:
+        """Store.wait_for_change by `data_version`, read every CHANGE_POLL_SECONDS: SQLite cannot notify, and its
+        counter moves with any commit of another connection, whatever the topics (a True may be spurious)."""
+        key = frozenset(topics)
+        event = wake if wake is not None else threading.Event()
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            counter = self.change_counter()
+            with self._lock:
+                if self._seen.get(key) != counter:
+                    self._seen[key] = counter
+                    self._seen.move_to_end(key)
+                    if len(self._seen) > 1000:
+                        self._seen.popitem(last=False)
+                    return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (wake is not None and wake.is_set()):
+                return False
+            event.wait(min(CHANGE_POLL_SECONDS, remaining))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

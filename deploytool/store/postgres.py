@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +33,9 @@ from psycopg.conninfo import make_conninfo
 from deploytool.errors import DeploytoolError
 from deploytool.models import utcnow
 from deploytool.store import pg_migrate
+from deploytool.store.api import Topic
 from deploytool.store.pg_connect import connect_error, missing_defaults, reason, statement_error, where
+from deploytool.store.pg_listen import Listener
 from deploytool.store.sql import Connection, Cursor, Database, Dialect, Row
 from deploytool.store.sqlstore import SqlStore
 from deploytool.store.urls import redact_url
@@ -153,6 +155,7 @@ class PostgresDatabase(Database):
         self._facade = _Conn(self)
         self._offset: timedelta | None = None
         self._offset_measured = 0.0
+        self._listener = Listener(url)  # its connection is opened by the first wait_for_change
         self._connect()
 
     @property
@@ -331,7 +334,12 @@ class PostgresDatabase(Database):
         with self._lock:
             return pg_migrate.current_version(self._facade)
 
+    def wait_for_change(self, topics: Collection[Topic], timeout: float, wake: threading.Event | None) -> bool:
+        # LISTEN/NOTIFY on a connection of its own (store/pg_listen.py); this one stays free for statements.
+        return self._listener.wait(topics, timeout, wake)
+
     def close(self) -> None:
+        self._listener.close()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()

@@ -8,12 +8,15 @@ connection; the repositories see the `Connection` protocol below.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from deploytool.store.api import Topic
 
 # The tables that hold the store's data, parents before children (foreign keys). Bookkeeping tables (the
 # schema's version) are not in it.
@@ -100,9 +103,9 @@ class Database(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
-    def change_counter(self) -> int | None:
-        """See Store.change_counter; None unless the backend can tell cheaply."""
-        return None
+    @abstractmethod
+    def wait_for_change(self, topics: Collection[Topic], timeout: float, wake: threading.Event | None) -> bool:
+        """See Store.wait_for_change."""
 
     def tables(self) -> list[str]:
         """The store's data tables, parents before children (for counts and copies)."""

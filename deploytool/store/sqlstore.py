@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
-from deploytool.store.api import Store
+from deploytool.store.api import Store, Topic
 from deploytool.store.blocks import BlockRepo
 from deploytool.store.dashboard import DashboardQueries
 from deploytool.store.deployments import DeploymentRepo
@@ -65,8 +66,10 @@ class SqlStore(Store):
     def schema_version(self) -> int:
         return self._db.schema_version()
 
-    def change_counter(self) -> int | None:
-        return self._db.change_counter()
+    def wait_for_change(
+        self, topics: Collection[Topic], timeout: float, *, wake: threading.Event | None = None
+    ) -> bool:
+        return self._db.wait_for_change(topics, timeout, wake)
 
     def table_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

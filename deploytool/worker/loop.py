@@ -52,7 +52,7 @@ class Worker:
         owner = JobOwner(self.name, self.pool.name)
         self.infra: Infrastructure[Any] = infra if infra is not None else infrastructure_for(self.pool.type, owner)
         self.active: dict[str, StartingRun] = {}
-        self.pacer = Pacer(store, options.poll_seconds, options.idle_poll_seconds)
+        self.pacer = Pacer(store, options.poll_seconds, options.idle_poll_seconds, self.pool.name)
         self.wake = self.pacer.wake  # set by a job that ends: the loop wakes at once
         self.claiming = True
         self.signals: list[str] = []

@@ -49,7 +49,7 @@ class WorkerOptions:
     `queues` None serves every queue of the pool. `lease_seconds` None means LEASE_HEARTBEATS heartbeats.
     `poll_seconds` is the pause between ticks while runs are active or one was just claimed; an idle worker's
     pause doubles with each pass that finds nothing due, up to `idle_poll_seconds` (docs/worker.md, "Idle"). A
-    job that ends wakes the loop at once; nothing else does.
+    job that ends, or a change in the store that may make a run of the pool claimable, ends a pause at once.
     `stop_grace_seconds` is the time between SIGTERM and SIGKILL when the worker stops a job (cancel, timeout,
     shutdown). `shutdown_grace_seconds` is how long a stopping worker lets its runs finish by themselves.
     `timeout_grace_seconds` is added to a flow's timeout before the worker stops it from outside (the engine

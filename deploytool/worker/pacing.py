@@ -1,28 +1,33 @@
-"""How long a worker sleeps between passes (docs/worker.md, "Idle").
+"""How long a worker sleeps between passes, and what ends a pause early (docs/worker.md, "Idle").
 
 While it has runs: `poll_seconds`. Idle: the pause doubles with each pass that found nothing, from `poll_seconds`
-up to `idle_poll_seconds`; a claimed run resets it. During a long pause the store's change counter (SQLite's
-`data_version`) is read every `poll_seconds`, and a change committed by another process (a run queued, a
-cancel) ends the pause, so an idle worker still notices a new run at once. A job that ends (the `wake` event)
-ends any pause.
+up to `idle_poll_seconds`; a claimed run resets it. Every pause is a `Store.wait_for_change` for the worker's
+pool: a run of the pool that may have become claimable (queued, rescheduled, released, re-queued after a crash,
+a concurrency slot freed, the pool or a queue resumed) ends it at once. On PostgreSQL that is a LISTEN/NOTIFY
+wake-up, whichever host made the change; on SQLite the store's `data_version` is read every 0.1 s (any commit of
+another process ends the pause). A job that ends (the `wake` event) ends any pause too. Polling stays the
+fallback: a pause that nothing ends is a pass like any other.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 
-from deploytool.store import Store
+from deploytool.store import Store, Topic
+
+log = logging.getLogger("deploytool.worker")
 
 
 class Pacer:
     """The pause between a worker's passes."""
 
-    def __init__(self, store: Store, poll_seconds: float, idle_poll_seconds: float) -> None:
+    def __init__(self, store: Store, poll_seconds: float, idle_poll_seconds: float, pool_name: str) -> None:
         self.store = store
         self.poll_seconds = poll_seconds
         self.idle_limit = max(idle_poll_seconds, poll_seconds)
         self.wake = threading.Event()
+        self.topics = (Topic.pool(pool_name),)
         self._idle_pause = 0.0
 
     def busy(self) -> None:
@@ -38,21 +43,14 @@ class Pacer:
         return self._idle_pause
 
     def sleep(self, idle: bool) -> None:
-        """Sleep the next pause, ended early by `wake` or (during a long idle pause) by a change in the store."""
+        """Sleep the next pause, ended early by `wake` or by a change in the store that concerns the pool."""
         pause = self.pause(idle)
-        step = self.poll_seconds
-        counter = self._change_counter() if pause > step else None
-        deadline = time.monotonic() + pause
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.wake.wait(min(step, remaining) if counter is not None else remaining):
-                self.wake.clear()
-                return
-            if counter is not None and self._change_counter() != counter:
-                self.busy()
-                return
-
-    def _change_counter(self) -> int | None:
         try:
-            return self.store.change_counter()
-        except Exception:  # the next pass meets (and reports) whatever is wrong with the store
-            return None
+            changed = self.store.wait_for_change(self.topics, pause, wake=self.wake)
+        except Exception as exc:  # the next pass meets (and reports) whatever is wrong with the store
+            log.debug("waiting for store changes failed (%s): sleeping instead", exc)
+            changed = False
+            self.wake.wait(pause)
+        if changed:
+            self.busy()
+        self.wake.clear()

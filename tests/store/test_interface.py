@@ -11,7 +11,10 @@ PACKAGE = Path(deploytool.__file__).parent
 # What code outside deploytool/store may import from it: the package (its interface) and nothing deeper.
 PUBLIC = {"deploytool.store"}
 # The only modules that may use a database driver.
-DRIVERS = {"sqlite3": {"store/db.py", "store/sqlite_file.py"}, "psycopg": {"store/postgres.py", "store/pg_connect.py"}}
+DRIVERS = {
+    "sqlite3": {"store/db.py", "store/sqlite_file.py"},
+    "psycopg": {"store/postgres.py", "store/pg_connect.py", "store/pg_listen.py"},
+}
 
 
 def _imports(path: Path) -> set[str]:

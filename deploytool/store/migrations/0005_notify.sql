@@ -1,0 +1,2 @@
+-- deploytool store, schema version 5: PostgreSQL's notification triggers (postgresql/0005_notify.sql). SQLite has
+-- no NOTIFY: a waiter reads its `data_version` instead (docs/stores.md, "Notifications"). Nothing to change here.
