@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -304,3 +305,31 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300, eve
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting after {timeout:g} s for {what}")
         time.sleep(every)
+
+
+class Connections:
+    """The most PostgreSQL connections each host held at once, sampled from `pg_stat_activity` by client address
+    (a thread, every `every` seconds, until `stop`)."""
+
+    def __init__(self, url: str, hosts: Sequence[Host], every: float = 0.1) -> None:
+        self.url, self.every = url, every
+        self.names = {host.address: host.name for host in hosts}
+        self.peak: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        query = "SELECT host(client_addr), count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL GROUP BY 1"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                for address, count in conn.execute(query).fetchall():
+                    name = self.names.get(address, address)
+                    self.peak[name] = max(self.peak.get(name, 0), count)
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join(60)
+        return dict(self.peak)
