@@ -99,5 +99,11 @@ class ConflictError(DeploytoolError):
     """The request conflicts with what is stored (e.g. a name is taken, an active run blocks a delete)."""
 
 
+class StoreUnavailableError(DeploytoolError):
+    """The store did not answer (a PostgreSQL server restarting or out of reach, a SQLite file locked too long):
+    the change was not made (or, when the connection dropped while a COMMIT was answered, its outcome is unknown:
+    callers that send it again make it idempotent), and the same call may succeed later."""
+
+
 class InfraError(DeploytoolError):
     """The infrastructure (a process, the Docker daemon, a registry) failed."""

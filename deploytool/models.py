@@ -248,6 +248,8 @@ class WorkerHeartbeat:
     host: str
     pid: int
     last_heartbeat: datetime
+    # Why it cannot take runs although it beats (its Docker daemon does not answer); None when it can.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)

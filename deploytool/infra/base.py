@@ -183,6 +183,11 @@ class Infrastructure(Protocol[H]):
         """The capability for jobs that outlive their worker, or None when jobs die with it."""
         ...
 
+    def problem(self) -> str | None:
+        """Why no job could be started now (the Docker daemon does not answer), or None when one could. Asked
+        with each heartbeat: the worker claims nothing while there is a problem, and its heartbeat says why."""
+        ...
+
 
 def layer_env(env: dict[str, str], config_env: Any, job_env: Mapping[str, str]) -> dict[str, str]:
     """`env`, then the job configuration's env over it (a null value removes a variable; other values go

@@ -125,6 +125,15 @@ class DockerInfrastructure:
     def outliving(self) -> DockerInfrastructure:
         return self
 
+    def problem(self) -> str | None:
+        """None when the Docker daemon answers a ping; else what it said (or that it did not answer)."""
+        try:
+            with docker_errors("asking the Docker daemon"):
+                self.client.ping()
+        except InfraError as exc:
+            return exc.message
+        return None
+
     def describe(self, handle: DockerHandle) -> JobInfo:
         """The container's id, and `container NAME (SHORT ID)`."""
         return JobInfo(handle.container_id, f"container {handle.name} ({handle.container_id[:12]})")

@@ -78,6 +78,9 @@ class ProcessInfrastructure:
     def outliving(self) -> None:
         return None
 
+    def problem(self) -> None:
+        """A local process can always be started."""
+
     def describe(self, handle: ProcessHandle) -> JobInfo:
         """The job's pid (also its process group and session id)."""
         return JobInfo(str(handle.pid), f"pid {handle.pid}")

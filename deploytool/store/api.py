@@ -202,8 +202,12 @@ class FlowRunRepository(Protocol):
         now: datetime | None = None,
         retry: bool = False,
         expect_worker: str | None = None,
+        expect_attempt: int | None = None,
         **fields: Any,
-    ) -> FlowRun: ...
+    ) -> FlowRun:
+        """A checked state change; with `expect_worker` (and `expect_attempt`), only while that worker holds the
+        active run at that attempt (ConflictError otherwise: its lease was recovered meanwhile)."""
+        ...
 
     def retry(
         self,
@@ -247,8 +251,9 @@ class FlowRunRepository(Protocol):
 class LogRepository(Protocol):
     """Log lines of flow runs, numbered by an increasing id."""
 
-    def append(self, run_id: str, lines: Sequence[LogLine]) -> int:
-        """Insert the lines in one batch (their `run_id` and `id` are ignored); return the last id."""
+    def append(self, run_id: str, lines: Sequence[LogLine], *, keys: Sequence[str] | None = None) -> int:
+        """Insert the lines in one batch (their `run_id` and `id` are ignored); return the last id. With `keys`
+        (one per line), a line whose key the run already has is skipped: sending a batch again stores it once."""
         ...
 
     def read(self, run_id: str, after_id: int | None = None, limit: int = 1000) -> builtins.list[LogLine]: ...
@@ -269,7 +274,11 @@ class TaskRunRepository(Protocol):
 class WorkerRepository(Protocol):
     """Workers as seen through their heartbeats, unique by (pool name, worker name)."""
 
-    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> WorkerHeartbeat: ...
+    def heartbeat(
+        self, name: str, pool_name: str, host: str, pid: int, now: datetime, problem: str | None = None
+    ) -> WorkerHeartbeat:
+        """Record that the worker is alive; `problem` says why it cannot take runs (None: it can)."""
+        ...
 
     def list(self, pool_name: str | None = None) -> builtins.list[WorkerHeartbeat]: ...
 

@@ -34,12 +34,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "job_variables", "state", "state_message", "scheduled_time", "start_time", "end_time", "attempt",
         "worker_name", "lease_expires", "infrastructure_id", "exit_code", "created", "idempotency_key",
     ),
-    "logs": ("run_id", "time", "level", "source", "message"),
+    "logs": ("run_id", "time", "level", "source", "message", "line_key"),
     "task_runs": (
         "id", "flow_run_id", "name", "task_name", "state", "attempts", "start_time", "end_time", "duration_seconds",
         "message", "tags",
     ),
-    "workers": ("pool_name", "name", "host", "pid", "last_heartbeat"),
+    "workers": ("pool_name", "name", "host", "pid", "last_heartbeat", "problem"),
     "variables": ("name", "value", "updated"),
     "blocks": ("type", "name", "data", "secret_fields", "updated"),
 }  # fmt: skip

@@ -21,11 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
 from deploytool.store.api import Topic
-from deploytool.store.sql import Connection, Database, Dialect, Row
+from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
 
 
 def locked_error(path: str) -> DeploytoolError:
-    return DeploytoolError(f"the store {path} stayed locked for more than {LOCK_TIMEOUT:.0f}s", hint=_LOCK_HINT)
+    return StoreUnavailableError(f"the store {path} stayed locked for more than {LOCK_TIMEOUT:.0f}s", hint=_LOCK_HINT)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -130,8 +130,15 @@ class SqliteDatabase(Database):
         # One machine, one clock.
         return utcnow()
 
-    def insert_logs(self, conn: Connection, rows: Sequence[tuple[str, str, str, str, str]]) -> int:
-        conn.executemany("INSERT INTO logs (run_id, time, level, source, message) VALUES (?, ?, ?, ?, ?)", rows)
+    def insert_logs(self, conn: Connection, rows: Sequence[LogRow]) -> int:
+        conn.executemany(
+            "INSERT INTO logs (run_id, time, level, source, message, line_key) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+        if any(row[5] is not None for row in rows):  # a skipped line leaves last_insert_rowid() behind
+            found = conn.execute("SELECT max(id) FROM logs WHERE run_id = ?", (rows[-1][0],)).fetchone()[0]
+            return int(found or 0)
         return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
 
     def lock_pool_for_claim(self, conn: Connection, pool_name: str) -> Row:

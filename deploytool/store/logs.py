@@ -15,11 +15,20 @@ class LogRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def append(self, run_id: str, lines: Sequence[LogLine]) -> int:
-        """Insert the lines in one batched statement (their `run_id` and `id` are ignored); return the last id."""
+    def append(self, run_id: str, lines: Sequence[LogLine], *, keys: Sequence[str] | None = None) -> int:
+        """Insert the lines in one batched statement (their `run_id` and `id` are ignored); return the last id.
+
+        `keys` (one per line) make the append idempotent: a line whose key the run already has is skipped, so
+        a batch sent again after its COMMIT's answer was lost is stored once (docs/reliability.md)."""
         if not lines:
             return 0
-        rows = [(run_id, ts(line.time), line.level, line.source, line.message) for line in lines]
+        if keys is not None and len(keys) != len(lines):
+            raise ValueError(f"{len(keys)} keys for {len(lines)} lines")
+        given = keys if keys is not None else [None] * len(lines)
+        rows = [
+            (run_id, ts(line.time), line.level, line.source, line.message, key)
+            for line, key in zip(lines, given, strict=True)
+        ]
         with self._db.transaction() as conn:
             return self._db.insert_logs(conn, rows)
 

@@ -30,13 +30,13 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from deploytool.errors import DeploytoolError
+from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import pg_migrate
 from deploytool.store.api import Topic
 from deploytool.store.pg_connect import connect_error, missing_defaults, reason, statement_error, where
 from deploytool.store.pg_listen import Listener
-from deploytool.store.sql import Connection, Cursor, Database, Dialect, Row
+from deploytool.store.sql import Connection, Cursor, Database, Dialect, LogRow, Row
 from deploytool.store.sqlstore import SqlStore
 from deploytool.store.urls import redact_url
 
@@ -156,6 +156,8 @@ class PostgresDatabase(Database):
         self._offset: timedelta | None = None
         self._offset_measured = 0.0
         self._listener = Listener(url)  # its connection is opened by the first wait_for_change
+        self._away_since: float | None = None  # monotonic time the connection was found lost, while it is
+        self._gave_up = False  # a reconnection already waited RECONNECT_SECONDS in vain (and the store is away)
         self._connect()
 
     @property
@@ -175,25 +177,34 @@ class PostgresDatabase(Database):
         return conn
 
     def _live(self) -> psycopg.Connection[Any]:
-        """The connection, reopened (with backoff, up to RECONNECT_SECONDS) if it was lost."""
+        """The connection, reopened (with backoff, up to RECONNECT_SECONDS) if it was lost. Says once that the
+        store is unreachable, and once that it is back."""
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return self._conn
-        deadline = time.monotonic() + RECONNECT_SECONDS
+        # The first call to find the connection gone waits up to RECONNECT_SECONDS; while the store stays away
+        # after that, each call tries once, so a caller that polls (a worker) is not held up again and again.
+        deadline = time.monotonic() + (0.0 if self._gave_up else RECONNECT_SECONDS)
         delay = 0.1
         while True:
             try:
                 conn = self._connect()
-            except DeploytoolError:
+            except DeploytoolError as exc:
+                if self._away_since is None:
+                    self._away_since = time.monotonic()
+                    log.warning("the store at %s is unreachable: %s; reconnecting", self._where, exc.message)
                 if time.monotonic() >= deadline:
-                    raise
+                    self._gave_up = True
+                    raise StoreUnavailableError(exc.message, exc.hint) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
                 continue
-            log.info("reconnected to the store at %s", self._where)
+            away = "" if self._away_since is None else f" after {time.monotonic() - self._away_since:.0f} s"
+            self._away_since, self._gave_up = None, False
+            log.warning("reconnected to the store at %s%s", self._where, away)
             return conn
 
     def _lost(self, exc: psycopg.Error) -> DeploytoolError:
-        return DeploytoolError(
+        return StoreUnavailableError(
             f"the connection to the store at {self._where} was lost: {reason(exc, self._url)}",
             hint="nothing of the interrupted change was stored (PostgreSQL rolled it back); run the command again"
             " once the database answers",
@@ -293,27 +304,39 @@ class PostgresDatabase(Database):
 
     def now(self) -> datetime:
         """The server's clock: this machine's, corrected by the offset measured against the server (again
-        every CLOCK_RESYNC_SECONDS), so asking costs no round trip."""
+        every CLOCK_RESYNC_SECONDS), so asking costs no round trip. While the server does not answer, the last
+        offset measured stands in (a worker keeps its clock through a restart of the database)."""
         with self._lock:
             if self._offset is None or time.monotonic() - self._offset_measured > CLOCK_RESYNC_SECONDS:
-                before = utcnow()
-                server = self.run("SELECT clock_timestamp()", None).fetchone()[0]
-                after = utcnow()
-                assert isinstance(server, datetime)
-                self._offset = server.astimezone(UTC) - (before + (after - before) / 2)
-                self._offset_measured = time.monotonic()
+                try:
+                    self._measure_offset()
+                except StoreUnavailableError:
+                    if self._offset is None:
+                        raise
+            assert self._offset is not None
             return utcnow() + self._offset
 
-    def insert_logs(self, conn: Connection, rows: Sequence[tuple[str, str, str, str, str]]) -> int:
+    def _measure_offset(self) -> None:
+        if self._offset is not None and (self._conn is None or self._conn.closed or self._conn.broken):
+            raise StoreUnavailableError(f"the connection to the store at {self._where} is down")  # no waiting
+        before = utcnow()
+        server = self.run("SELECT clock_timestamp()", None).fetchone()[0]
+        after = utcnow()
+        assert isinstance(server, datetime)
+        self._offset = server.astimezone(UTC) - (before + (after - before) / 2)
+        self._offset_measured = time.monotonic()
+
+    def insert_logs(self, conn: Connection, rows: Sequence[LogRow]) -> int:
         # One statement for the whole batch (arrays unnested server-side): 10,000 lines are one round trip.
         columns = list(zip(*[[clean(v) for v in row] for row in rows], strict=True))
         found = self.run(
-            "WITH added AS (INSERT INTO logs (run_id, time, level, source, message)"
-            " SELECT t.run_id, t.time, t.level, t.source, t.message"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
-            " WITH ORDINALITY AS t(run_id, time, level, source, message, n) ORDER BY n RETURNING id)"
-            " SELECT max(id) FROM added",
-            [list(c) for c in columns],
+            "WITH added AS (INSERT INTO logs (run_id, time, level, source, message, line_key)"
+            " SELECT t.run_id, t.time, t.level, t.source, t.message, t.line_key"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            " WITH ORDINALITY AS t(run_id, time, level, source, message, line_key, n) ORDER BY n"
+            " ON CONFLICT DO NOTHING RETURNING id)"
+            " SELECT coalesce((SELECT max(id) FROM added), (SELECT max(id) FROM logs WHERE run_id = %s), 0)",
+            [*[list(c) for c in columns], rows[-1][0]],
         ).fetchone()
         return int(found[0])
 

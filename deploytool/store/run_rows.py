@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deploytool.errors import ConflictError
-from deploytool.models import ALLOWED_TRANSITIONS, TERMINAL, FlowRun, RunState
+from deploytool.models import ACTIVE, ALLOWED_TRANSITIONS, TERMINAL, FlowRun, RunState
 from deploytool.store.pools import pool_not_found
 from deploytool.store.rows import dt, dt_or_none, dump, load, ts, ts_or_none
 from deploytool.store.sql import Connection, Database, Row
@@ -89,6 +89,12 @@ def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> Non
             hint=f"from {run.state} it can become: {allowed}"
             + ("; a finished run can only be retried" if run.state in TERMINAL else ""),
         )
+
+
+def holds(run: FlowRun, worker_name: str, attempt: int | None = None) -> bool:
+    """True while `worker_name` holds the run's lease: the run is active, the worker's, at `attempt` (if given).
+    Only the holder records a run's states, its final state included (set_state's `expect_worker`)."""
+    return run.state in ACTIVE and run.worker_name == worker_name and (attempt is None or run.attempt == attempt)
 
 
 def has_room(conn: Connection, limit: int | None, where: str, *args: object) -> bool:

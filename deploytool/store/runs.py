@@ -33,6 +33,7 @@ from deploytool.store.run_rows import (
     any_expired,
     check_transition,
     has_room,
+    holds,
     open_queues,
     run_from_row,
     run_values,
@@ -162,6 +163,7 @@ class FlowRunRepo:
         now: datetime | None = None,
         retry: bool = False,
         expect_worker: str | None = None,
+        expect_attempt: int | None = None,
         **fields: Any,
     ) -> FlowRun:
         """Move a run to `new_state` (checked by `check_transition`) and set `fields` (see SETTABLE_FIELDS).
@@ -169,8 +171,9 @@ class FlowRunRepo:
         The store fills in the bookkeeping: RUNNING sets `start_time`; a terminal state sets `end_time` and
         drops the lease; SCHEDULED drops the worker and lease, and with `retry=True` (only from a terminal
         state) also increments `attempt` and clears the last attempt's times, exit code and infrastructure.
-        With `expect_worker`, ConflictError unless that worker still holds the run (its lease was not
-        recovered meanwhile).
+        With `expect_worker`, ConflictError unless that worker still holds the run: the run is active (PENDING,
+        RUNNING, CANCELLING), the worker's, and (with `expect_attempt`) at that attempt. A worker whose lease was
+        recovered meanwhile (the run CRASHED, retried, perhaps claimed by another) can record nothing on it.
         """
         unknown = set(fields) - SETTABLE_FIELDS
         if unknown:
@@ -178,10 +181,10 @@ class FlowRunRepo:
         now = now or utcnow()
         with self._db.transaction() as conn:
             run = self._get_locked(conn, run_id)
-            if expect_worker is not None and run.worker_name != expect_worker:
+            if expect_worker is not None and not holds(run, expect_worker, expect_attempt):
                 raise ConflictError(
                     f"flow run {run.name!r} is no longer held by worker {expect_worker!r}"
-                    f" (it is {run.state}, worker {run.worker_name or 'none'})",
+                    f" (it is {run.state} at attempt {run.attempt}, worker {run.worker_name or 'none'})",
                     hint="its lease expired and it was recovered; this worker must stop it",
                 )
             check_transition(run, new_state, retry=retry)

@@ -25,6 +25,9 @@ DATA_TABLES = (
     "variables", "blocks",
 )  # fmt: skip
 
+# A log line as inserted: (run_id, time, level, source, message, line_key or None).
+LogRow = tuple[str, str, str, str, str, str | None]
+
 # A row supports both `row["column"]` and `row[0]` (sqlite3.Row, and postgres.py's row factory).
 Row = Any
 
@@ -92,8 +95,9 @@ class Database(ABC):
         """The database's clock, as an aware UTC datetime."""
 
     @abstractmethod
-    def insert_logs(self, conn: Connection, rows: Sequence[tuple[str, str, str, str, str]]) -> int:
-        """Insert (run_id, time, level, source, message) rows in one batch; the id of the last one."""
+    def insert_logs(self, conn: Connection, rows: Sequence[LogRow]) -> int:
+        """Insert (run_id, time, level, source, message, line_key) rows in one batch, skipping a row whose
+        (run_id, line_key) is stored already; the run's last log id."""
 
     @abstractmethod
     def lock_pool_for_claim(self, conn: Connection, pool_name: str) -> Row:

@@ -19,6 +19,7 @@ def _worker_from_row(row: Row) -> WorkerHeartbeat:
         host=row["host"],
         pid=row["pid"],
         last_heartbeat=dt(row["last_heartbeat"]),
+        problem=row["problem"],
     )
 
 
@@ -28,15 +29,18 @@ class WorkerRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def heartbeat(self, name: str, pool_name: str, host: str, pid: int, now: datetime) -> WorkerHeartbeat:
-        """Record that the worker is alive (creating its record on the first beat)."""
-        worker = WorkerHeartbeat(name=name, pool_name=pool_name, host=host, pid=pid, last_heartbeat=now)
+    def heartbeat(
+        self, name: str, pool_name: str, host: str, pid: int, now: datetime, problem: str | None = None
+    ) -> WorkerHeartbeat:
+        """Record that the worker is alive (creating its record on the first beat), and the `problem` that keeps
+        it from taking runs (None: it can)."""
+        worker = WorkerHeartbeat(name, pool_name, host, pid, now, problem)
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (pool_name, name) DO UPDATE SET"
-                " host = excluded.host, pid = excluded.pid, last_heartbeat = excluded.last_heartbeat",
-                (pool_name, name, host, pid, ts(now)),
+                "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat, problem) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (pool_name, name) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
+                " last_heartbeat = excluded.last_heartbeat, problem = excluded.problem",
+                (pool_name, name, host, pid, ts(now), problem),
             )
         return worker
 
@@ -71,14 +75,15 @@ class WorkerRepo:
         return now - worker.last_heartbeat <= timedelta(seconds=window_seconds)
 
     def pool_status(self, pool_name: str, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> PoolStatus:
-        """PAUSED if the pool is paused; READY if a worker beat within `window_seconds`; else NOT_READY."""
+        """PAUSED if the pool is paused; READY if a worker without a problem beat within `window_seconds`; else
+        NOT_READY (the workers' `problem` says why, when they beat)."""
         since = ts(now - timedelta(seconds=window_seconds))
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM work_pools WHERE name = ?", (pool_name,)).fetchone()
             if row is None:
                 raise pool_not_found(pool_name)
             online = conn.execute(
-                "SELECT 1 FROM workers WHERE pool_name = ? AND last_heartbeat >= ? LIMIT 1",
+                "SELECT 1 FROM workers WHERE pool_name = ? AND last_heartbeat >= ? AND problem IS NULL LIMIT 1",
                 (pool_name, since),
             ).fetchone()
         if pool_from_row(row).paused:

@@ -39,6 +39,7 @@ class ActiveRun:
     stop_detail: str = ""
     outcome: JobOutcome | None = None
     error: BaseException | None = None
+    ended: datetime | None = None  # when the loop saw it ended while the store was away (its recorded end time)
     _stop: threading.Event = field(default_factory=threading.Event)
     _grace: float = 0.0
     _done: threading.Event = field(default_factory=threading.Event)

@@ -62,10 +62,11 @@ class LeaseKeeper:
                 hint="stop that worker first, or give this one another --name (without --name each gets a unique one)",
             )
 
-    def beat(self, now: datetime, *, renew: bool) -> Recovered:
-        """One heartbeat at `now`; renews this worker's leases when `renew`; returns the runs it recovered."""
+    def beat(self, now: datetime, *, renew: bool, problem: str | None = None) -> Recovered:
+        """One heartbeat at `now` (with the `problem` that keeps the worker from taking runs); renews this
+        worker's leases when `renew`; returns the runs it recovered."""
         o = self.options
-        self.store.workers.heartbeat(o.name, self.pool_name, o.host, os.getpid(), now)
+        self.store.workers.heartbeat(o.name, self.pool_name, o.host, os.getpid(), now, problem)
         if renew:
             self.store.runs.renew_leases(o.name, o.lease, now, self.pool_name)
         beaten = (now, self.monotonic())

@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
+from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, StoreUnavailableError
 from deploytool.infra import infrastructure_for
 from deploytool.infra.base import Infrastructure, JobOwner
 from deploytool.models import ACTIVE, FlowRun, LogLine, RunState
@@ -25,11 +25,13 @@ from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.cleanup import Sweeper, release_job
 from deploytool.worker.crashes import retry_after_crash
+from deploytool.worker.health import InfraHealth
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.leases import LeaseKeeper
 from deploytool.worker.observer import NoObserver, WorkerObserver
 from deploytool.worker.options import WorkerOptions
+from deploytool.worker.outage import StoreOutage, lost_run
 from deploytool.worker.output import WORKER, RunOutput
 from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
@@ -68,6 +70,8 @@ class Worker:
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
         self.sweeper = Sweeper(store, self.infra, self.pool.name)  # removes kept containers in time (worker.cleanup)
         self.observer: WorkerObserver = NoObserver()  # told of heartbeats, claims and outcomes (e.g. metrics)
+        self.outage = StoreOutage(self.name)  # the store stopped answering: see deploytool.worker.outage
+        self.health = InfraHealth(self.infra, self.name)  # e.g. the Docker daemon does not answer
 
     # --- what the Reconciler uses (deploytool.worker.reconcile.ReconcilingWorker) --------------------------
 
@@ -151,6 +155,16 @@ class Worker:
         now = now or self.store.now()
         self.observer.ticked()
         self._handle_signals(now)
+        try:
+            self._pass(now, clock_given)
+        except StoreUnavailableError as exc:  # jobs go on; their logs and outcomes wait (deploytool.worker.outage)
+            self.outage.failed(exc, len(self.active), self._buffered())
+            self.outage.note_ended(self.active.values(), now)
+            self._check_deadlines(now)
+            return
+        self.outage.answered(self._buffered())
+
+    def _pass(self, now: datetime, clock_given: bool) -> None:
         if self._next_heartbeat is None or now >= self._next_heartbeat:
             self._heartbeat(now)
         if self.active:
@@ -162,7 +176,8 @@ class Worker:
         self.sweeper.tick(now)
         if self.claiming:
             self._schedule(now)
-            self._claim(now)
+            if self.health.problem is None:
+                self._claim(now)
             if self.options.run_once:
                 self.claiming = False
         self._flush()
@@ -195,7 +210,7 @@ class Worker:
         first = self._next_heartbeat is None  # a restarted worker may hold runs it has not re-attached yet
         self._next_heartbeat = now + timedelta(seconds=self.options.heartbeat_seconds)
         # An idle worker holds no lease: no renewal to write.
-        recovered = self.leases.beat(now, renew=bool(self.active) or first)
+        recovered = self.leases.beat(now, renew=bool(self.active) or first, problem=self.health.check())
         self.observer.heartbeat(now)
         if recovered:
             self.reconciler.run(now)  # the recovered runs' containers may still run: stop the leftovers
@@ -212,7 +227,7 @@ class Worker:
             run = owned.get(run_id)
             if run is None:
                 if active.request_stop(LOST, self.options.stop_grace_seconds):
-                    log.warning("run %s is no longer held by worker %s: stopping its job", run_id, self.name)
+                    lost_run(run_id, self.name, active.done, self.options.stop_grace_seconds)
             elif run.state is RunState.CANCELLING and active.request_stop(CANCEL, self.options.stop_grace_seconds):
                 active.output.note(f"cancel requested: stopping the job (grace {self.options.stop_grace_seconds:g}s)")
 
@@ -270,34 +285,60 @@ class Worker:
     # --- outcomes ------------------------------------------------------------------------------------------
 
     def _reap(self, now: datetime) -> None:
+        # A job leaves `active` only once its logs and outcome are stored: when the store is away, the next pass
+        # that reaches it records them (with the time the job was seen ended).
         for run_id in [r for r, a in self.active.items() if a.done]:
-            active = self.active.pop(run_id)
-            self.finished += 1
+            active = self.active[run_id]
             self._flush([active.output])
             job_id = active.info.infrastructure_id if active.info is not None else None
             if active.stop_reason == LOST:
-                log.warning("run %s: job stopped; its state belongs to whoever recovered it", run_id)
+                log.warning("run %s: job gone; the run's state belongs to whoever recovered it", run_id)
+                del self.active[run_id]
                 release_job(self.infra, job_id, None)
-                continue
-            state, message = job_state(active, self.name)
-            exit_code = active.outcome.exit_code if active.outcome is not None else None
-            self.record(run_id, state, active.output.redact(message), now=now, exit_code=exit_code)
-            release_job(self.infra, job_id, state)  # only now: its outcome and logs are in the store
+            else:
+                state, message = job_state(active, self.name)
+                exit_code = active.outcome.exit_code if active.outcome is not None else None
+                message = active.output.redact(message)
+                del self.active[run_id]
+                try:
+                    self.record(
+                        run_id, state, message, now=active.ended or now, exit_code=exit_code, attempt=active.run.attempt
+                    )
+                except StoreUnavailableError:
+                    self.active[run_id] = active
+                    raise
+                release_job(self.infra, job_id, state)  # only now: its outcome and logs are in the store
+            self.finished += 1
 
-    def record(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None, **fields: Any) -> bool:
-        """Record a state of a run this worker holds (with its crash retry); False if it no longer holds it."""
+    def record(
+        self,
+        run_id: str,
+        state: RunState,
+        message: str,
+        *,
+        now: datetime | None = None,
+        attempt: int | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Record a state of a run this worker holds (at `attempt`, if given), with its crash retry; False if it
+        no longer holds it (the outcome recorded meanwhile stays). StoreUnavailableError: try again later."""
         now = now or self.store.now()
         retried = None
         try:
             with self.store.transaction():  # a crash and its retry (crash_retries) are one change
                 previous = self.store.runs.get(run_id).state
-                run = self.store.runs.set_state(run_id, state, message, now=now, expect_worker=self.name, **fields)
+                run = self.store.runs.set_state(
+                    run_id, state, message, now=now, expect_worker=self.name, expect_attempt=attempt, **fields
+                )
                 if state is RunState.CRASHED:
                     retried = retry_after_crash(self.store, run, previous, now)
                     if retried is not None:
                         line = LogLine(run_id, now, "WARNING", WORKER, retried.state_message or "")
                         self.store.logs.append(run_id, [line])
         except ConflictError as exc:
+            current = self.store.runs.get(run_id)
+            if (current.state, current.state_message, current.worker_name) == (state, message, self.name):
+                return True  # its own write, committed before the connection dropped: recorded once
             log.warning("run %s: could not record %s: %s", run_id, state, exc)
             return False
         log.info("run %s: %s (%s)", run_id, state, message)
@@ -381,18 +422,21 @@ class Worker:
 
     def _flush(self, outputs: list[RunOutput] | None = None) -> None:
         chosen = outputs if outputs is not None else [a.output for a in self.active.values()]
-        batches = [(o, o.drain()) for o in chosen]
-        batches = [(o, lines) for o, lines in batches if lines]
+        batches = [(o, written) for o in chosen if (written := o.take()) is not None]
         if not batches:
             return
         with self.store.transaction():
-            for o, lines in batches:
-                o.write(self.store, lines)  # the lines, and the task runs reported with them
-        for o, lines in batches:
+            for o, written in batches:
+                o.write(self.store, written)  # the lines, and the task runs reported with them
+        for o, written in batches:
+            o.stored(written)  # only now: a failed write leaves them for the next pass
             if o.echo:
-                for line in lines:
+                for line in written.lines:
                     sys.stdout.write(f"{o.run_id[:8]} | {line.message}\n")
         sys.stdout.flush()
+
+    def _buffered(self) -> int:
+        return sum(a.output.buffered for a in self.active.values())
 
     def pause(self) -> float:
         """The next pause between passes (deploytool.worker.pacing)."""

@@ -1,8 +1,9 @@
 """A job's output on its way into the run's logs: event lines parsed, secrets redacted, lines batched.
 
 The infrastructure's reader thread calls `RunOutput.__call__` for each line; it only parses and queues. The
-worker's loop drains the queue (`drain()`) once per tick and writes every run's new lines in one transaction,
-so a chatty flow costs one write per tick, not one per line.
+worker's loop takes the queue (`take()`) once per tick and writes every run's new lines in one transaction,
+so a chatty flow costs one write per tick, not one per line. Lines and task runs leave the queue only once
+their write committed (`stored()`); the queue is bounded (deploytool.worker.logbuffer).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from deploytool.engine import events
 from deploytool.models import LogLine, TaskRun
 from deploytool.redaction import Redactor
 from deploytool.store import Store
+from deploytool.worker.logbuffer import Batch, LineBuffer
 
 WORKER, ENGINE, STDOUT = "worker", "engine", "stdout"
 LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
@@ -40,7 +42,7 @@ class RunOutput:
     started: dict[str, Any] | None = None
     attempt: Attempt | None = None
     echo: bool = False
-    _lines: list[LogLine] = field(default_factory=list)
+    _lines: LineBuffer = field(default_factory=LineBuffer)
     _task_runs: dict[str, TaskRun] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,36 +52,52 @@ class RunOutput:
         now = datetime.now(UTC)
         with self._lock:
             if text is not None:
-                self._lines.append(LogLine(self.run_id, now, "INFO", STDOUT, text))
+                self._lines.add(LogLine(self.run_id, now, "INFO", STDOUT, text))
             if event is not None:
-                self._lines.extend(self._on_event(event, now))
+                self._keep(self._on_event(event, now))
 
     def note(self, message: str, level: str = "INFO", source: str = WORKER) -> None:
         """A line written by the worker itself (claimed, started, stopped, ...)."""
         with self._lock:
-            self._lines.append(LogLine(self.run_id, datetime.now(UTC), level, source, message))
+            self._lines.add(LogLine(self.run_id, datetime.now(UTC), level, source, message))
 
-    def drain(self) -> list[LogLine]:
-        """The lines received since the last drain, redacted."""
+    @property
+    def buffered(self) -> int:
+        """How many lines wait to be stored."""
         with self._lock:
-            lines, self._lines = self._lines, []
+            return len(self._lines)
+
+    def _keep(self, lines: list[LogLine]) -> None:
+        for line in lines:
+            self._lines.add(line)
+
+    def take(self) -> Written | None:
+        """The lines and task runs not stored yet (redacted), or None when there are none. They stay here until
+        `stored()`: a write that fails is sent again by the next pass."""
+        with self._lock:
+            batch = self._lines.take()
+            task_runs = dict(self._task_runs)
+        if not batch.lines and not task_runs:
+            return None
         if self.redact:
-            lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in lines]
-        return lines
+            lines = [LogLine(x.run_id, x.time, x.level, x.source, self.redact(x.message)) for x in batch.lines]
+            batch = replace(batch, lines=lines)
+        return Written(batch, task_runs)
 
-    def write(self, store: Store, lines: list[LogLine]) -> None:
-        """Append drained lines to the run's log and record the task runs reported since the last write (a task
-        run's event always comes with its log line, so a batch of lines carries every task run change)."""
-        store.logs.append(self.run_id, lines)
-        store.task_runs.record(self.drain_task_runs())
+    def write(self, store: Store, written: Written) -> None:
+        """Append the lines to the run's log (keyed: a line sent twice is stored once) and record the task runs
+        reported with them (a task run's event always comes with its log line)."""
+        store.logs.append(self.run_id, written.batch.lines, keys=written.batch.keys)
+        runs = list(written.task_runs.values())
+        store.task_runs.record([_redacted_task_run(t, self.redact) for t in runs] if self.redact.secrets else runs)
 
-    def drain_task_runs(self) -> list[TaskRun]:
-        """The task runs reported (started, retried or finished) since the last drain, to record."""
+    def stored(self, written: Written) -> None:
+        """The write of `written` committed: forget what it held (a task run reported again since stays)."""
         with self._lock:
-            runs, self._task_runs = list(self._task_runs.values()), {}
-        if self.redact.secrets:
-            runs = [_redacted_task_run(t, self.redact) for t in runs]
-        return runs
+            self._lines.stored(written.batch)
+            for task_run_id, sent in written.task_runs.items():
+                if self._task_runs.get(task_run_id) is sent:
+                    del self._task_runs[task_run_id]
 
     def _on_event(self, event: dict[str, Any], now: datetime) -> list[LogLine]:
         kind = event["event"]
@@ -126,6 +144,18 @@ class RunOutput:
                 message=error_text(event) if state != "COMPLETED" else None,
             )  # fmt: skip
         self._task_runs[task_run_id] = known
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one write of a run's output carries: log lines (with their keys) and task runs."""
+
+    batch: Batch
+    task_runs: dict[str, TaskRun]
+
+    @property
+    def lines(self) -> list[LogLine]:
+        return self.batch.lines
 
 
 def _redacted_task_run(run: TaskRun, redact: Redactor) -> TaskRun:

@@ -56,7 +56,7 @@ class JobOutput(RunOutput):
                 dropped = min(self.skip, len(produced))
                 self.skip -= dropped
                 produced = produced[dropped:]
-            self._lines.extend(produced)
+            self._keep(produced)
 
 
 def _event_time(event: dict[str, Any], default: datetime) -> datetime:

@@ -108,6 +108,13 @@ class Cluster:
         time.sleep(down_seconds)
         self._ctl("-l", str(self.log), "-o", self.options, "start")
 
+    def stop_server(self) -> None:
+        """Stop the server (fast: every connection is cut, as a restart does); start_server() starts it again."""
+        self._ctl("-m", "fast", "stop")
+
+    def start_server(self) -> None:
+        self._ctl("-l", str(self.log), "-o", self.options, "start")
+
     def _ctl(self, *args: str) -> None:
         done = subprocess.run(
             [str(self.pg_ctl), "-D", str(self.folder / "data"), "-w", "-t", "120", *args],

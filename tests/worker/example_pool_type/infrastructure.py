@@ -43,6 +43,9 @@ class ExampleInfrastructure:
     def outliving(self) -> None:
         return None
 
+    def problem(self) -> None:
+        """A process can always be started."""
+
     def start(self, job: Job, on_output: LineSink) -> ExampleHandle:
         config = job.configuration
         env = layer_env(dict(os.environ), config.get("env"), job.env)
