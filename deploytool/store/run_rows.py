@@ -91,10 +91,16 @@ def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> Non
         )
 
 
-def holds(run: FlowRun, worker_name: str, attempt: int | None = None) -> bool:
-    """True while `worker_name` holds the run's lease: the run is active, the worker's, at `attempt` (if given).
-    Only the holder records a run's states, its final state included (set_state's `expect_worker`)."""
-    return run.state in ACTIVE and run.worker_name == worker_name and (attempt is None or run.attempt == attempt)
+def check_holder(run: FlowRun, worker_name: str, attempt: int | None = None) -> None:
+    """ConflictError unless `worker_name` holds the run's lease: the run is active, the worker's, at `attempt` (if
+    given). Only the holder records a run's states, its final state included (set_state's `expect_worker`)."""
+    if run.state in ACTIVE and run.worker_name == worker_name and (attempt is None or run.attempt == attempt):
+        return
+    raise ConflictError(
+        f"flow run {run.name!r} is no longer held by worker {worker_name!r}"
+        f" (it is {run.state} at attempt {run.attempt}, worker {run.worker_name or 'none'})",
+        hint="its lease expired and it was recovered; this worker must stop it",
+    )
 
 
 def has_room(conn: Connection, limit: int | None, where: str, *args: object) -> bool:

@@ -31,9 +31,9 @@ from deploytool.store.run_rows import (
     SETTABLE_FIELDS,
     any_due,
     any_expired,
+    check_holder,
     check_transition,
     has_room,
-    holds,
     open_queues,
     run_from_row,
     run_values,
@@ -171,9 +171,8 @@ class FlowRunRepo:
         The store fills in the bookkeeping: RUNNING sets `start_time`; a terminal state sets `end_time` and
         drops the lease; SCHEDULED drops the worker and lease, and with `retry=True` (only from a terminal
         state) also increments `attempt` and clears the last attempt's times, exit code and infrastructure.
-        With `expect_worker`, ConflictError unless that worker still holds the run: the run is active (PENDING,
-        RUNNING, CANCELLING), the worker's, and (with `expect_attempt`) at that attempt. A worker whose lease was
-        recovered meanwhile (the run CRASHED, retried, perhaps claimed by another) can record nothing on it.
+        With `expect_worker` (and `expect_attempt`), ConflictError unless that worker still holds the run
+        (`check_holder`): a worker whose lease was recovered meanwhile can record nothing on it.
         """
         unknown = set(fields) - SETTABLE_FIELDS
         if unknown:
@@ -181,12 +180,8 @@ class FlowRunRepo:
         now = now or utcnow()
         with self._db.transaction() as conn:
             run = self._get_locked(conn, run_id)
-            if expect_worker is not None and not holds(run, expect_worker, expect_attempt):
-                raise ConflictError(
-                    f"flow run {run.name!r} is no longer held by worker {expect_worker!r}"
-                    f" (it is {run.state} at attempt {run.attempt}, worker {run.worker_name or 'none'})",
-                    hint="its lease expired and it was recovered; this worker must stop it",
-                )
+            if expect_worker is not None:
+                check_holder(run, expect_worker, expect_attempt)
             check_transition(run, new_state, retry=retry)
             changes: dict[str, Any] = {"state": new_state, "state_message": message}
             if new_state is RunState.RUNNING and run.start_time is None:

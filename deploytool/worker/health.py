@@ -7,9 +7,12 @@ and claims again. docs/worker.md, "When the Docker daemon does not answer".
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from deploytool.infra.base import Infrastructure
+from deploytool.models import WorkPool
+from deploytool.store import Store
 
 log = logging.getLogger("deploytool.worker")
 
@@ -39,3 +42,16 @@ class InfraHealth:
                 )  # fmt: skip
         self.problem = problem
         return problem
+
+
+def warn_idle_setup(store: Store, pool: WorkPool, queues: Sequence[str] | None) -> None:
+    """Say so when a worker will claim nothing for now: a paused pool, or queues the pool does not have."""
+    if pool.paused:
+        log.warning("work pool %r is paused: no run is claimed until: deploytool work-pool resume %s", *[pool.name] * 2)
+    known = [q.name for q in store.queues.list(pool.name)]
+    for queue in [q for q in queues or () if q not in known]:
+        log.warning(
+            "work queue %r does not exist in pool %r (its queues: %s): nothing is claimed from it until it is"
+            " created (deploytool work-queue create %s --pool %s) or a deployment uses it",
+            queue, pool.name, ", ".join(known), queue, pool.name,
+        )  # fmt: skip

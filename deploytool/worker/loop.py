@@ -12,29 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from datetime import datetime, timedelta
 from typing import Any
 
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, StoreUnavailableError
 from deploytool.infra import infrastructure_for
 from deploytool.infra.base import Infrastructure, JobOwner
-from deploytool.models import ACTIVE, FlowRun, LogLine, RunState
+from deploytool.models import ACTIVE, FlowRun, RunState
 from deploytool.redaction import Redactor
 from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.cleanup import Sweeper, release_job
-from deploytool.worker.crashes import retry_after_crash
-from deploytool.worker.health import InfraHealth
+from deploytool.worker.health import InfraHealth, warn_idle_setup
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.leases import LeaseKeeper
 from deploytool.worker.observer import NoObserver, WorkerObserver
 from deploytool.worker.options import WorkerOptions
 from deploytool.worker.outage import StoreOutage, lost_run
-from deploytool.worker.output import WORKER, RunOutput
+from deploytool.worker.output import RunOutput, write_outputs
 from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
+from deploytool.worker.recording import record_state
 from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
 log = logging.getLogger("deploytool.worker")
@@ -134,20 +133,7 @@ class Worker:
             self.options.lease,
             self.options.heartbeat_seconds,
         )
-        self._warn_idle_setup()
-
-    def _warn_idle_setup(self) -> None:
-        """Say so when this worker will claim nothing for now: a paused pool, or queues the pool does not have."""
-        pool = self.pool.name
-        if self.pool.paused:
-            log.warning("work pool %r is paused: no run is claimed until: deploytool work-pool resume %s", pool, pool)
-        known = [q.name for q in self.store.queues.list(pool)]
-        for queue in [q for q in self.options.queues or () if q not in known]:
-            log.warning(
-                "work queue %r does not exist in pool %r (its queues: %s): nothing is claimed from it until it is"
-                " created (deploytool work-queue create %s --pool %s) or a deployment uses it",
-                queue, pool, ", ".join(known), queue, pool,
-            )  # fmt: skip
+        warn_idle_setup(self.store, self.pool, self.options.queues)
 
     def tick(self, now: datetime | None = None) -> None:
         """One pass of the loop (see the module docstring)."""
@@ -158,11 +144,10 @@ class Worker:
         try:
             self._pass(now, clock_given)
         except StoreUnavailableError as exc:  # jobs go on; their logs and outcomes wait (deploytool.worker.outage)
-            self.outage.failed(exc, len(self.active), self._buffered())
-            self.outage.note_ended(self.active.values(), now)
+            self.outage.failed(exc, list(self.active.values()), now)
             self._check_deadlines(now)
             return
-        self.outage.answered(self._buffered())
+        self.outage.answered(list(self.active.values()))
 
     def _pass(self, now: datetime, clock_given: bool) -> None:
         if self._next_heartbeat is None or now >= self._next_heartbeat:
@@ -285,8 +270,7 @@ class Worker:
     # --- outcomes ------------------------------------------------------------------------------------------
 
     def _reap(self, now: datetime) -> None:
-        # A job leaves `active` only once its logs and outcome are stored: when the store is away, the next pass
-        # that reaches it records them (with the time the job was seen ended).
+        # A job leaves `active` once its logs and outcome are stored (store away: deploytool.worker.outage).
         for run_id in [r for r, a in self.active.items() if a.done]:
             active = self.active[run_id]
             self._flush([active.output])
@@ -296,14 +280,11 @@ class Worker:
                 del self.active[run_id]
                 release_job(self.infra, job_id, None)
             else:
-                state, message = job_state(active, self.name)
-                exit_code = active.outcome.exit_code if active.outcome is not None else None
-                message = active.output.redact(message)
+                (state, message), exit_code = job_state(active, self.name), active.outcome and active.outcome.exit_code
                 del self.active[run_id]
                 try:
-                    self.record(
-                        run_id, state, message, now=active.ended or now, exit_code=exit_code, attempt=active.run.attempt
-                    )
+                    message, attempt = active.output.redact(message), active.run.attempt
+                    self.record(run_id, state, message, now=active.ended or now, exit_code=exit_code, attempt=attempt)
                 except StoreUnavailableError:
                     self.active[run_id] = active
                     raise
@@ -323,24 +304,10 @@ class Worker:
         """Record a state of a run this worker holds (at `attempt`, if given), with its crash retry; False if it
         no longer holds it (the outcome recorded meanwhile stays). StoreUnavailableError: try again later."""
         now = now or self.store.now()
-        retried = None
-        try:
-            with self.store.transaction():  # a crash and its retry (crash_retries) are one change
-                previous = self.store.runs.get(run_id).state
-                run = self.store.runs.set_state(
-                    run_id, state, message, now=now, expect_worker=self.name, expect_attempt=attempt, **fields
-                )
-                if state is RunState.CRASHED:
-                    retried = retry_after_crash(self.store, run, previous, now)
-                    if retried is not None:
-                        line = LogLine(run_id, now, "WARNING", WORKER, retried.state_message or "")
-                        self.store.logs.append(run_id, [line])
-        except ConflictError as exc:
-            current = self.store.runs.get(run_id)
-            if (current.state, current.state_message, current.worker_name) == (state, message, self.name):
-                return True  # its own write, committed before the connection dropped: recorded once
-            log.warning("run %s: could not record %s: %s", run_id, state, exc)
+        recorded = record_state(self.store, self.name, run_id, state, message, now=now, attempt=attempt, **fields)
+        if recorded is None:
             return False
+        run, retried = recorded
         log.info("run %s: %s (%s)", run_id, state, message)
         self.observer.recorded(run)
         self.observer.active(len(self.active))
@@ -421,22 +388,7 @@ class Worker:
     # --- logs and sleeping ---------------------------------------------------------------------------------
 
     def _flush(self, outputs: list[RunOutput] | None = None) -> None:
-        chosen = outputs if outputs is not None else [a.output for a in self.active.values()]
-        batches = [(o, written) for o in chosen if (written := o.take()) is not None]
-        if not batches:
-            return
-        with self.store.transaction():
-            for o, written in batches:
-                o.write(self.store, written)  # the lines, and the task runs reported with them
-        for o, written in batches:
-            o.stored(written)  # only now: a failed write leaves them for the next pass
-            if o.echo:
-                for line in written.lines:
-                    sys.stdout.write(f"{o.run_id[:8]} | {line.message}\n")
-        sys.stdout.flush()
-
-    def _buffered(self) -> int:
-        return sum(a.output.buffered for a in self.active.values())
+        write_outputs(self.store, outputs if outputs is not None else [a.output for a in self.active.values()])
 
     def pause(self) -> float:
         """The next pause between passes (deploytool.worker.pacing)."""

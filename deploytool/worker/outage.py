@@ -32,8 +32,9 @@ class StoreOutage:
     def away(self) -> bool:
         return self.since is not None
 
-    def failed(self, exc: StoreUnavailableError, running: int, buffered: int) -> None:
-        """A pass could not reach the store."""
+    def failed(self, exc: StoreUnavailableError, active: list[ActiveRun], now: datetime) -> None:
+        """A pass could not reach the store at `now`: say so (once), and note the jobs that ended meanwhile."""
+        self.note_ended(active, now)
         if self.since is not None:
             log.debug("worker %s: the store is still unreachable: %s", self.worker_name, exc.message)
             return
@@ -41,10 +42,10 @@ class StoreOutage:
         log.warning(
             "worker %s: the store is unreachable (%s); %d run(s) keep running, their logs (%d line(s) so far) and"
             " outcomes are kept until it answers again",
-            self.worker_name, exc.message, running, buffered,
+            self.worker_name, exc.message, len(active), buffered(active),
         )  # fmt: skip
 
-    def answered(self, buffered: int) -> None:
+    def answered(self, active: list[ActiveRun]) -> None:
         """A pass reached the store: say so once after an outage."""
         self._last_ok = time.monotonic()
         if self.since is None:
@@ -53,7 +54,7 @@ class StoreOutage:
         self.since = None
         log.warning(
             "worker %s: the store answers again after %.0f s; buffered logs and outcomes recorded (%d line(s) left)",
-            self.worker_name, seconds, buffered,
+            self.worker_name, seconds, buffered(active),
         )  # fmt: skip
 
     def note_ended(self, actives: Iterable[ActiveRun], now: datetime) -> None:
@@ -65,6 +66,10 @@ class StoreOutage:
                     "run %s: its job ended while the store is away; its outcome is recorded when the store answers",
                     active.run.id,
                 )
+
+
+def buffered(active: list[ActiveRun]) -> int:
+    return sum(a.output.buffered for a in active)
 
 
 def lost_run(run_id: str, worker_name: str, ended: bool, grace_seconds: float) -> None:

@@ -8,7 +8,9 @@ their write committed (`stored()`); the queue is bounded (deploytool.worker.logb
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +146,23 @@ class RunOutput:
                 message=error_text(event) if state != "COMPLETED" else None,
             )  # fmt: skip
         self._task_runs[task_run_id] = known
+
+
+def write_outputs(store: Store, outputs: Sequence[RunOutput]) -> None:
+    """Write the runs' unstored lines and task runs in one transaction; only once it committed are they
+    forgotten (and echoed, for a run that streams its output): a failed write leaves them for the next pass."""
+    batches = [(o, written) for o in outputs if (written := o.take()) is not None]
+    if not batches:
+        return
+    with store.transaction():
+        for o, written in batches:
+            o.write(store, written)
+    for o, written in batches:
+        o.stored(written)
+        if o.echo:
+            for line in written.lines:
+                sys.stdout.write(f"{o.run_id[:8]} | {line.message}\n")
+    sys.stdout.flush()
 
 
 @dataclass(frozen=True)

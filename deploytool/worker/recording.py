@@ -1,0 +1,54 @@
+"""Recording a run's state as its worker: only while it holds the run's lease, once, with the crash retry.
+
+The store refuses a state from a worker that no longer holds the run (set_state's `expect_worker` and
+`expect_attempt`: the run is active, the worker's, at the attempt the job was started for), so a worker whose
+lease was recovered while it was cut off never overwrites the outcome recorded meanwhile. A write the worker
+sends again because the answer to its COMMIT was lost finds its own state already stored: recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from deploytool.errors import ConflictError
+from deploytool.models import FlowRun, LogLine, RunState
+from deploytool.store import Store
+from deploytool.worker.crashes import retry_after_crash
+from deploytool.worker.output import WORKER
+
+log = logging.getLogger("deploytool.worker")
+
+
+def record_state(
+    store: Store,
+    worker_name: str,
+    run_id: str,
+    state: RunState,
+    message: str,
+    *,
+    now: datetime,
+    attempt: int | None = None,
+    **fields: Any,
+) -> tuple[FlowRun, FlowRun | None] | None:
+    """Record `state` (and a CRASHED run's retry, in the same transaction): (the run, its retry or None), or None
+    when the worker no longer holds the run. StoreUnavailableError when the store is away: try again later."""
+    retried = None
+    try:
+        with store.transaction():  # a crash and its retry (crash_retries) are one change
+            previous = store.runs.get(run_id).state
+            run = store.runs.set_state(
+                run_id, state, message, now=now, expect_worker=worker_name, expect_attempt=attempt, **fields
+            )
+            if state is RunState.CRASHED:
+                retried = retry_after_crash(store, run, previous, now)
+                if retried is not None:
+                    store.logs.append(run_id, [LogLine(run_id, now, "WARNING", WORKER, retried.state_message or "")])
+    except ConflictError as exc:
+        current = store.runs.get(run_id)
+        if (current.state, current.state_message, current.worker_name) == (state, message, worker_name):
+            return current, None  # its own write, committed before the connection dropped: recorded once
+        log.warning("run %s: could not record %s: %s", run_id, state, exc)
+        return None
+    return run, retried
