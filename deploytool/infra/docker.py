@@ -26,7 +26,7 @@ from typing import Any
 
 from deploytool.errors import InfraError
 from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, LineSink
-from deploytool.infra.docker_api import connect, create_container, docker_errors, ensure_image
+from deploytool.infra.docker_api import connect, create_container, daemon_problem, docker_errors, ensure_image
 from deploytool.infra.docker_config import (
     AUTO_REMOVE_LABEL,
     KEEP_FAILED_LABEL,
@@ -127,12 +127,7 @@ class DockerInfrastructure:
 
     def problem(self) -> str | None:
         """None when the Docker daemon answers a ping; else what it said (or that it did not answer)."""
-        try:
-            with docker_errors("asking the Docker daemon"):
-                self.client.ping()
-        except InfraError as exc:
-            return exc.message
-        return None
+        return daemon_problem(lambda: self.client)
 
     def describe(self, handle: DockerHandle) -> JobInfo:
         """The container's id, and `container NAME (SHORT ID)`."""

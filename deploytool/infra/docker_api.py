@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from deploytool.errors import InfraError
@@ -29,6 +29,16 @@ def connect(version: str | None = None) -> Any:
 
     with docker_errors("connecting to the Docker daemon"):
         return docker.from_env(timeout=CLIENT_TIMEOUT_SECONDS, version=version, max_pool_size=32)
+
+
+def daemon_problem(client: Callable[[], Any]) -> str | None:
+    """None when the daemon of `client()` answers a ping; else why not (a client that cannot be made included)."""
+    try:
+        with docker_errors("asking the Docker daemon"):
+            client().ping()
+    except InfraError as exc:
+        return exc.message
+    return None
 
 
 def ensure_image(client: Any, plan: ContainerPlan) -> None:

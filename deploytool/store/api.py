@@ -204,10 +204,7 @@ class FlowRunRepository(Protocol):
         expect_worker: str | None = None,
         expect_attempt: int | None = None,
         **fields: Any,
-    ) -> FlowRun:
-        """A checked state change; with `expect_worker` (and `expect_attempt`), only while that worker holds the
-        active run at that attempt (ConflictError otherwise: its lease was recovered meanwhile)."""
-        ...
+    ) -> FlowRun: ...  # with expect_worker (and expect_attempt): only while that worker holds the run
 
     def retry(
         self,
@@ -276,9 +273,7 @@ class WorkerRepository(Protocol):
 
     def heartbeat(
         self, name: str, pool_name: str, host: str, pid: int, now: datetime, problem: str | None = None
-    ) -> WorkerHeartbeat:
-        """Record that the worker is alive; `problem` says why it cannot take runs (None: it can)."""
-        ...
+    ) -> WorkerHeartbeat: ...  # `problem`: why the worker cannot take runs now (None: it can)
 
     def list(self, pool_name: str | None = None) -> builtins.list[WorkerHeartbeat]: ...
 
