@@ -28,11 +28,19 @@ declare -A MUTATE=(
   [scheduling]="deploytool/scheduling/*"
   [runs]="deploytool/store/runs.py"
 )
+# extra pytest arguments of a target, one per line. `runs`: the store's tests on SQLite only (a PostgreSQL cluster
+# started for each mutant would make each one take seconds). `scheduling`: without the 14-second race of
+# several scheduler processes (it holds the store's idempotent insert, which `runs` mutates).
+declare -A PYTEST_ARGS=(
+  [runs]=$'-k\nnot postgresql'
+  [scheduling]=$'-k\nnot racing'
+)
 declare -A TESTS=(
   [jobvars]="tests/test_jobvars.py tests/test_jobvars_messages.py tests/test_pool_types.py"
-  [templating]="tests/test_templating.py"
-  [scheduling]="tests/scheduling/test_scheduler.py tests/scheduling/test_catch_up.py"
-  [runs]="tests/store/test_runs.py tests/store/test_slots_and_retries.py tests/store/test_contract.py"
+  [templating]="tests/test_templating.py tests/test_template_limits.py"
+  [scheduling]="tests/scheduling/test_scheduler.py tests/scheduling/test_catch_up.py tests/scheduling/test_schedule_items.py
+    tests/scheduling/test_scheduler_edges.py"
+  [runs]="tests/store/test_runs.py tests/store/test_slots_and_retries.py tests/store/test_contract.py tests/store/test_run_books.py"
 )
 
 targets=("$@")
@@ -55,7 +63,9 @@ for target in "${targets[@]}"; do
     echo "[mutmut]"
     echo "source_paths=deploytool"
     echo "only_mutate=${MUTATE[$target]}"
-    echo "pytest_add_cli_args=-p no:cacheprovider -p no:xdist -q"
+    echo "pytest_add_cli_args="
+    printf '    %s\n' -p no:cacheprovider -p no:xdist -q
+    [[ -n "${PYTEST_ARGS[$target]:-}" ]] && while IFS= read -r arg; do echo "    $arg"; done <<<"${PYTEST_ARGS[$target]}"
     echo "pytest_add_cli_args_test_selection="
     for t in ${TESTS[$target]}; do echo "    $t"; done
     echo "also_copy="

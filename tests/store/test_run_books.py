@@ -1,0 +1,108 @@
+"""What the store says about runs, exactly as `flow-run inspect`, `why`, `work-pool ls` and the recovery of a
+lost worker show it: recovery messages, counts per pool, finding by id prefix, list limits, retry and lease
+renewal by pool. (Written against the surviving mutants of store/runs.py: docs/quality.md.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from deploytool.errors import ConflictError, NotFoundError
+from deploytool.models import Deployment, RunCounts, RunState, WorkPool
+from deploytool.store import Store
+from tests.store.helpers import NOW, later, run_for
+
+
+def _claimed(store: Store, deployment: Deployment, worker: str = "w1", pool: str = "local") -> str:
+    run = store.runs.create(run_for(deployment))
+    claimed = store.runs.claim_next(pool, None, worker, 30, NOW)
+    assert claimed is not None and claimed.id == run.id
+    return run.id
+
+
+def test_a_lost_lease_is_explained_in_the_run_s_message(store: Store, deployment: Deployment) -> None:
+    pending = _claimed(store, deployment)
+    running = _claimed(store, deployment)
+    store.runs.set_state(running, RunState.RUNNING, now=NOW)
+    expired = later(30).isoformat(timespec="seconds")
+    recovered = {r.id: state for r, state in store.runs.recover_expired(later(60))}
+    assert recovered == {pending: RunState.SCHEDULED, running: RunState.CRASHED}
+    assert store.runs.get(pending).state_message == (
+        f"worker 'w1' lost its lease (expired {expired}) before starting the run; re-queued"
+    )
+    assert store.runs.get(running).state_message == (
+        f"worker 'w1' stopped renewing its lease (expired {expired}); the run's outcome is unknown"
+    )
+
+
+def test_counts_per_pool_add_every_active_state_and_say_zero_for_none(store: Store, deployment: Deployment) -> None:
+    pending = _claimed(store, deployment)
+    running = _claimed(store, deployment)
+    cancelling = _claimed(store, deployment)
+    store.runs.set_state(running, RunState.RUNNING, now=NOW)
+    store.runs.set_state(cancelling, RunState.RUNNING, now=NOW)
+    store.runs.set_state(cancelling, RunState.CANCELLING, now=NOW)
+    assert store.runs.get(pending).state is RunState.PENDING
+    assert store.runs.counts() == {"local": RunCounts(queued=0, running=3)}
+    store.pools.create(WorkPool(name="other", type="process"))
+    store.runs.create(run_for(deployment, pool_name="other"))
+    assert store.runs.counts() == {"local": RunCounts(queued=0, running=3), "other": RunCounts(queued=1, running=0)}
+
+
+def test_find_by_id_prefix_takes_every_id_that_starts_so_and_at_most_six(store: Store, deployment: Deployment) -> None:
+    ids = [f"ab{c}0" + "0" * 28 for c in "0189af"] + ["ab" + "f" * 30, "ac" + "0" * 30]
+    for run_id in ids:
+        store.runs.create(run_for(deployment, id=run_id))
+    assert [r.id for r in store.runs.find("AB", limit=10)] == sorted(ids[:-1])
+    assert [r.id for r in store.runs.find("ab")] == sorted(ids[:-1])[:6]
+    assert [r.id for r in store.runs.find("abf")] == ["abf0" + "0" * 28, "ab" + "f" * 30]
+
+
+def test_a_list_without_a_limit_gives_the_newest_fifty(store: Store, deployment: Deployment) -> None:
+    created = [store.runs.create(run_for(deployment, created=later(i))) for i in range(51)]
+    listed = store.runs.list()
+    assert len(listed) == 50 and listed[0].id == created[-1].id and created[0].id not in {r.id for r in listed}
+
+
+def test_a_state_change_of_an_unknown_run_says_how_to_list_runs(store: Store) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        store.runs.set_state("nope", RunState.CANCELLED)
+    assert (caught.value.message, caught.value.hint) == (
+        "flow run 'nope' not found",
+        "list runs: deploytool flow-run ls",
+    )
+
+
+def test_a_retry_clears_what_the_last_attempt_left(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    store.runs.set_state(run_id, RunState.RUNNING, now=NOW)
+    assert store.runs.set_infrastructure_id(run_id, "w1", "container-1")
+    store.runs.set_state(run_id, RunState.FAILED, "boom", now=later(5), exit_code=1)
+    retried = store.runs.retry(run_id, "again", now=later(10))
+    assert (retried.infrastructure_id, retried.exit_code, retried.start_time, retried.end_time) == (None,) * 4
+    assert (retried.attempt, retried.scheduled_time, retried.state) == (2, later(10), RunState.SCHEDULED)
+
+
+def test_a_second_retry_of_the_same_attempt_is_refused_with_where_to_look(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    store.runs.set_state(run_id, RunState.RUNNING, now=NOW)
+    store.runs.set_state(run_id, RunState.FAILED, "boom", now=NOW)
+    store.runs.retry(run_id, "again", now=NOW, expect_attempt=1)
+    with pytest.raises(ConflictError) as caught:
+        store.runs.retry(run_id, "again", now=NOW, expect_attempt=1)
+    name = store.runs.get(run_id).name
+    assert caught.value.message == f"flow run {name!r} was already retried (it is at attempt 2, SCHEDULED)"
+    assert caught.value.hint == f"see it: deploytool flow-run inspect {run_id[:8]}"
+
+
+def test_renewing_leases_in_one_pool_leaves_the_worker_s_other_pools_alone(
+    store: Store, deployment: Deployment
+) -> None:
+    store.pools.create(WorkPool(name="other", type="process"))
+    here = _claimed(store, deployment)
+    store.runs.create(run_for(deployment, pool_name="other"))
+    there = store.runs.claim_next("other", None, "w1", 30, NOW)
+    assert there is not None
+    assert store.runs.renew_leases("w1", 120, later(10), pool_name="local") == 1
+    assert store.runs.get(here).lease_expires == later(130)
+    assert store.runs.get(there.id).lease_expires == later(30)
+    assert store.runs.renew_leases("w1", 120, later(10)) == 2
