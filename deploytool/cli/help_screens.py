@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 2738707550,
-    'deploy_cmds': 4066300886,
-    'pool_cmds': 3602891186,
-    'queue_cmds': 2848899064,
-    'value_cmds': 501211881,
-    'run_cmds': 959645280,
-    'worker_cmds': 2427989534,
-    'scheduler_cmds': 1994979488,
-    'ui_cmds': 2111650264,
-    'store_cmds': 3409976140,
+    'config_cmds': 1828635086,
+    'deploy_cmds': 1165094513,
+    'pool_cmds': 2556808691,
+    'queue_cmds': 1576360395,
+    'value_cmds': 282290105,
+    'run_cmds': 3569611632,
+    'worker_cmds': 1253963737,
+    'scheduler_cmds': 50317003,
+    'ui_cmds': 3239132556,
+    'store_cmds': 3773210259,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.
