@@ -58,6 +58,7 @@ class ProcessHandle:
     killed: bool = False
     outcome: JobOutcome | None = None
     token: str = ""  # this job's JOB_TOKEN_ENV value
+    started: int = 0  # the main process's start time (clock ticks since boot; 0: unknown): its processes are younger
     _tree: dict[int, int] = field(default_factory=dict)  # pid -> start time: the job's processes seen so far
 
     @property
@@ -126,7 +127,15 @@ class ProcessInfrastructure:
             target=_read_lines, args=(popen.stdout, on_output), name=f"output-{job.run_id}", daemon=True
         )
         reader.start()
-        return ProcessHandle(run_id=job.run_id, popen=popen, temp_dir=temp_dir, reader=reader, token=token)
+        leader = _stat(popen.pid)  # not reaped before wait(): its /proc entry is there
+        return ProcessHandle(
+            run_id=job.run_id,
+            popen=popen,
+            temp_dir=temp_dir,
+            reader=reader,
+            token=token,
+            started=leader.start if leader is not None else 0,
+        )
 
     def poll(self, handle: ProcessHandle) -> int | None:
         """The exit code if the job's main process has ended, else None. Never blocks."""
@@ -238,21 +247,23 @@ class _Proc(NamedTuple):
 
 
 def _stat(pid: int) -> _Proc | None:
+    # Plain open() of a str path: this runs for every process on the machine at the end of every job.
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        with open(f"/proc/{pid}/stat", "rb") as fh:  # noqa: PTH123
+            text = fh.read()
     except OSError:
         return None
     # The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
-    fields = text[text.rindex(")") + 2 :].split()
-    return _Proc(int(fields[1]), int(fields[2]), int(fields[3]), fields[0], int(fields[19]))
+    fields = text[text.rindex(b")") + 2 :].split()
+    return _Proc(int(fields[1]), int(fields[2]), int(fields[3]), fields[0].decode("ascii", "replace"), int(fields[19]))
 
 
 def _process_table() -> dict[int, _Proc]:
     table = {}
     with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and (proc := _stat(int(entry.name))) is not None:
-                table[int(entry.name)] = proc
+        for name in os.listdir("/proc"):  # noqa: PTH208
+            if name.isdigit() and (proc := _stat(int(name))) is not None:
+                table[int(name)] = proc
     return table
 
 
@@ -265,8 +276,8 @@ def _remember_tree(handle: ProcessHandle) -> None:
         return  # no /proc (not Linux): the process group is all we can reach
     leader = handle.pid
     members = {pid for pid, p in table.items() if p.session == leader or p.pgrp == leader}
-    if handle.token:  # a double-forked daemon keeps the job's environment
-        members |= set(_carrying(f"{JOB_TOKEN_ENV}={handle.token}", table))
+    if handle.token:  # a double-forked daemon keeps the job's environment (and started after the job did)
+        members |= set(_carrying(f"{JOB_TOKEN_ENV}={handle.token}", table, since=handle.started))
     members |= {pid for pid in handle._tree if pid in table and table[pid].start == handle._tree[pid]}
     children: dict[int, list[int]] = {}
     for pid, p in table.items():
@@ -318,13 +329,15 @@ def run_processes(run_id: str) -> dict[int, int]:
     return _carrying(f"{RUN_ID_ENV}={run_id}", None)
 
 
-def _carrying(variable: str, table: dict[int, _Proc] | None) -> dict[int, int]:
+def _carrying(variable: str, table: dict[int, _Proc] | None, since: int = 0) -> dict[int, int]:
+    """The processes whose environment holds `variable` (NAME=VALUE); only those started at `since` or later
+    (clock ticks since boot) are read: a process inherits its environment, so it is younger than its source."""
     marker = variable.encode()
     found = {}
     for pid, proc in (table if table is not None else _process_table()).items():
-        if pid != os.getpid() and proc.state not in ("Z", "X"):
-            with contextlib.suppress(OSError):
-                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if pid != os.getpid() and proc.state not in ("Z", "X") and proc.start >= since:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/environ", "rb") as fh:  # noqa: PTH123
+                if marker in fh.read().split(b"\0"):
                     found[pid] = proc.start
     return found
 

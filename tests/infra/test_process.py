@@ -195,3 +195,42 @@ def test_a_command_that_cannot_start_is_an_infra_error(tmp_path: Path) -> None:
     assert info.value.hint
     with pytest.raises(InfraError, match="does not exist"):
         INFRA.start(Job("r8", {"working_dir": str(tmp_path / "missing")}), Lines())
+
+
+def test_a_daemon_that_left_the_job_s_session_is_killed_with_the_job() -> None:
+    """Found by the job's token in its environment: it is neither in the job's session nor its descendant."""
+    code = """
+        import os, sys, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                print(os.getpid(), flush=True)
+                sys.stdout.close()
+                os.close(1)
+                time.sleep(60)
+            os._exit(0)
+        os.wait()
+    """
+    out = Lines()
+    outcome = INFRA.wait(INFRA.start(Job("r7", {"command": python(code)}), out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 1, out.lines
+    wait_for(lambda: not alive(int(out.lines[0])))
+
+
+def test_the_end_of_a_job_reads_no_environment_of_processes_older_than_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding a job's processes by its token reads only processes started since the job (a machine's other
+    processes cannot carry it): at every job's end, not the environment of every process on the machine."""
+    from deploytool.infra import process
+
+    read: list[str] = []
+
+    def recording_open(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        read.append(str(path))
+        return open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(process, "open", recording_open, raising=False)
+    outcome = INFRA.wait(INFRA.start(Job("r8", {"command": python("pass")}), Lines()), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0
+    assert any(path.endswith("/stat") for path in read)  # the process table was read
+    environs = [path for path in read if path.endswith("/environ")]
+    assert "/proc/1/environ" not in environs and f"/proc/{os.getpid()}/environ" not in environs
