@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_worker.py [--runs N] [--idle-seconds S] [--json]
 
 In a fresh temporary DEPLOYTOOL_HOME: a project with one flow that writes `time.time()` to a file as its first
-line, `deploytool work-pool create bench --type process`, `deploytool deploy`, then
-`deploytool worker start --pool bench --limit 8` in the background. Measured:
+line and a `set_working_directory` pull step, `deploytool work-pool create bench --type process`,
+`deploytool deploy`, then `deploytool worker start --pool bench --limit 8` in the background. Measured:
 
 - pickup latency: for each of N runs, from the moment `deploytool run bench/latency` RETURNS (the command has
   exited; its own start-up is not counted) to the flow's first line; median and p90;
@@ -75,7 +75,11 @@ def latency(out: str) -> None:
         fh.write(repr(stamp))
 """
 
-PROJECT = """deployments:
+# With the pull step users have (`prefect init` writes it), as bench_throughput.py (issue 17, item 6).
+PROJECT = """pull:
+  - set_working_directory:
+      directory: {root}
+deployments:
   - name: latency
     entrypoint: flow.py:latency
     parameters: {{out: "{out}"}}
@@ -134,7 +138,7 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
         out = root / "out"
         out.mkdir()
         (root / "flow.py").write_text(FLOW)
-        (root / "deploy.yaml").write_text(PROJECT.format(out=out))
+        (root / "deploy.yaml").write_text(PROJECT.format(out=out, root=root))
         env = {**os.environ, "DEPLOYTOOL_HOME": str(root / "home")}
         _cli(exe, "work-pool", "create", "bench", "--type", "process", env=env, cwd=root)
         _cli(exe, "deploy", env=env, cwd=root)
