@@ -138,8 +138,10 @@ def print_top_help() -> None:
     sys.stdout.flush()
 
 
-# Besides a command's own module, the files its help screens are made from (shared options, defaults, pool types).
-HELP_SOURCES = ("cli/app.py", "cli/output.py", "cli/helpformat.py", "pooltypes.py", "worker/options.py")
+# Besides a command's own module, the files its help screens are made from: shared options and drawing, and the
+# modules a command module takes help texts or defaults from (pool types, the worker's defaults).
+HELP_SOURCES = ("cli/app.py", "cli/output.py", "cli/helpformat.py")
+MODULE_HELP_SOURCES = {"pool_cmds": ("pooltypes.py",), "worker_cmds": ("pooltypes.py", "worker/options.py")}
 
 
 def help_fingerprint(module: str) -> int | None:
@@ -148,7 +150,7 @@ def help_fingerprint(module: str) -> int | None:
 
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     checksum = 0
-    for name in (f"cli/{module}.py", *HELP_SOURCES):
+    for name in (f"cli/{module}.py", *HELP_SOURCES, *MODULE_HELP_SOURCES.get(module, ())):
         try:
             with open(os.path.join(package, *name.split("/")), "rb") as fh:
                 source = fh.read()

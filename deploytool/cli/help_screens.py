@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 1828635086,
-    'deploy_cmds': 1165094513,
-    'pool_cmds': 2556808691,
-    'queue_cmds': 1576360395,
-    'value_cmds': 282290105,
-    'run_cmds': 3569611632,
+    'config_cmds': 350728089,
+    'deploy_cmds': 1607111013,
+    'pool_cmds': 2659485789,
+    'queue_cmds': 746966261,
+    'value_cmds': 3589259274,
+    'run_cmds': 571229581,
     'worker_cmds': 1253963737,
-    'scheduler_cmds': 50317003,
-    'ui_cmds': 3239132556,
-    'store_cmds': 3773210259,
+    'scheduler_cmds': 2524502199,
+    'ui_cmds': 1993534892,
+    'store_cmds': 2932354353,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.
