@@ -217,3 +217,34 @@ class TestPostgresNotifications:
             waiter = Waiter(store, topics, timeout=1.0)
             assert other.runs.renew_leases("w1", 60, other.now() + timedelta(seconds=1)) == 1
             assert waiter.outcome() is False
+
+
+# --- following a run from another host ----------------------------------------------------------------------
+
+
+def test_a_follower_sees_lines_and_the_end_written_by_another_host_without_polling(
+    store_factory: StoreFactory,
+) -> None:
+    """`flow-run logs --follow` / `--watch` wait for the run's changes: with an hour between polls, lines and the
+    final state written on another connection still arrive (the follower ends)."""
+    from deploytool.core.watch import follow_logs
+
+    with _two(store_factory) as (store, other):
+        run = other.runs.create(run_for(_setup(other), at=utcnow()))
+        seen: list[str] = []
+        done = threading.Event()
+
+        def follow() -> None:
+            for line in follow_logs(store, run.id, follow=True, poll_seconds=3600):
+                seen.append(line.message)
+            done.set()
+
+        threading.Thread(target=follow, daemon=True).start()
+        claimed = other.runs.claim_next(POOL, None, "w1", 30, other.now())
+        assert claimed is not None and claimed.id == run.id
+        other.runs.set_state(run.id, RunState.RUNNING, None, expect_worker="w1")
+        other.logs.append(run.id, [LogLine(run.id, utcnow(), "INFO", "stdout", "first")])
+        other.logs.append(run.id, [LogLine(run.id, utcnow(), "INFO", "stdout", "second")])
+        other.runs.set_state(run.id, RunState.COMPLETED, None, expect_worker="w1")
+        assert done.wait(SAFETY), f"the follower is still waiting after {seen}"
+        assert seen == ["first", "second"]
