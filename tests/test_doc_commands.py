@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 
 from deploytool.cli.app import build_app
@@ -134,16 +135,22 @@ def _field_table(doc: str, heading: str) -> dict[str, str]:
     return {name: row[2] for row in rows for name in re.findall(r"`(\w+)`", row[1])}
 
 
-def test_the_docker_job_variables_table_names_every_variable_and_its_default() -> None:
+@pytest.mark.parametrize(
+    ("pool_type", "doc", "heading"),
+    [("docker", "docker.md", "## Job configuration"), ("process", "job-variables.md", "## The variables of each")],
+)
+def test_the_job_variables_table_of_each_pool_type_names_every_variable_and_its_default(
+    pool_type: str, doc: str, heading: str
+) -> None:
     from deploytool.jobvars import default_base_job_template
 
-    properties = default_base_job_template("docker")["variables"]["properties"]
-    table = _field_table("docker.md", "## Job configuration")
+    properties = default_base_job_template(pool_type)["variables"]["properties"]
+    table = _field_table(doc, heading)
     assert sorted(table) == sorted(properties)
     for name, spec in properties.items():
         if "default" in spec and spec["default"] is not None:
             shown = json.dumps(spec["default"]) if not isinstance(spec["default"], str) else spec["default"]
-            assert f"`{shown}`" in table[name], f"docs/docker.md: {name} defaults to {shown}"
+            assert f"`{shown}`" in table[name], f"docs/{doc}: {name} defaults to {shown}"
 
 
 def test_the_readme_lists_every_doc() -> None:
