@@ -23,12 +23,20 @@ from tests.worker.helpers import worker as make_worker
 
 POOL = "retention"
 FLOWS = """
+import time
+
 from deploytool import flow
 
 
 @flow(name="hello")
 def hello(name: str = "world"):
     print(f"hello {name}")
+
+
+@flow(name="slow")
+def slow(seconds: float = 600):
+    print("sleeping", flush=True)
+    time.sleep(seconds)
 """
 
 
@@ -148,3 +156,26 @@ def test_keep_failed_hours_0_removes_a_failed_runs_container_at_once_and_auto_re
     w.sweeper.tick(ended + timedelta(days=30))
     assert len(containers_of(docker_client, kept.id)) == 1  # until `deploytool worker prune`
     w.close()
+
+
+def test_a_crashed_runs_container_still_running_under_a_lost_worker_is_stopped_and_kept(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    from deploytool.models import utcnow
+
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels))
+    a = docker_worker(store, name="A")
+    a.register()
+    tick_until(a, lambda: "sleeping" in log_text(store, run.id), timeout=120)
+    # A stops ticking (as if it hung); B recovers A's expired lease as CRASHED, then reconciles the container
+    b = docker_worker(store, name="B")
+    later = utcnow() + timedelta(seconds=60)
+    b.register(later)
+    assert store.runs.get(run.id).state is RunState.CRASHED
+    wait_for(lambda: [c["State"] for c in containers_of(docker_client, run.id)] == ["exited"], timeout=60)
+    assert "is stopping leftover container" in log_text(store, run.id)  # stopped, kept: what it printed is there
+    ended = store.runs.get(run.id).end_time
+    assert ended is not None
+    b.sweeper.tick(ended + timedelta(hours=24, seconds=1))
+    assert containers_of(docker_client, run.id) == []
+    b.close(later)
