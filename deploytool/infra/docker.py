@@ -9,7 +9,7 @@ recorded, which removes the container then, or keeps a FAILED/CRASHED run's for 
 sweep and `worker prune` remove it later). A container whose worker died meanwhile keeps its labels, so a
 restarted worker finds it (`find_containers`), `attach`es to it and finishes the job. The exit code is the
 container's (137 SIGKILL, 143 SIGTERM); an out-of-memory kill is reported by `DockerOutcome.oom_killed`.
-See docs/docker.md.
+The handle and its threads are in deploytool.infra.docker_follow. See docs/docker.md.
 
 The Docker SDK is imported inside functions only: a process worker and the CLI never load it.
 """
@@ -21,11 +21,11 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from deploytool.errors import InfraError
-from deploytool.infra.base import FoundJob, Job, JobInfo, JobOutcome, JobOwner, LineSink
+from deploytool.infra.base import FoundJob, Job, JobInfo, JobOwner, LineSink
 from deploytool.infra.docker_api import connect, create_container, daemon_problem, docker_errors, ensure_image
 from deploytool.infra.docker_config import (
     AUTO_REMOVE_LABEL,
@@ -35,51 +35,17 @@ from deploytool.infra.docker_config import (
     WORKER_LABEL,
     plan_container,
 )
+from deploytool.infra.docker_follow import (
+    OUTPUT_DRAIN_SECONDS,
+    DockerHandle,
+    DockerOutcome,
+    oom_killed,
+    read_logs,
+    read_state,
+    wait_exit,
+)
 
 log = logging.getLogger(__name__)
-
-MAX_LINE_BYTES = 1024 * 1024  # a longer line is delivered in pieces
-OUTPUT_DRAIN_SECONDS = 5.0  # how long to wait for the last output after the container exited
-OOM_FLAG_SECONDS = 1.5  # how long a container that exited 137 is watched for its OOMKilled flag
-DAEMON_LOST_SECONDS = 300.0  # give up on a container whose daemon has not answered for this long
-
-
-@dataclass(frozen=True)
-class DockerOutcome(JobOutcome):
-    """A JobOutcome with what Docker adds: whether the kernel killed the container for memory, and why else."""
-
-    oom_killed: bool = False
-    container_id: str = ""
-    detail: str = ""
-
-    def describe(self) -> str:
-        if self.oom_killed:
-            text = f"the container ran out of memory and was killed (exit code {self.exit_code}, OOMKilled)"
-        elif self.exit_code == 137 and not self.stopped:
-            text = "the container was killed by SIGKILL (exit code 137; not out of memory: by hand, or by its host)"
-        else:
-            text = super().describe()
-        return f"{text}; {self.detail}" if self.detail else text
-
-
-@dataclass
-class DockerHandle:
-    """A followed container. `client` is the handle's own connection, for its blocking wait and log stream."""
-
-    run_id: str
-    container_id: str
-    name: str
-    auto_remove: bool
-    client: Any
-    ended: threading.Event = field(default_factory=threading.Event)
-    exit_code: int | None = None
-    detail: str = ""
-    stopped: bool = False
-    killed: bool = False
-    outcome: DockerOutcome | None = None
-    reader: threading.Thread | None = None
-    stream: Any = None  # the log stream, closed if it outlives the container
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -211,7 +177,7 @@ class DockerInfrastructure:
                 if not isinstance(exc.__cause__, docker.errors.NotFound):
                     raise
             if not handle.ended.wait(grace + 30):
-                _read_state(handle)
+                read_state(handle)
         return self._finish(handle)
 
     def remove(self, job_id: str, grace_seconds: float = 0.0, *, stop_only: bool = False) -> None:
@@ -315,9 +281,9 @@ class DockerInfrastructure:
             auto_remove=auto_remove,
             client=connect(version=self.client.api.api_version),
         )
-        threading.Thread(target=_wait_exit, args=(handle,), name=f"wait-{run_id[:8]}", daemon=True).start()
+        threading.Thread(target=wait_exit, args=(handle,), name=f"wait-{run_id[:8]}", daemon=True).start()
         handle.reader = threading.Thread(
-            target=_read_logs, args=(handle, on_output, since), name=f"output-{run_id[:8]}", daemon=True
+            target=read_logs, args=(handle, on_output, since), name=f"output-{run_id[:8]}", daemon=True
         )
         handle.reader.start()
         return handle
@@ -333,7 +299,7 @@ class DockerInfrastructure:
                     with contextlib.suppress(Exception):
                         handle.stream.close()
             code = -1 if handle.exit_code is None else handle.exit_code
-            oom = _oom_killed(handle, patient=code == 137 and not handle.stopped)
+            oom = oom_killed(handle, patient=code == 137 and not handle.stopped)
             handle.killed = handle.stopped and code == 137 and not oom
             with contextlib.suppress(Exception):
                 handle.client.close()
@@ -354,85 +320,3 @@ def _hours(label: str | None) -> float:
         return max(0.0, float(label)) if label else 0.0
     except ValueError:
         return 0.0
-
-
-def _wait_exit(handle: DockerHandle) -> None:
-    """Block in the daemon's wait; on a broken connection, keep asking until the daemon has been gone too long."""
-    import docker.errors
-
-    lost_since: float | None = None
-    while True:
-        try:
-            result = handle.client.api.wait(handle.container_id, timeout=None)
-            handle.exit_code = int(result.get("StatusCode", -1))
-            error = (result.get("Error") or {}).get("Message")
-            if error:
-                handle.detail = f"Docker: {error}"
-            break
-        except docker.errors.NotFound:
-            handle.detail = "the container was removed before its exit code could be read"
-            break
-        except Exception as exc:
-            now = time.monotonic()
-            if lost_since is None:
-                lost_since = now
-                log.warning("run %s: lost the Docker daemon while waiting (%s); retrying", handle.run_id, exc)
-            if now - lost_since > DAEMON_LOST_SECONDS:
-                handle.detail = f"the Docker daemon did not answer for {DAEMON_LOST_SECONDS:.0f} s: {exc}"
-                break
-            time.sleep(2.0)
-    handle.ended.set()
-
-
-def _oom_killed(handle: DockerHandle, patient: bool) -> bool:
-    """State.OOMKilled. The daemon may record the OOM event just after the exit: for a 137, ask for a while."""
-    deadline = time.monotonic() + (OOM_FLAG_SECONDS if patient else 0.0)
-    while True:
-        try:
-            state = handle.client.api.inspect_container(handle.container_id).get("State") or {}
-        except Exception:
-            return False
-        if state.get("OOMKilled") or time.monotonic() >= deadline:
-            return bool(state.get("OOMKilled"))
-        time.sleep(0.1)
-
-
-def _read_state(handle: DockerHandle) -> None:
-    """After a stop whose exit the waiter did not see: read the state directly."""
-    with contextlib.suppress(Exception):
-        state = handle.client.api.inspect_container(handle.container_id).get("State") or {}
-        if state.get("Status") in ("exited", "dead"):
-            handle.exit_code = int(state.get("ExitCode", -1))
-
-
-def _read_logs(handle: DockerHandle, on_output: LineSink, since: float | None) -> None:
-    complained = False
-
-    def deliver(raw: bytes) -> None:
-        nonlocal complained
-        line = raw[:-1] if raw.endswith(b"\r") else raw
-        try:
-            on_output(line.decode("utf-8", errors="replace"))
-        except Exception:
-            if not complained:
-                log.exception("output callback failed; further failures are not reported")
-                complained = True
-
-    buffer = b""
-    try:
-        handle.stream = handle.client.api.logs(
-            handle.container_id, stdout=True, stderr=True, stream=True, follow=True, since=since
-        )
-        for chunk in handle.stream:
-            buffer += chunk
-            while (end := buffer.find(b"\n")) >= 0:
-                deliver(buffer[:end])
-                buffer = buffer[end + 1 :]
-            while len(buffer) > MAX_LINE_BYTES:
-                deliver(buffer[:MAX_LINE_BYTES])
-                buffer = buffer[MAX_LINE_BYTES:]
-    except Exception as exc:
-        if not handle.outcome:
-            log.warning("run %s: the container's output stream ended: %s", handle.run_id, exc)
-    if buffer:
-        deliver(buffer)

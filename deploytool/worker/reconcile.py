@@ -165,11 +165,11 @@ class Reconciler:
 
     def _leftover(self, outliving: OutlivingJobs[Any], job: FoundJob, run: FlowRun | None, why: str) -> None:
         w = self.worker
-        if not job.running and (not job.auto_remove or (run is not None and kept_for_failure(job, run, utcnow()))):
-            return  # a finished container kept as its run asked (auto_remove false, or a failed run's keep time)
-        verb = "stopping" if job.running else "removing"
-        if job.running and job.auto_remove:
-            verb = "stopping and removing"
+        # kept as its run asked: auto_remove false, or a FAILED/CRASHED run's keep_failed_hours (worker/cleanup.py)
+        keep = not job.auto_remove or (run is not None and kept_for_failure(job, run, utcnow()))
+        if not job.running and keep:
+            return
+        verb = "stopping" if job.running and keep else "stopping and removing" if job.running else "removing"
         text = f"worker {w.name!r} is {verb} leftover container {job.name} ({job.job_id[:12]}): {why}"
         log.warning("run %s: %s", job.run_id, text)
         if run is not None:
@@ -177,7 +177,7 @@ class Reconciler:
         self.discarding.add(job.job_id)
         threading.Thread(
             target=self._discard,
-            args=(outliving, job.job_id, not job.auto_remove),
+            args=(outliving, job.job_id, keep),
             name=f"discard-{job.job_id[:8]}",
             daemon=True,
         ).start()

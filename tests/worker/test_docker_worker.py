@@ -328,7 +328,9 @@ def test_the_container_of_a_run_recovered_as_crashed_by_another_worker_is_stoppe
 
     from deploytool.models import utcnow
 
-    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
+    # keep_failed_hours 0: removed too (kept by default: tests/infra/test_container_retention.py)
+    job_variables = {"auto_remove": True, "keep_failed_hours": 0}
+    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, **job_variables))
     a = docker_worker(store, name="A")
     a.register()
     tick_until(a, lambda: "sleeping" in log_text(store, run.id), timeout=60)
