@@ -117,7 +117,7 @@ def render(spec: ServiceSpec) -> str:
 #   systemctl daemon-reload && systemctl enable --now {unit}
 # {spec.env_file} (owned by root, chmod 600: systemd reads it before it drops to User=) holds:
 #   DEPLOYTOOL_STORE_URL=postgresql://USER:PASSWORD@DB-HOST:5432/DATABASE   (the shared store)
-#   DEPLOYTOOL_SECRET_KEY=...   (the key that decrypts block secrets and secret variables at launch)
+#   DEPLOYTOOL_SECRET_KEY=...   (the key that decrypts block secrets at launch; or DEPLOYTOOL_SECRET_KEY_FILE=PATH)
 # and, for a docker pool on another daemon, DOCKER_HOST (docs/docker.md).
 [Unit]
 Description=deploytool worker for pool {spec.pool.replace("%", "%%")}
