@@ -16,8 +16,11 @@ but never delivers: waiters then fall back to their timeout, i.e. to polling.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
+import select
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +28,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
 from deploytool.store.api import Topic
@@ -34,7 +38,7 @@ log = logging.getLogger("deploytool.store")
 
 # channel -> the topic its payload names (the triggers of migrations/postgresql/0005_notify.sql send on them)
 CHANNELS: dict[str, Callable[[str], Topic]] = {"deploytool_pool": Topic.pool, "deploytool_run": Topic.run}
-TICK_SECONDS = 1.0  # how often the listening thread looks up from the socket (to notice `close`)
+CLOSE_WAIT_SECONDS = 1.0  # how long `close` waits for the listening thread to end
 RETRY_MAX_SECONDS = 5.0  # backoff cap while the server cannot be reached
 _KEYS_KEPT = 1000  # topic sets remembered (one per waiter: a worker's pool, a watched run)
 
@@ -52,6 +56,7 @@ class Listener:
         self._waking: list[tuple[frozenset[Topic], threading.Event]] = []  # events of waiters waiting right now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._wakeup: tuple[int, int] | None = None  # a pipe: `close` writes to it to end the thread's wait
 
     def wait(self, topics: Collection[Topic], timeout: float, wake: threading.Event | None = None) -> bool:
         """See Store.wait_for_change."""
@@ -81,16 +86,23 @@ class Listener:
                 self._waking.remove((key, event))
 
     def close(self) -> None:
-        self._stop.set()
+        """Stop listening: the thread leaves its wait at once (a byte on its wake-up pipe) and closes its
+        connection. Not waited for longer than CLOSE_WAIT_SECONDS (a connection attempt may hang up to its
+        timeout): the thread is a daemon and ends by itself."""
         with self._cond:
+            self._stop.set()
             thread = self._thread
+            if self._wakeup is not None:
+                with contextlib.suppress(OSError):
+                    os.write(self._wakeup[1], b"x")
         if thread is not None and thread is not threading.current_thread():
-            thread.join(TICK_SECONDS * 2)
+            thread.join(CLOSE_WAIT_SECONDS)
 
     # --- waiters' bookkeeping (under self._cond) --------------------------------------------------------------
 
     def _start(self) -> None:
         if self._thread is None and not self._stop.is_set():
+            self._wakeup = os.pipe()
             self._thread = threading.Thread(target=self._listen, name="deploytool-listen", daemon=True)
             self._thread.start()
 
@@ -128,6 +140,16 @@ class Listener:
     # --- the listening thread ---------------------------------------------------------------------------------
 
     def _listen(self) -> None:
+        try:
+            self._listen_until_closed()
+        finally:
+            with self._cond:
+                assert self._wakeup is not None
+                for fd in self._wakeup:
+                    os.close(fd)
+                self._wakeup = None
+
+    def _listen_until_closed(self) -> None:
         delay = 0.1
         failures = 0
         while not self._closing():
@@ -169,18 +191,32 @@ class Listener:
         return conn
 
     def _serve(self, conn: psycopg.Connection[Any]) -> None:
+        """Deliver notifications until `close` (the wake-up pipe) or until the connection fails (raises).
+
+        Waits on the socket and the pipe together (no periodic wake-up while idle), then reads what arrived
+        with libpq's own calls (consume input, then each notification), as psycopg's `notifies()` does.
+        """
+        assert self._wakeup is not None
+        wakeup = self._wakeup[0]
+        pgconn = conn.pgconn
+        encoding = conn.info.encoding
         while not self._closing():
-            for note in conn.notifies(timeout=TICK_SECONDS):
-                make = CHANNELS.get(note.channel)
-                if make is None:
-                    continue
-                topic = make(note.payload)
-                with self._cond:
-                    if topic in self._interest:
-                        self._pending.add(topic)
-                        self._tell((topic,))
-                if self._closing():
-                    return
+            ready, _, _ = select.select([conn.fileno(), wakeup], [], [])
+            if wakeup in ready:
+                return
+            pgconn.consume_input()  # OperationalError when the server has gone
+            if pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("the connection was closed")
+            while (note := pgconn.notifies()) is not None:
+                make = CHANNELS.get(note.relname.decode(encoding))
+                if make is not None:
+                    self._deliver(make(note.extra.decode(encoding)))
+
+    def _deliver(self, topic: Topic) -> None:
+        with self._cond:
+            if topic in self._interest:
+                self._pending.add(topic)
+                self._tell((topic,))
 
     def _closing(self) -> bool:
         return self._stop.is_set()
