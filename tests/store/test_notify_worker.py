@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
 from tests.store import pg_cluster as pg
-from tests.worker.helpers import make_deployment, make_pool, queue_run, state_of, wait_for, write_flow
+from tests.worker.helpers import make_deployment, make_pool, queue_run, state_of, wait_for, worker, write_flow
 
 MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
 POLL = 60.0  # the worker's poll interval: a claim that waited for a poll would take this long
@@ -86,3 +88,25 @@ def test_an_idle_worker_with_a_long_poll_interval_takes_a_run_from_another_host_
             wait_for(lambda run_id=run.id: state_of(other, run_id) in TERMINAL, timeout=120)
             assert state_of(other, run.id) is RunState.COMPLETED, log.read_text()
     assert proc.poll() is None
+
+
+def test_an_idle_pass_on_postgresql_writes_nothing(url: str) -> None:
+    """Between heartbeats an idle worker only reads: with every table it could write locked by another session
+    (reads still allowed), its passes go on; a write would wait and fail after the session's lock_timeout."""
+    with Store.open(url) as setup:
+        make_pool(setup)
+    with Store.open(f"{url}?options=-c%20lock_timeout%3D5000") as store:
+        w = worker(store, heartbeat_seconds=3600.0)
+        now = store.now()
+        w.register(now)
+        w.tick(now)  # the first pass: the scheduler's too (every 10 s)
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("BEGIN")
+            other.execute("LOCK TABLE work_pools, work_queues, deployments, flow_runs, logs, workers IN EXCLUSIVE MODE")
+            try:
+                for i in range(5):
+                    w.tick(now + timedelta(seconds=i + 1))  # heartbeat and scheduler pass not due
+                    assert store.wait_for_change([], 0) in (True, False)  # waiting writes nothing either
+            finally:
+                other.execute("ROLLBACK")
+        w.close()
