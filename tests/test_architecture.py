@@ -64,6 +64,15 @@ def test_validate_does_not_import_jsonschema() -> None:
     assert "deploytool" in loaded
 
 
+def test_reading_the_store_loads_no_project_file_parser() -> None:
+    """Listing runs, pools and deployments (and a worker's scheduler) never parse a project file: no yaml, no
+    templating, no jsonschema at their start (issue 17, item 4)."""
+    loaded = _imported(
+        "import deploytool.core.runs, deploytool.core.pools, deploytool.core.deployments, deploytool.scheduling"
+    )
+    assert loaded.isdisjoint({"yaml", "jinja2", "jsonschema"}), loaded & {"yaml", "jinja2", "jsonschema"}
+
+
 # Public functions of core whose result is a document the user writes or reads as such (a JSON value, a base
 # job template, a job configuration, stored pull steps), not a record core makes up: these keep `dict`/`Any`.
 USER_DOCUMENTS = {

@@ -6,17 +6,34 @@ position) and never raises for a bad file; `require_valid()` turns errors into a
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from deploytool.config.project import (
-    PROJECT_FILENAMES,
-    DeploymentSpec,
-    LoadResult,
-    Project,
-    StepCall,
-    display_name,
-)
 from deploytool.errors import DeploytoolError
+
+if TYPE_CHECKING:
+    from deploytool.config.project import (
+        PROJECT_FILENAMES,
+        DeploymentSpec,
+        LoadResult,
+        Project,
+        StepCall,
+        display_name,
+    )
+
+# Loaded on first use: importing a light submodule (schedules, schedule_times, keypath) must not load the
+# project file's parser and yaml with it (`deployment ls`, a worker's scheduler; issue 17).
+_FROM_PROJECT = frozenset({"PROJECT_FILENAMES", "DeploymentSpec", "LoadResult", "Project", "StepCall", "display_name"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_PROJECT:
+        value = getattr(importlib.import_module("deploytool.config.project"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PROJECT_FILENAMES",
@@ -32,6 +49,8 @@ __all__ = [
 
 def find_project_file(file: Path | str | None = None, cwd: Path | None = None) -> Path:
     """`--file`, else deploy.yaml, else prefect.yaml in `cwd`."""
+    from deploytool.config.project import PROJECT_FILENAMES
+
     where = cwd or Path.cwd()
     if file is not None:
         path = Path(file)
