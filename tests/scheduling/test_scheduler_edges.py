@@ -4,6 +4,7 @@ waiting runs, what a horizon refuses and what a pass reports (`deploytool schedu
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -79,3 +80,17 @@ def test_a_pass_report_as_json() -> None:
     assert report.to_json() == {"deployments": 2, "created": 3, "cancelled": 1, "deleted": 4, "errors": ["d: boom"]}
     assert report.changed and not PassReport(deployments=5).changed
     assert PassReport(errors=["x"]).changed and PassReport(deleted=1).changed and PassReport(cancelled=1).changed
+
+
+@pytest.mark.parametrize("gap", [timedelta(days=1), timedelta(days=365)])
+def test_catch_up_all_makes_up_exactly_the_most_recent_slots_up_to_now(store: Store, gap: timedelta) -> None:
+    """A per-second schedule down for a day (86,400 slots) or a year (31 million): the pass makes up the 100 most
+    recent slots, the last one due exactly now, and skips ahead instead of walking every slot of the gap."""
+    deployment = deploy(store, [{"interval": 1}], catch_up="all")
+    schedule_runs(store, NOW)
+    made_before = times(auto_runs(store, deployment, RunState.SCHEDULED))
+    back = NOW + gap
+    schedule_runs(store, back)
+    waiting = times(auto_runs(store, deployment, RunState.SCHEDULED))
+    made_up = [t for t in waiting if made_before[-1] < t <= back]
+    assert made_up == [back - timedelta(seconds=s) for s in range(99, -1, -1)]
