@@ -106,3 +106,61 @@ def test_renewing_leases_in_one_pool_leaves_the_worker_s_other_pools_alone(
     assert store.runs.get(here).lease_expires == later(130)
     assert store.runs.get(there.id).lease_expires == later(30)
     assert store.runs.renew_leases("w1", 120, later(10)) == 2
+
+
+def test_cancel_new_records_when_it_cancelled_and_the_same_claim_goes_on(store: Store, deployment: Deployment) -> None:
+    limited, _ = store.deployments.upsert(
+        Deployment(
+            "etl",
+            "limited",
+            "flows.py:etl",
+            "local",
+            concurrency_limit={"limit": 1, "collision_strategy": "CANCEL_NEW"},
+        )
+    )
+    holder = store.runs.create(run_for(limited, at=later(-30)))
+    assert store.runs.claim_next("local", None, "w1", 30, NOW) is not None
+    over = store.runs.create(run_for(limited, at=later(-20)))
+    other = store.runs.create(run_for(deployment, at=later(-10)))
+    claimed = store.runs.claim_next("local", None, "w1", 30, NOW)
+    assert claimed is not None and claimed.id == other.id
+    cancelled = store.runs.get(over.id)
+    assert (cancelled.state, cancelled.end_time) == (RunState.CANCELLED, NOW)
+    assert cancelled.state_message == "deployment concurrency limit 1 reached (CANCEL_NEW)"
+    assert store.runs.get(holder.id).state is RunState.PENDING
+
+
+def test_a_claimed_run_drops_the_message_of_its_last_recovery(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    store.runs.recover_expired(later(60))
+    assert "lost its lease" in (store.runs.get(run_id).state_message or "")
+    again = store.runs.claim_next("local", None, "w2", 30, later(60))
+    assert again is not None and again.id == run_id
+    assert store.runs.get(run_id).state_message is None and again.state_message is None
+
+
+def test_a_run_cancelled_before_it_started_has_no_start_time(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    cancelled = store.runs.set_state(run_id, RunState.CANCELLED, "stopped", now=later(5))
+    assert (cancelled.start_time, cancelled.end_time, cancelled.lease_expires) == (None, later(5), None)
+
+
+def test_a_run_given_back_to_the_queue_has_no_worker_and_no_lease(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    back = store.runs.set_state(run_id, RunState.SCHEDULED, "given back", now=later(5))
+    assert (back.worker_name, back.lease_expires, back.attempt) == (None, None, 1)
+    assert store.runs.get(run_id) == back
+
+
+def test_a_worker_that_lost_a_run_is_told_to_stop_it(store: Store, deployment: Deployment) -> None:
+    run_id = _claimed(store, deployment)
+    store.runs.recover_expired(later(60))
+    store.runs.claim_next("local", None, "w2", 30, later(60))
+    with pytest.raises(ConflictError) as caught:
+        store.runs.set_state(run_id, RunState.RUNNING, expect_worker="w1")
+    name = store.runs.get(run_id).name
+    assert (
+        caught.value.message
+        == f"flow run {name!r} is no longer held by worker 'w1' (it is PENDING at attempt 1, worker w2)"
+    )
+    assert caught.value.hint == "its lease expired and it was recovered; this worker must stop it"
