@@ -6,6 +6,9 @@
 #   ./scripts/mutation.sh jobvars templating # some of them: jobvars templating scheduling runs
 #   MUTATION_JOBS=2 ./scripts/mutation.sh    # mutants tested at once (default 1: a shared 2-core machine)
 #   MUTATION_FRESH=1 ./scripts/mutation.sh   # start again from this checkout (default: go on where it stopped)
+#   MUTATION_MUTANTS='deploytool.store.runs.*find* deploytool.store.runs.*counts*' ./scripts/mutation.sh runs
+#                                            # only these mutants (names as `mutmut results` prints them, with
+#                                            # * wildcards): check the survivors again after adding tests
 #
 # Each target runs in its own copy of the checkout under .mutation/<target> (git-ignored), with mutmut's
 # config written there, at the lowest CPU priority. Surviving mutants are listed at the end of each target;
@@ -74,7 +77,9 @@ for target in "${targets[@]}"; do
   } >"$work/setup.cfg"
   say "== $target: mutating ${MUTATE[$target]}; tests: ${TESTS[$target]}"
   start=$SECONDS
-  (cd "$work" && nice -n 19 "$VENV_BIN/mutmut" run --max-children "${MUTATION_JOBS:-1}") >"$work/run.log" 2>&1 \
+  read -r -a only <<<"${MUTATION_MUTANTS:-}"  # split on spaces, no file name expansion of the * in them
+  (cd "$work" && nice -n 19 "$VENV_BIN/mutmut" run --max-children "${MUTATION_JOBS:-1}" "${only[@]}") \
+    >"$work/run.log" 2>&1 \
     || { tail -n 30 "$work/run.log"; say "mutmut run failed for $target"; exit 1; }
   (cd "$work" && "$VENV_BIN/mutmut" results --all true) >"$work/results.txt" 2>&1 || true
   killed=$(grep -c ': killed' "$work/results.txt" || true)

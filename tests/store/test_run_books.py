@@ -164,3 +164,23 @@ def test_a_worker_that_lost_a_run_is_told_to_stop_it(store: Store, deployment: D
         == f"flow run {name!r} is no longer held by worker 'w1' (it is PENDING at attempt 1, worker w2)"
     )
     assert caught.value.hint == "its lease expired and it was recovered; this worker must stop it"
+
+
+def test_reading_an_unknown_run_says_how_to_list_runs(store: Store) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        store.runs.get("nope")
+    assert caught.value.message == "flow run 'nope' not found"
+    assert caught.value.hint == "list runs: deploytool flow-run ls"
+
+
+def test_a_full_queue_does_not_stop_the_claim_from_serving_the_next_queue(
+    store: Store, pool: WorkPool, deployment: Deployment
+) -> None:
+    store.queues.create("local", "first", priority=1, concurrency_limit=1)
+    store.queues.create("local", "second", priority=2)
+    store.runs.create(run_for(deployment, queue_name="first", at=later(-30)))
+    assert store.runs.claim_next("local", None, "w1", 30, NOW) is not None  # "first" is now full
+    store.runs.create(run_for(deployment, queue_name="first", at=later(-20)))
+    waiting = store.runs.create(run_for(deployment, queue_name="second", at=later(-10)))
+    claimed = store.runs.claim_next("local", None, "w1", 30, NOW)
+    assert claimed is not None and claimed.id == waiting.id
