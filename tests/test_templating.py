@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -323,3 +324,40 @@ def test_secret_values_are_every_string_of_the_blocks() -> None:
 def test_importing_templating_does_not_import_jinja2() -> None:
     code = "import sys, deploytool.templating; assert 'jinja2' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("template", "reason", "hint"),
+    [
+        (
+            "{{ prefect.blocks.secret }}",
+            "a block reference needs a type and a name",
+            "write {{ prefect.blocks.TYPE.NAME }}",
+        ),
+        ("{{ prefect.blocks.secrett.db-pw }}", "unknown block type 'secrett'", "did you mean 'secret'?"),
+        ("{{ prefect.blocks.aws.db-pw }}", "unknown block type 'aws'", "no block of that type exists"),
+        ("{{ prefect.blocks.secret.db-pww }}", "no block 'db-pww' of type 'secret'", "did you mean 'db-pw'?"),
+        (
+            "{{ prefect.blocks.secret.zzz }}",
+            "no block 'zzz' of type 'secret'",
+            "blocks of type secret: db-pw, dict-secret",
+        ),
+    ],
+)
+def test_a_block_reference_that_does_not_resolve_says_exactly_what_exists(
+    template: str, reason: str, hint: str
+) -> None:
+    with pytest.raises(PlaceholderError) as info:
+        render({"image": template})
+    assert (info.value.reason, info.value.hint) == (reason, hint)
+
+
+def test_a_placeholder_inside_text_writes_lists_and_mappings_as_json_and_the_rest_as_text() -> None:
+    when = datetime(2030, 1, 2, 3, 4, 5)
+    got = render(
+        "a={{ variables.cfg }} b={{ variables.n }} c={{ variables.when }} d={{ variables.nested }}",
+        variables={**VALUES["variables"], "when": when, "nested": {"at": when, "list": [1, "x"]}},
+    )
+    assert got == (
+        'a={"a": [1, 2], "b": "x"} b=42 c=2030-01-02 03:04:05 d={"at": "2030-01-02 03:04:05", "list": [1, "x"]}'
+    )
