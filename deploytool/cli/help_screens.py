@@ -13,7 +13,7 @@ from deploytool.cli.helpbox import Block
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 350728089,
     'deploy_cmds': 1607111013,
-    'pool_cmds': 2659485789,
+    'pool_cmds': 1118733530,
     'queue_cmds': 746966261,
     'value_cmds': 3589259274,
     'run_cmds': 571229581,

@@ -87,6 +87,8 @@ def ls(output: OutputOption = OutputFormat.text) -> None:
         return
     rows = [(p.name, p.type, p.status, _limit(p.concurrency_limit), p.queued, p.running) for p in pools]
     print_table(None, ["name", "type", "status", "concurrency limit", "queued", "running"], rows)
+    for p in [p for p in pools if p.problem]:
+        print(f"pool {p.name} is {p.status}: {p.problem}")
 
 
 @pool_app.command()
@@ -106,7 +108,7 @@ def inspect(
     print(f"name: {pool.name}")
     print(f"type: {pool.type}")
     print(f"description: {'-' if pool.description is None else pool.description}")
-    print(f"status: {pool.status}")
+    print(f"status: {pool.status}" + (f" ({pool.problem})" if pool.problem else ""))
     print(f"concurrency_limit: {_limit(pool.concurrency_limit)}")
     print(f"queued: {pool.queued}")
     print(f"running: {pool.running}")
@@ -118,7 +120,8 @@ def inspect(
     for w in detail.workers:
         online = "online" if w.online else "offline"
         seen = local_time(w.last_heartbeat, zone=True)
-        print(f"  {w.name} on {w.host} (pid {w.pid}): {online}, last heartbeat {seen}")
+        trouble = f"; cannot take runs: {w.problem}" if w.problem else ""
+        print(f"  {w.name} on {w.host} (pid {w.pid}): {online}, last heartbeat {seen}{trouble}")
     print("base_job_template:")
     print(_indent(json.dumps(detail.base_job_template, indent=2)))
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from deploytool.core import why
 from deploytool.core.deployments import explain_deployment, inspect_deployment, list_deployments
 from deploytool.core.deployments import find as find_deployment
-from deploytool.core.pool_listing import inspect_pool, list_pools
+from deploytool.core.pool_listing import inspect_pool, list_pools, workers_problem
 from deploytool.core.runs import LATE, RunSummary, inspect_run, parse_states, resolve_run
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError
@@ -95,6 +95,9 @@ def status_reason(store: Store, pool: str, status: str, now: datetime) -> str:
         return "paused: workers claim none of its runs until it is resumed"
     if status == PoolStatus.READY:
         return "a worker sent a heartbeat recently"
+    problem = workers_problem(store, pool, now)
+    if problem is not None:
+        return problem
     workers = store.workers.list(pool)
     if not workers:
         return f"no worker has ever polled it; start one: deploytool worker start --pool {pool}"

@@ -66,6 +66,7 @@ class PoolSummary:
     description: str | None
     created: datetime
     updated: datetime
+    problem: str | None = None  # why its workers that beat cannot take runs (the Docker daemon does not answer)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: a row of `work-pool ls -o json`."""
@@ -73,6 +74,7 @@ class PoolSummary:
             "name": self.name,
             "type": self.type,
             "status": self.status.value,
+            "problem": self.problem,
             "paused": self.paused,
             "concurrency_limit": self.concurrency_limit,
             "queued": self.queued,
@@ -92,6 +94,7 @@ class WorkerSummary:
     pid: int
     last_heartbeat: datetime
     online: bool
+    problem: str | None = None  # what its last heartbeat said keeps it from taking runs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class WorkerSummary:
             "pid": self.pid,
             "last_heartbeat": self.last_heartbeat.isoformat(),
             "online": self.online,
+            "problem": self.problem,
         }
 
 
@@ -120,6 +124,7 @@ class PoolDetail:
             "type": pool.type,
             "description": pool.description,
             "status": pool.status.value,
+            "problem": pool.problem,
             "paused": pool.paused,
             "concurrency_limit": pool.concurrency_limit,
             "queued": pool.queued,
@@ -140,10 +145,11 @@ def list_pools(store: Store, now: datetime | None = None) -> list[PoolSummary]:
 
 
 def _summary(store: Store, pool: WorkPool, count: RunCounts | None, now: datetime) -> PoolSummary:
+    status = store.workers.pool_status(pool.name, now)
     return PoolSummary(
         name=pool.name,
         type=pool.type,
-        status=store.workers.pool_status(pool.name, now),
+        status=status,
         paused=pool.paused,
         concurrency_limit=pool.concurrency_limit,
         queued=count.queued if count else 0,
@@ -151,7 +157,19 @@ def _summary(store: Store, pool: WorkPool, count: RunCounts | None, now: datetim
         description=pool.description,
         created=pool.created,
         updated=pool.updated,
+        problem=workers_problem(store, pool.name, now) if status is PoolStatus.NOT_READY else None,
     )
+
+
+def workers_problem(store: Store, pool: str, now: datetime) -> str | None:
+    """What the pool's online workers report keeps them from taking runs (None when none reports a problem):
+    `worker W on H cannot take runs: PROBLEM`, one per worker, joined by `; `."""
+    said = [
+        f"worker {w.name} on {w.host} cannot take runs: {w.problem}"
+        for w in store.workers.list(pool)
+        if w.problem is not None and store.workers.is_online(w, now)
+    ]
+    return "; ".join(sorted(said)) or None
 
 
 def inspect_pool(store: Store, name: str, now: datetime | None = None) -> PoolDetail:
@@ -169,4 +187,4 @@ def inspect_pool(store: Store, name: str, now: datetime | None = None) -> PoolDe
 
 def _worker(store: Store, worker: WorkerHeartbeat, now: datetime) -> WorkerSummary:
     online = store.workers.is_online(worker, now)
-    return WorkerSummary(worker.name, worker.host, worker.pid, worker.last_heartbeat, online)
+    return WorkerSummary(worker.name, worker.host, worker.pid, worker.last_heartbeat, online, worker.problem)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from deploytool import crashretry
+from deploytool.core.pool_listing import workers_problem
 from deploytool.core.runs import resolve_run
 from deploytool.errors import NotFoundError
 from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState
@@ -140,7 +141,10 @@ def _scheduled(store: Store, run: FlowRun, deployment: Deployment | None, now: d
         reasons.append(
             Reason("queue_paused", f"work queue {queue.name!r} of pool {pool.name!r} is paused (work-queue resume)")
         )
-    if store.workers.pool_status(pool.name, now) is PoolStatus.NOT_READY:
+    problem = workers_problem(store, pool.name, now)
+    if problem is not None and store.workers.pool_status(pool.name, now) is PoolStatus.NOT_READY:
+        reasons.append(Reason("worker_problem", f"pool {pool.name!r} is NOT_READY: {problem}"))
+    elif store.workers.pool_status(pool.name, now) is PoolStatus.NOT_READY:
         workers = store.workers.list(pool.name)
         last = f"last heartbeat {_when(workers[0].last_heartbeat, now)} from {workers[0].name!r}" if workers else ""
         detail = last or "no worker has ever polled it"

@@ -70,6 +70,7 @@ POOL = _obj(
         "type": {"type": "string"},
         "status": {"type": "string", "enum": ["READY", "NOT_READY", "PAUSED"]},
         "status_reason": {"type": "string"},
+        "problem": _nullable("string", description="why its workers that beat cannot take runs"),
         "paused": {"type": "boolean"},
         "concurrency_limit": _nullable("integer"),
         "queued": {"type": "integer"},
@@ -87,6 +88,7 @@ WORKER = _obj(
         "pid": {"type": "integer"},
         "last_heartbeat": TIME,
         "online": {"type": "boolean"},
+        "problem": _nullable("string", description="what keeps it from taking runs (its Docker daemon is away)"),
         "runs_held": {"type": "integer"},
     },
 )

@@ -343,3 +343,77 @@ def test_the_container_of_a_run_recovered_as_crashed_by_another_worker_is_stoppe
     wait_for(lambda: containers_of(docker_client, run.id) == [], timeout=30)
     assert "leftover container" in log_text(store, run.id)
     b.close(later)
+
+
+# --- a daemon that does not answer (issue 13, item 2; docs/worker.md, "When the Docker daemon does not answer") --
+
+
+def _worker_on(home: Path, docker_host: str, log_file: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(home), "DOCKER_HOST": docker_host}
+    command = [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--name", "dw",
+               "--heartbeat-seconds", "0.5"]  # fmt: skip
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _beats(store: Store, count: int) -> None:
+    """Wait for `count` more heartbeats of the worker (each is a pass in which it could have claimed)."""
+    seen: set[Any] = set()
+
+    def more() -> bool:
+        seen.update(w.last_heartbeat for w in store.workers.list(POOL))
+        return len(seen) > count
+
+    wait_for(more, timeout=120)
+
+
+def test_a_worker_whose_docker_daemon_does_not_answer_says_so_and_claims_nothing(
+    store: Store, isolated_home: Path, tmp_path: Path
+) -> None:
+    run = queue_run(store, deployment(store, "deploytool-test/never-used:1", "hello", {}))
+    dead = f"unix://{tmp_path / 'docker.sock'}"  # no daemon listens there
+    log_file = tmp_path / "worker.log"
+    proc = _worker_on(isolated_home, dead, log_file)
+    try:
+        wait_for(lambda: [w.problem is not None for w in store.workers.list(POOL)] == [True], timeout=120)
+        _beats(store, 3)
+        assert state_of(store, run.id) is RunState.SCHEDULED  # claimed by nobody: not taken and crashed
+        listed = cli(isolated_home, "work-pool", "ls").stdout
+        assert "NOT_READY" in listed
+        assert f"pool {POOL} is NOT_READY: worker dw on " in listed
+        assert "cannot take runs: " in listed and f"the Docker daemon at {dead} did not answer" in listed
+        inspected = cli(isolated_home, "work-pool", "inspect", POOL).stdout
+        assert "status: NOT_READY (worker dw on " in inspected and "; cannot take runs: " in inspected
+        why = cli(isolated_home, "flow-run", "why", run.id[:8]).stdout
+        assert f"pool '{POOL}' is NOT_READY: worker dw on" in why and "did not answer" in why
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    log = log_file.read_text()
+    assert "worker dw cannot start jobs: " in log and "Traceback" not in log
+
+
+def test_a_worker_claims_again_once_its_docker_daemon_answers(
+    store: Store, isolated_home: Path, tmp_path: Path, worker_image: str, docker_labels: dict[str, str]
+) -> None:
+    real = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not real.startswith("unix://"):
+        pytest.skip(f"the daemon is reached at {real}, not through a socket this test can link to")
+    run = queue_run(store, deployment(store, worker_image, "hello", docker_labels, auto_remove=True))
+    socket_link = tmp_path / "docker.sock"
+    log_file = tmp_path / "worker.log"
+    proc = _worker_on(isolated_home, f"unix://{socket_link}", log_file)
+    try:
+        wait_for(lambda: [w.problem is not None for w in store.workers.list(POOL)] == [True], timeout=120)
+        assert state_of(store, run.id) is RunState.SCHEDULED
+        socket_link.symlink_to(real.removeprefix("unix://"))  # the daemon is back
+        wait_for(lambda: state_of(store, run.id) in TERMINAL, timeout=120)
+        assert [w.problem for w in store.workers.list(POOL)] == [None]
+        assert "READY" in cli(isolated_home, "work-pool", "ls").stdout.replace("NOT_READY", "")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    done = store.runs.get(run.id)
+    assert done.state is RunState.COMPLETED, (done.state_message, log_file.read_text())
+    assert "hello world" in log_text(store, run.id)
+    assert "worker dw: its infrastructure answers again: claiming runs" in log_file.read_text()
