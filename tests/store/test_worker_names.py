@@ -1,0 +1,54 @@
+"""Two workers with one `--name` in one pool are refused across hosts too (issue 13, item 2), on each backend: a
+worker process runs on this host; a worker of the same name "on another host" (its host name differs, so its
+pid cannot be checked) is refused while the first one's heartbeat is fresh, and accepted once it has stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploytool.errors import DeploytoolError
+from deploytool.store import Store
+from tests.store.backends import StoreFactory
+from tests.worker.helpers import make_pool, wait_for, worker
+
+MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
+
+
+@pytest.fixture
+def shared(store_factory: StoreFactory) -> Iterator[Store]:
+    with store_factory.open() as store:
+        make_pool(store)
+        yield store
+
+
+def test_the_same_name_on_another_host_is_refused_while_the_first_worker_beats(
+    shared: Store, store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    env = {**os.environ, "DEPLOYTOOL_STORE_URL": store_factory.url, "DEPLOYTOOL_HOME": str(tmp_path / "home-a")}
+    command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", "twin", "--heartbeat-seconds"]
+    with open(tmp_path / "first.log", "wb") as out:
+        first = subprocess.Popen([*command, "1"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: [w.name for w in shared.workers.list("p")] == ["twin"])
+        with store_factory.open() as elsewhere:
+            second = worker(elsewhere, name="twin", host="another-host")
+            with pytest.raises(DeploytoolError, match="a worker named 'twin' is already serving pool 'p'") as err:
+                second.register()
+            assert f"pid {first.pid} on " in str(err.value)
+            assert [w.host for w in shared.workers.list("p")] != ["another-host"]  # the first one's record stays
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(60) == 0
+    with store_factory.open() as elsewhere:  # the first one stopped (and deregistered): the name is free
+        second = worker(elsewhere, name="twin", host="another-host")
+        second.register()
+        assert [(w.name, w.host) for w in elsewhere.workers.list("p")] == [("twin", "another-host")]
+        second.close()
