@@ -98,8 +98,9 @@ class LineBuffer:
 
 
 def dropped_text(lines: int, size: int, max_lines: int, max_bytes: int) -> str:
+    limit = f"{max_bytes // 2**20} MiB" if max_bytes >= 2**20 else f"{max_bytes} bytes"
     return (
         f"{lines} line(s) ({size} bytes) of this run's output were dropped here: the worker keeps at most"
-        f" {max_lines} lines or {max_bytes // (1024 * 1024)} MiB per run that are not stored yet (the store was"
-        " unreachable, or the output came faster than it could be stored)"
+        f" {max_lines} lines or {limit} per run that are not stored yet (the store was unreachable, or the output"
+        " came faster than it could be stored)"
     )
