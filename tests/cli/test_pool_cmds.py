@@ -224,8 +224,8 @@ def test_ls_json_envelope_is_stable(cli: CLI) -> None:
     head = (envelope["version"], envelope["kind"], envelope["ok"], envelope["errors"])
     assert head == (1, "work-pool-list", True, [])
     assert set(envelope["data"][0]) == {
-        "name", "type", "status", "problem", "paused", "concurrency_limit", "queued", "running", "description", "created",
-        "updated",
+        "name", "type", "status", "problem", "paused", "concurrency_limit", "queued", "running", "description",
+        "created", "updated",
     }  # fmt: skip
 
 
