@@ -9,9 +9,10 @@
 - **Clock.** `now()` is the server's `clock_timestamp()`: workers on hosts with skewed clocks judge leases and
   lateness by the same clock.
 - **Connection.** TCP keepalives and `tcp_user_timeout` notice a cut network in seconds; a dropped connection is
-  reopened with backoff (up to RECONNECT_SECONDS) before the next statement; a write transaction that was cut
-  is rolled back by the server (all or nothing) and reported as an error. Errors name host and port, never the
-  password.
+  reopened with backoff (up to RECONNECT_SECONDS) before the next statement, and while the server stays away
+  after that, each statement tries once (StoreUnavailableError: callers that poll, a worker, go on); it is said
+  once when the store is found away and once when it is back. A write transaction that was cut is rolled back
+  by the server (all or nothing) and reported as an error. Errors name host and port, never the password.
 - **Schema** changes only through `deploytool store migrate` (`migrations.py`); opening refuses a database
   whose schema is missing, older or newer than this deploytool's, or that belongs to another program.
 """
