@@ -110,7 +110,8 @@ TOP_COMMANDS = (
     TopCommand(
         "store",
         "store_cmds",
-        "The store: show it (info), bring its schema up to date (migrate), copy it to another store (copy).",
+        "The store: show it (info), bring its schema up to date (migrate), copy it to another store (copy),"
+        " the key of its secrets (new-key, rotate-key), PostgreSQL roles (grant).",
         group=True,
     ),
 )

@@ -11,21 +11,24 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+# The rules of secret fields live in deploytool.blockfields (the store applies them too); named here as before.
+from deploytool.blockfields import MASK as MASK
+from deploytool.blockfields import SECRET_BLOCK_TYPE as SECRET_BLOCK_TYPE
+from deploytool.blockfields import SECRET_WORDS as SECRET_WORDS
+from deploytool.blockfields import all_secret_paths, public_view, secret_values
+from deploytool.blockfields import is_secret_name as is_secret_name
+from deploytool.blockfields import secret_paths as secret_paths
 from deploytool.errors import ConflictError, DeploytoolError
 from deploytool.inputs import read_stream_limited, read_text_limited
 from deploytool.models import Block, Variable
 from deploytool.redaction import Redactor
 from deploytool.store import Store
 
-MASK = "********"
-SECRET_BLOCK_TYPE = "secret"
-# A field is secret by default when one of the words of its name is one of these.
-SECRET_WORDS = frozenset({"password", "passwd", "pwd", "token", "secret", "key", "apikey", "credential", "credentials"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _BLOCK_TYPE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_NAME = 255
@@ -204,47 +207,6 @@ def unset_variable(store: Store, name: str) -> None:
 # --- blocks ----------------------------------------------------------------------------------------------
 
 
-def is_secret_name(key: str) -> bool:
-    """True for a field whose name says it holds a secret (password, api_key, accessToken, ...)."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()
-    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", words))
-
-
-def secret_paths(btype: str, data: Mapping[str, Any], explicit: Iterable[str] = ()) -> list[str]:
-    """The fields of a block to keep secret: `explicit` ones, `value` of a `secret` block, and every field
-    (at any depth, as a dotted path) whose name says it is secret. Explicit names must be fields."""
-    paths: list[str] = []
-    for key in explicit:
-        if key not in data:
-            known = ", ".join(data) or "none"
-            raise DeploytoolError(f"--secret {key!r} names no field of the block", hint=f"its fields: {known}")
-        paths.append(key)
-    if btype == SECRET_BLOCK_TYPE and "value" in data:
-        paths.append("value")
-
-    def walk(obj: Mapping[str, Any], prefix: str) -> None:
-        for key, value in obj.items():
-            path = f"{prefix}{key}"
-            if is_secret_name(str(key)):
-                paths.append(path)
-            elif isinstance(value, Mapping):
-                walk(value, path + ".")
-            elif isinstance(value, list) and _names_a_secret(value):
-                paths.append(path)  # paths do not index lists: the whole list is secret
-
-    walk(data, "")
-    return sorted(set(paths))
-
-
-def _names_a_secret(value: Any) -> bool:
-    """Whether a mapping anywhere inside `value` has a field whose name says it is secret."""
-    if isinstance(value, Mapping):
-        return any(is_secret_name(str(k)) or _names_a_secret(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_names_a_secret(v) for v in value)
-    return False
-
-
 def set_block(
     store: Store,
     ref: str,
@@ -309,14 +271,14 @@ class BlockDetail:
 
     @classmethod
     def of(cls, block: Block) -> BlockDetail:
-        # The rules as they are now apply to blocks stored before (e.g. a secret inside a list was not detected).
-        fields = sorted({*block.secret_fields, *secret_paths(block.type, block.data)})
-        data, secrets = _mask(block.data, set(fields), "")
+        # The store gives public views already (secrets are stored encrypted); the rules as they are now are
+        # applied again for blocks stored before them (e.g. a secret inside a list was not detected).
+        data, fields = public_view(block.type, block.data, block.secret_fields)
         return cls(
             type=block.type,
             name=block.name,
             reference=f"{{{{ prefect.blocks.{block.type}.{block.name} }}}}",
-            data=Redactor(secrets).value(data),
+            data=data,
             secret_fields=fields,
             updated=block.updated,
         )
@@ -354,32 +316,11 @@ def delete_block(store: Store, ref: str) -> None:
 
 def store_redactor(store: Store) -> Redactor:
     """A Redactor for the secret values of every stored block (their secret fields, by the rules of today):
-    what commands that show stored text (logs, state messages, deployments) mask as a last line of defence."""
+    what commands that show stored text (logs, state messages, deployments) mask as a last line of defence.
+
+    The secrets are decrypted for this only where this host has the store's key (one machine's SQLite store
+    always has it); elsewhere what the worker masked when it stored the text is what is shown."""
     secrets: list[Any] = []
-    for block in store.blocks.list():
-        secrets += _mask(block.data, {*block.secret_fields, *secret_paths(block.type, block.data)}, "")[1]
+    for block in store.blocks.reveal_all(readable_only=True):
+        secrets += secret_values(block.data, all_secret_paths(block.type, block.data, block.secret_fields))
     return Redactor(secrets)
-
-
-def _mask(obj: Mapping[str, Any], paths: set[str], prefix: str) -> tuple[dict[str, Any], list[Any]]:
-    out: dict[str, Any] = {}
-    hidden: list[Any] = []
-    for key, value in obj.items():
-        path = f"{prefix}{key}"
-        if path in paths:
-            out[key] = MASK
-            hidden.extend(_leaves(value))
-        elif isinstance(value, Mapping):
-            out[key], more = _mask(value, paths, path + ".")
-            hidden.extend(more)
-        else:
-            out[key] = value
-    return out, hidden
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, Mapping):
-        return [leaf for v in value.values() for leaf in _leaves(v)]
-    if isinstance(value, list):
-        return [leaf for v in value for leaf in _leaves(v)]
-    return [value] if isinstance(value, str) and value else []

@@ -33,7 +33,8 @@ from deploytool.store.api import (
     WorkQueueRepository,
     set_opener,
 )
-from deploytool.store.opening import latest_version, migrate_store, open_store
+from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
+from deploytool.store.sealing import key_source
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
 
 set_opener(open_store)
@@ -70,8 +71,11 @@ __all__ = [
     "WorkerRepository",
     "backend_of",
     "copy_store",
+    "grant_role",
+    "key_source",
     "latest_version",
     "migrate_store",
     "redact_url",
     "redact_urls",
+    "roles_with_grants",
 ]

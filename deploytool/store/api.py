@@ -29,7 +29,6 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from deploytool.models import (
-    Block,
     Deployment,
     FlowRun,
     LogLine,
@@ -42,6 +41,7 @@ from deploytool.models import (
     WorkPool,
     WorkQueue,
 )
+from deploytool.store.blocks_api import BlockRepository as BlockRepository
 from deploytool.store.dashboard_api import DashboardRepository
 
 # The idempotency key of an auto-scheduled run starts with this: `scheduled:<deployment id>:<schedule id>:<time>`.
@@ -300,18 +300,6 @@ class VariableRepository(Protocol):
     def list(self) -> builtins.list[Variable]: ...
 
     def delete(self, name: str) -> None: ...
-
-
-class BlockRepository(Protocol):
-    """(type, name) -> data, with the names of its secret fields."""
-
-    def set(self, block: Block) -> Block: ...
-
-    def get(self, type: str, name: str) -> Block: ...
-
-    def list(self, type: str | None = None) -> builtins.list[Block]: ...
-
-    def delete(self, type: str, name: str) -> None: ...
 
 
 class ScheduleRepository(Protocol):

@@ -41,7 +41,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "workers": ("pool_name", "name", "host", "pid", "last_heartbeat", "problem"),
     "variables": ("name", "value", "updated"),
-    "blocks": ("type", "name", "data", "secret_fields", "updated"),
+    "blocks": ("type", "name", "data", "secret_fields", "sealed", "key_id", "updated"),
 }  # fmt: skip
 PAGE = 5_000
 

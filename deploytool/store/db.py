@@ -25,6 +25,7 @@ from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
 from deploytool.store.api import Topic
+from deploytool.store.sealing import PYTHON_STEPS, key_source
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
 
@@ -287,7 +288,11 @@ def migrate(db: SqliteDatabase) -> int:
             return current
     _refuse_newer(current, known, db.path)
     try:
+        # A migration may rewrite what older versions stored in clear (block secrets: store/sealing.py): the
+        # freed space is zeroed, and the write-ahead log, which may hold older copies of pages, is emptied.
+        db.conn.execute("PRAGMA secure_delete = ON")
         _apply(db, scripts, known)
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
             raise locked_error(db.path) from exc
@@ -315,6 +320,8 @@ def _apply(db: SqliteDatabase, scripts: list[tuple[int, str]], known: int) -> No
         for version, script in pending:
             for statement in _statements(script):
                 conn.execute(statement)
+            if version in PYTHON_STEPS:
+                PYTHON_STEPS[version](conn, key_source(db.dialect.name, db.path))
             conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
         conn.execute(f"PRAGMA user_version = {known}")
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deploytool.errors import DeploytoolError
 from deploytool.store.urls import backend_of, sqlite_path
 
 if TYPE_CHECKING:
     from deploytool.store.api import Store
+    from deploytool.store.pg_roles import Grant
 
 
 def open_store(target: Path | str) -> Store:
@@ -47,3 +49,39 @@ def latest_version(backend: str) -> int:
     from deploytool.store.db import migrations
 
     return migrations()[-1][0]
+
+
+def grant_role(target: Path | str, role: str, kind: str) -> Grant:
+    """Give a PostgreSQL role the privileges of `kind` (deployer, worker, viewer) on the store (store/pg_roles.py)."""
+    if backend_of(target) != "postgresql":
+        raise DeploytoolError(
+            "store grant is for PostgreSQL stores: the SQLite store is one file, and its file mode (0600) decides"
+            " who may use it",
+            hint="point --store or DEPLOYTOOL_STORE_URL at the PostgreSQL store (docs/stores.md#roles)",
+        )
+    from deploytool.store.pg_roles import grant
+    from deploytool.store.postgres import PostgresDatabase, open_postgres
+
+    store = open_postgres(str(target))
+    try:
+        database = store.database
+        assert isinstance(database, PostgresDatabase)
+        with database.transaction() as conn:
+            return grant(conn, role, kind)
+    finally:
+        store.close()
+
+
+def roles_with_grants(target: Path | str) -> list[str]:
+    """The PostgreSQL roles (other than the one in use) with privileges on the store's tables; [] for SQLite."""
+    if backend_of(target) != "postgresql":
+        return []
+    from deploytool.store.pg_roles import granted_roles
+    from deploytool.store.postgres import open_postgres
+
+    store = open_postgres(str(target))
+    try:
+        with store.database.read() as conn:
+            return granted_roles(conn)
+    finally:
+        store.close()

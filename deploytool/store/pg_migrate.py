@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from importlib import resources
 
 from deploytool.errors import DeploytoolError
+from deploytool.store.sealing import PYTHON_STEPS, key_source
 from deploytool.store.sql import Connection
 
 VERSION_TABLE = "deploytool_schema"
@@ -110,6 +111,8 @@ def migrate(transaction: Transaction, url: str) -> tuple[int, list[int]]:
             if number in done:
                 continue
             conn.execute(script)
+            if number in PYTHON_STEPS:
+                PYTHON_STEPS[number](conn, key_source("postgresql", url))
             conn.execute(
                 f"INSERT INTO {VERSION_TABLE} (version, applied) VALUES (?, to_char(clock_timestamp()"
                 " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'))",

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from psycopg.conninfo import make_conninfo
 
 from deploytool.errors import DeploytoolError, StoreUnavailableError
@@ -37,6 +38,7 @@ from deploytool.store import pg_migrate
 from deploytool.store.api import Topic
 from deploytool.store.pg_connect import connect_error, missing_defaults, reason, statement_error, where
 from deploytool.store.pg_listen import Listener
+from deploytool.store.pg_roles import permission_denied
 from deploytool.store.sql import Connection, Cursor, Database, Dialect, LogRow, Row
 from deploytool.store.sqlstore import SqlStore
 from deploytool.store.urls import redact_url
@@ -48,6 +50,7 @@ POSTGRES = Dialect(
     insertion_order="seq",
     for_update=" FOR UPDATE",
     skip_locked=" FOR UPDATE OF {table} SKIP LOCKED",
+    lock_table="LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE",
 )
 CLOCK_RESYNC_SECONDS = 60.0  # how often the offset between this machine's clock and the server's is measured
 RECONNECT_SECONDS = 30.0  # how long a dropped connection is retried before the store is reported unreachable
@@ -223,8 +226,14 @@ class PostgresDatabase(Database):
                     if self._depth or not conn.broken or attempt == 2:
                         raise self._lost(exc) if conn.broken else statement_error(exc, self._url) from exc
                 except psycopg.Error as exc:
-                    raise statement_error(exc, self._url) from exc
+                    raise self._refused(exc, statement, conn) from exc
         raise AssertionError("unreachable")
+
+    def _refused(self, exc: psycopg.Error, statement: str, conn: psycopg.Connection[Any]) -> DeploytoolError:
+        """A statement the server refused; "permission denied" (a role of `store grant`) says who may not do what."""
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return permission_denied(reason(exc, self._url), statement, conn.info.user, self._where)
+        return statement_error(exc, self._url)
 
     def run_many(self, statement: str, rows: list[list[Any]]) -> Cursor:
         with self._lock:
@@ -233,7 +242,7 @@ class PostgresDatabase(Database):
             try:
                 cursor.executemany(statement, rows)
             except psycopg.Error as exc:
-                raise (self._lost(exc) if conn.broken else statement_error(exc, self._url)) from exc
+                raise (self._lost(exc) if conn.broken else self._refused(exc, statement, conn)) from exc
             return cursor
 
     # --- transactions --------------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ class Dialect:
     for_update: str
     # Appended to the claim's candidate SELECT: skip rows another transaction holds.
     skip_locked: str
+    # Run first in a write transaction that must not interleave with another writer of `{table}` (block secrets
+    # and their key); empty where writers take turns anyway (SQLite).
+    lock_table: str = ""
 
 
 class Database(ABC):

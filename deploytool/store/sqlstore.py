@@ -16,6 +16,7 @@ from deploytool.store.pools import WorkPoolRepo
 from deploytool.store.queues import WorkQueueRepo
 from deploytool.store.run_delete import DeletableFlowRunRepo
 from deploytool.store.schedules import ScheduleRepo
+from deploytool.store.sealing import key_source
 from deploytool.store.sql import Database
 from deploytool.store.task_runs import TaskRunRepo
 from deploytool.store.variables import VariableRepo
@@ -35,7 +36,7 @@ class SqlStore(Store):
         self.task_runs = TaskRunRepo(db)
         self.workers = WorkerRepo(db)
         self.variables = VariableRepo(db)
-        self.blocks = BlockRepo(db)
+        self.blocks = BlockRepo(db, key_source(db.dialect.name, db.url))
         self.schedules = ScheduleRepo(db)
         self.dashboard = DashboardQueries(db)
 

@@ -23,6 +23,7 @@ from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.infra.base import Job
 from deploytool.jobvars import job_variable_layers, merge_layers, render_job_configuration
 from deploytool.models import Block, Deployment, FlowRun, WorkPool
+from deploytool.secretbox import SecretKeyError
 from deploytool.store import Store
 from deploytool.templating import Phase, TemplateContext, find_refs, render_tree
 from deploytool.templating.context import leaf_strings
@@ -51,6 +52,10 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
     pull_steps = deployment.pull_steps or []
     try:
         blocks = _blocks(store, [template.get("job_configuration") or {}, variables, pull_steps])
+        secret_blocks = _secret_values(store)
+    except SecretKeyError as exc:  # decrypting a block's secrets: its name, what is wrong, what to do
+        raise LaunchError(str(exc)) from None
+    try:
         stored_variables = {v.name: v.value for v in store.variables.list()}
         runtime = runtime_values(run, deployment, pool, worker_name)
         context = TemplateContext.for_phase(
@@ -60,7 +65,6 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
         steps = _render_pull_steps(pull_steps, context)
     except DeploytoolError as exc:
         raise LaunchError(f"the job configuration could not be rendered: {exc}") from None
-    secret_blocks = _secret_values(store)
     secrets = frozenset(secret_strings(blocks.values())) | frozenset(leaf_strings(list(secret_blocks.values())))
     local = pool.type in pooltypes.POOL_TYPES and pooltypes.pool_type(pool.type).local
     if local and not pull_steps and not configuration.get("working_dir"):
@@ -94,7 +98,7 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
 def _secret_values(store: Store) -> dict[str, Any]:
     """The values of the `secret` blocks, for Prefect flow code's `Secret.load(name).get()` in the job (any flow
     run can read any Secret through Prefect's API; here they reach the job in its run spec, redacted from logs)."""
-    return {b.name: b.data.get("value") for b in store.blocks.list("secret")}
+    return {b.name: b.data.get("value") for b in store.blocks.reveal_all("secret")}
 
 
 def _deployment(store: Store, run: FlowRun) -> Deployment:
@@ -142,7 +146,7 @@ def _blocks(store: Store, trees: Iterable[Any]) -> dict[tuple[str, str], Mapping
     found: dict[tuple[str, str], Mapping[str, Any]] = {}
     for btype, bname in sorted(wanted):
         try:
-            block = store.blocks.get(btype, bname)
+            block = store.blocks.reveal(btype, bname)  # decrypted here, at launch only
         except NotFoundError:
             continue
         found[(btype, bname)] = _with_secret_fields(block)

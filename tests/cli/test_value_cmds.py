@@ -96,8 +96,8 @@ def test_block_secrets_never_appear_in_any_output(cli: CLI) -> None:
     assert data["reference"] == "{{ prefect.blocks.github-credentials.ci }}"
     # the store still holds the real values, for the worker
     with open_store() as store:
-        assert store.blocks.get("github-credentials", "ci").data["token"] == TOKEN
-        assert store.blocks.get("secret", "db").data == {"value": SECRET}
+        assert store.blocks.reveal("github-credentials", "ci").data["token"] == TOKEN
+        assert store.blocks.reveal("secret", "db").data == {"value": SECRET}
 
 
 def test_block_secret_fields_by_name_flag_and_json(cli: CLI, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_block_secret_fields_by_name_flag_and_json(cli: CLI, tmp_path: Path) -> 
     result = cli("block", "set", "database/main", "--from-json", str(doc), "dsn=pg://app@db", "--secret", "dsn")
     assert result.code == 0, result.err
     with open_store() as store:
-        block = store.blocks.get("database", "main")
+        block = store.blocks.reveal("database", "main")
     assert block.data["port"] == 5432 and block.data["dsn"] == "pg://app@db"
     assert block.secret_fields == ["auth.dbPassword", "dsn"]
     detail = cli("block", "inspect", "database/main", "-o", "json").json()["data"]["data"]
@@ -116,7 +116,7 @@ def test_block_secret_fields_by_name_flag_and_json(cli: CLI, tmp_path: Path) -> 
     from_stdin = cli("block", "set", "secret/piped", "--from-json", "-", stdin=json.dumps({"value": SECRET}))
     assert from_stdin.code == 0 and SECRET not in from_stdin.out + from_stdin.err
     with open_store() as store:
-        assert store.blocks.get("secret", "piped").data == {"value": SECRET}
+        assert store.blocks.reveal("secret", "piped").data == {"value": SECRET}
 
     listing = cli("block", "ls", "--type", "database", "-o", "json").json()
     assert listing["kind"] == "block-list"

@@ -53,11 +53,13 @@ def pg_cluster() -> Iterator[pg.Cluster | str]:
 
 
 @pytest.fixture
-def postgres(pg_cluster: pg.Cluster | str) -> pg.Cluster:
-    """The session's PostgreSQL cluster; skips (fails in CI) when none could be started."""
+def postgres(pg_cluster: pg.Cluster | str, monkeypatch: pytest.MonkeyPatch) -> pg.Cluster:
+    """The session's PostgreSQL cluster; skips (fails in CI) when none could be started. Every host of a
+    PostgreSQL store is given its secret key explicitly: so is this test (and the processes it starts)."""
     if isinstance(pg_cluster, str):
         pg.unavailable(pg_cluster)
     assert isinstance(pg_cluster, pg.Cluster)
+    monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY", pg.TEST_SECRET_KEY)
     return pg_cluster
 
 

@@ -30,6 +30,10 @@ PASSWORD_USER, PASSWORD = "pwuser", "right-Pa55:w@rd/?"
 _counter = itertools.count(1)
 
 
+# The secret key the `postgres` fixture gives every test (a PostgreSQL store's hosts need one given explicitly).
+TEST_SECRET_KEY = "dGVzdHMtb25seS1zZWNyZXQta2V5LTMyLWJ5dGVzISE="
+
+
 def required() -> bool:
     return os.environ.get("CI", "").lower() == "true" or os.environ.get("DEPLOYTOOL_REQUIRE_POSTGRES") == "1"
 

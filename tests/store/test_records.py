@@ -68,8 +68,9 @@ def test_variables(store: Store) -> None:
 def test_blocks(store: Store) -> None:
     block = Block("docker-registry-credentials", "prod", {"username": "u", "password": "p"}, ["password"])
     store.blocks.set(block)
-    got = store.blocks.get("docker-registry-credentials", "prod")
-    assert (got.data, got.secret_fields) == (block.data, ["password"])
+    got = store.blocks.get("docker-registry-credentials", "prod")  # the public view: no key needed
+    assert (got.data, got.secret_fields) == ({"username": "u", "password": "********"}, ["password"])
+    assert store.blocks.reveal("docker-registry-credentials", "prod").data == block.data  # decrypted
     store.blocks.set(Block("secret", "token", {"value": "x"}, ["value"]))
     assert [b.name for b in store.blocks.list()] == ["prod", "token"]
     assert [b.name for b in store.blocks.list("secret")] == ["token"]
