@@ -156,3 +156,31 @@ def test_the_job_variables_table_of_each_pool_type_names_every_variable_and_its_
 def test_the_readme_lists_every_doc() -> None:
     readme = (ROOT / "README.md").read_text()
     assert [d.name for d in DOCS[1:] if f"docs/{d.name}" not in readme] == []
+
+
+def test_every_input_of_each_step_is_in_its_section_of_steps_md_with_its_default() -> None:
+    import inspect
+
+    from deploytool.steps.builtins import IMPLEMENTATIONS
+
+    text = (ROOT / "docs" / "steps.md").read_text()
+    wrong = []
+    for name, implementation in IMPLEMENTATIONS.items():
+        section = re.search(rf"^#{{2,3}} `{name}`\n(.*?)(?=^#{{2,3}} )", text, flags=re.M | re.S)
+        assert section is not None, f"docs/steps.md has no section for {name}"
+        rows = {
+            word: row[2].strip()
+            for row in re.finditer(r"^\| ([^|]+) \| ([^|]*) \|", section[1], flags=re.M)
+            for word in re.findall(r"`(\w+)`", row[1])
+        }
+        for parameter in list(inspect.signature(implementation).parameters.values())[1:]:
+            if f"`{parameter.name}`" not in section[1]:
+                wrong.append(f"{name}: input {parameter.name} is not described")
+                continue
+            default = parameter.default
+            if default is None or default is inspect.Parameter.empty or not rows.get(parameter.name):
+                continue
+            shown = default if isinstance(default, str) else json.dumps(default)
+            if f"`{shown}`" not in rows[parameter.name]:
+                wrong.append(f"{name}: {parameter.name} defaults to {shown}, the table says {rows[parameter.name]}")
+    assert wrong == []
