@@ -40,6 +40,7 @@ def test_waiting_runs_follow_a_changed_queue(store: Store) -> None:
     [
         (Horizon(), []),
         (Horizon(min_runs=1, max_runs=1, min_seconds=0, max_seconds=1), []),
+        (Horizon(min_seconds=60, max_seconds=60), []),
         (Horizon(min_runs=0), ["the minimum number of runs (0) must be between 1 and the maximum"]),
         (Horizon(min_runs=5, max_runs=4), ["the minimum number of runs (5) must be between 1 and the maximum"]),
         (
