@@ -73,6 +73,14 @@ def test_reading_the_store_loads_no_project_file_parser() -> None:
     assert loaded.isdisjoint({"yaml", "jinja2", "jsonschema"}), loaded & {"yaml", "jinja2", "jsonschema"}
 
 
+def test_deploytool_schema_loads_no_yaml() -> None:
+    loaded = _imported(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(['schema']) == 0"
+    )
+    assert "deploytool" in loaded and "yaml" not in loaded
+
+
 # Public functions of core whose result is a document the user writes or reads as such (a JSON value, a base
 # job template, a job configuration, stored pull steps), not a record core makes up: these keep `dict`/`Any`.
 USER_DOCUMENTS = {

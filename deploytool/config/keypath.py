@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploytool.config.yamlload import Path
+if TYPE_CHECKING:
+    from deploytool.config.yamlload import Path  # a type only: no yaml for the code that formats key paths
 
 
 def format_path(data: Any, path: Path) -> str:

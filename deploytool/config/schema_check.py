@@ -14,12 +14,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from deploytool.config.keypath import format_path
-from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue, close_matches, did_you_mean
 from deploytool.steps.registry import unknown_step_message
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
+
+    from deploytool.config.yamlload import Path, Positions  # types only: `deploytool schema` needs no yaml
 
 SCHEMA_FILE = "deploy.schema.json"
 
