@@ -183,6 +183,27 @@ class TestPostgresNotifications:
             release(other, deployment, run.id)
             assert waiter.outcome() is True
 
+    def test_a_retried_run_notifies_its_pool(self, pg_factory: StoreFactory) -> None:
+        with _two(pg_factory) as (store, other):
+            deployment = _setup(other)
+            run = other.runs.create(run_for(deployment, at=utcnow()))
+            other.runs.set_state(run.id, RunState.CANCELLED, "stop")
+            topics = (Topic.pool(POOL),)
+            _settled(store, topics)
+            waiter = Waiter(store, topics)
+            other.runs.retry(run.id, "again")
+            assert waiter.outcome() is True
+
+    def test_a_resumed_pool_notifies(self, pg_factory: StoreFactory) -> None:
+        with _two(pg_factory) as (store, other):
+            _setup(other)
+            other.pools.update(POOL, paused=True)
+            topics = (Topic.pool(POOL),)
+            _settled(store, topics)
+            waiter = Waiter(store, topics)
+            other.pools.update(POOL, paused=False)
+            assert waiter.outcome() is True
+
     def test_a_state_change_notifies_the_run(self, pg_factory: StoreFactory) -> None:
         assert _wakes(pg_factory, _run_topic, lambda s, d, r: s.runs.set_state(r, RunState.CANCELLED, "no"))
 
