@@ -26,13 +26,13 @@ from deploytool.store.api import (
     ScheduleRepository,
     Store,
     TaskRunRepository,
-    Topic,
     VariableRepository,
     WorkerRepository,
     WorkPoolRepository,
     WorkQueueRepository,
     set_opener,
 )
+from deploytool.store.changes import Topic
 from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
 from deploytool.store.sealing import key_source
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import builtins
 import os
-import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from threading import Event
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from deploytool.models import (
     Deployment,
@@ -42,6 +40,7 @@ from deploytool.models import (
     WorkQueue,
 )
 from deploytool.store.blocks_api import BlockRepository as BlockRepository
+from deploytool.store.changes import Topic
 from deploytool.store.dashboard_api import DashboardRepository
 
 # The idempotency key of an auto-scheduled run starts with this: `scheduled:<deployment id>:<schedule id>:<time>`.
@@ -66,27 +65,6 @@ ONLINE_WINDOW_SECONDS = _online_window()
 # Decides whether a run that has just become CRASHED is queued again: (the crashed run, its previous state) ->
 # (when it is due, the state message), or None to leave it CRASHED. deploytool.crashretry.plan makes these.
 CrashHook = Callable[[FlowRun, RunState], "tuple[datetime, str] | None"]
-
-
-@dataclass(frozen=True)
-class Topic:
-    """What `Store.wait_for_change` waits for (docs/stores.md, "Notifications").
-
-    `Topic.pool(name)`: a run of the pool may have become claimable (a SCHEDULED run created, rescheduled,
-    released or re-queued; an active run ended, freeing a concurrency slot; the pool, a queue or a deployment
-    limit changed). `Topic.run(id)`: the run's state changed or it got log lines.
-    """
-
-    kind: Literal["pool", "run"]
-    key: str
-
-    @staticmethod
-    def pool(name: str) -> Topic:
-        return Topic("pool", name)
-
-    @staticmethod
-    def run(run_id: str) -> Topic:
-        return Topic("run", run_id)
 
 
 class WorkPoolRepository(Protocol):
@@ -389,26 +367,10 @@ class Store(ABC):
     def schema_version(self) -> int:
         """The schema version the store is at."""
 
-    def wait_for_change(
-        self, topics: Collection[Topic], timeout: float, *, wake: threading.Event | None = None
-    ) -> bool:
-        """Block until a change to one of `topics` may have been committed by anyone (True: look at the store
-        now) or `timeout` seconds pass (False), whichever is first; a `wake` event set meanwhile (by the caller's
-        own threads) ends the wait too (False, unless a change came with it).
-
-        A change committed since the previous call for the same topics returned counts, so a caller that looks,
-        then waits, misses nothing. The first call for a set of topics returns True as soon as the store can
-        tell (the caller should look once), and so does every call after the store lost and re-established its
-        means of telling (notifications sent meanwhile are lost). True can be spurious: a caller re-reads what
-        it cares about. PostgreSQL: LISTEN/NOTIFY on a dedicated connection (`store/pg_listen.py`); SQLite: its
-        `data_version`, read every 0.1 s (any commit by another connection counts). This default cannot tell:
-        it sleeps `timeout` (or until `wake`) and returns False, i.e. the caller polls.
-        """
-        if wake is not None:
-            wake.wait(timeout)
-        else:
-            time.sleep(max(timeout, 0.0))
-        return False
+    @abstractmethod
+    def wait_for_change(self, topics: Collection[Topic], timeout: float, *, wake: Event | None = None) -> bool:
+        """Wait up to `timeout` s (or until `wake` is set) for a change to one of `topics` committed by anyone:
+        True to look now, False on timeout (store/changes.py holds the contract; docs/stores.md the costs)."""
 
     @abstractmethod
     def table_counts(self) -> dict[str, int]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
-from deploytool.store.api import Topic
+from deploytool.store.changes import Topic
 from deploytool.store.sealing import PYTHON_STEPS, key_source
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY

@@ -31,7 +31,7 @@ import psycopg
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from deploytool.store.api import Topic
+from deploytool.store.changes import Topic
 from deploytool.store.pg_connect import missing_defaults, reason
 
 log = logging.getLogger("deploytool.store")

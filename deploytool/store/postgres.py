@@ -35,7 +35,7 @@ from psycopg.conninfo import make_conninfo
 from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import pg_migrate
-from deploytool.store.api import Topic
+from deploytool.store.changes import Topic
 from deploytool.store.pg_connect import connect_error, missing_defaults, reason, statement_error, where
 from deploytool.store.pg_listen import Listener
 from deploytool.store.pg_roles import permission_denied

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from deploytool.store.api import Topic
+from deploytool.store.changes import Topic
 
 # The tables that hold the store's data, parents before children (foreign keys). Bookkeeping tables (the
 # schema's version) are not in it.

@@ -7,8 +7,9 @@ from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
-from deploytool.store.api import Store, Topic
+from deploytool.store.api import Store
 from deploytool.store.blocks import BlockRepo
+from deploytool.store.changes import Topic
 from deploytool.store.dashboard import DashboardQueries
 from deploytool.store.deployments import DeploymentRepo
 from deploytool.store.logs import LogRepo

@@ -13,45 +13,11 @@ from datetime import timedelta
 
 import pytest
 
-from deploytool.models import Deployment, LogLine, RunState, WorkPool, utcnow
+from deploytool.models import Deployment, LogLine, RunState, utcnow
 from deploytool.store import Store, Topic
 from tests.store.backends import StoreFactory
 from tests.store.helpers import run_for
-
-POOL = "local"
-SAFETY = 60.0  # seconds: only a hung test waits this long
-
-
-def _setup(store: Store, pool: str = POOL) -> Deployment:
-    store.pools.create(WorkPool(name=pool, type="process"))
-    values = {"flow_name": "etl", "name": f"d-{pool}", "entrypoint": "flows.py:etl", "pool_name": pool}
-    return store.deployments.upsert(Deployment(**values))[0]  # type: ignore[arg-type]
-
-
-class Waiter:
-    """`wait_for_change` in a thread: `returned` is set when it returns, `result` is what it returned."""
-
-    def __init__(
-        self, store: Store, topics: tuple[Topic, ...], timeout: float = SAFETY, wake: threading.Event | None = None
-    ):
-        self.result: bool | None = None
-        self.returned = threading.Event()
-
-        def wait() -> None:
-            self.result = store.wait_for_change(topics, timeout, wake=wake)
-            self.returned.set()
-
-        self.thread = threading.Thread(target=wait, daemon=True)
-        self.thread.start()
-
-    def outcome(self) -> bool | None:
-        self.returned.wait(SAFETY)
-        return self.result
-
-
-def _settled(store: Store, topics: tuple[Topic, ...]) -> None:
-    """The first wait says "look once"; after it nothing is pending."""
-    assert store.wait_for_change(topics, SAFETY) is True
+from tests.store.notify_helpers import POOL, SAFETY, Waiter, settled, setup_pool
 
 
 @contextmanager
@@ -71,25 +37,25 @@ class TestWaitForChangeContract:
 
     def test_a_run_queued_by_another_connection_ends_a_long_wait(self, store_factory: StoreFactory) -> None:
         with _two(store_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics)
             other.runs.create(run_for(deployment, at=utcnow()))
             assert waiter.outcome() is True
 
     def test_a_change_between_a_look_and_the_next_wait_is_not_missed(self, store_factory: StoreFactory) -> None:
         with _two(store_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             other.runs.create(run_for(deployment, at=utcnow()))  # while the waiter is not waiting
             assert store.wait_for_change(topics, SAFETY) is True
 
     def test_the_wake_event_ends_a_wait_with_false(self, store_factory: StoreFactory) -> None:
         with _two(store_factory) as (store, _):
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             wake = threading.Event()
             waiter = Waiter(store, topics, wake=wake)
             wake.set()
@@ -97,9 +63,9 @@ class TestWaitForChangeContract:
 
     def test_log_lines_of_a_run_end_a_wait_for_the_run(self, store_factory: StoreFactory) -> None:
         with _two(store_factory) as (store, other):
-            run = other.runs.create(run_for(_setup(other), at=utcnow()))
+            run = other.runs.create(run_for(setup_pool(other), at=utcnow()))
             topics = (Topic.run(run.id),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics)
             other.logs.append(run.id, [LogLine(run.id, utcnow(), "INFO", "stdout", "hello")])
             assert waiter.outcome() is True
@@ -121,10 +87,10 @@ def _wakes(
 ) -> bool:
     """Whether `change`, made on another connection after the waiter settled, wakes a waiter of `topic`."""
     with _two(factory) as (store, other):
-        deployment = _setup(other)
+        deployment = setup_pool(other)
         run = other.runs.create(run_for(deployment, at=utcnow()))
         topics = (topic(deployment, run.id),)
-        _settled(store, topics)
+        settled(store, topics)
         waiter = Waiter(store, topics, timeout=2.0)
         change(other, deployment, run.id)
         return waiter.outcome() is True
@@ -174,32 +140,32 @@ class TestPostgresNotifications:
             s.runs.set_state(r, RunState.SCHEDULED, "released", expect_worker="w1")
 
         with _two(pg_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             run = other.runs.create(run_for(deployment, at=utcnow()))
             _claim(other, deployment)
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics, timeout=SAFETY)
             release(other, deployment, run.id)
             assert waiter.outcome() is True
 
     def test_a_retried_run_notifies_its_pool(self, pg_factory: StoreFactory) -> None:
         with _two(pg_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             run = other.runs.create(run_for(deployment, at=utcnow()))
             other.runs.set_state(run.id, RunState.CANCELLED, "stop")
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics)
             other.runs.retry(run.id, "again")
             assert waiter.outcome() is True
 
     def test_a_resumed_pool_notifies(self, pg_factory: StoreFactory) -> None:
         with _two(pg_factory) as (store, other):
-            _setup(other)
+            setup_pool(other)
             other.pools.update(POOL, paused=True)
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics)
             other.pools.update(POOL, paused=False)
             assert waiter.outcome() is True
@@ -209,19 +175,19 @@ class TestPostgresNotifications:
 
     def test_another_pool_does_not_wake_a_waiter(self, pg_factory: StoreFactory) -> None:
         with _two(pg_factory) as (store, other):
-            _setup(other)
-            elsewhere = _setup(other, "elsewhere")
+            setup_pool(other)
+            elsewhere = setup_pool(other, "elsewhere")
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics, timeout=1.0)
             other.runs.create(run_for(elsewhere, at=utcnow()))
             assert waiter.outcome() is False
 
     def test_a_rolled_back_change_wakes_nobody(self, pg_factory: StoreFactory) -> None:
         with _two(pg_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             topics = (Topic.pool(POOL),)
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics, timeout=1.0)
             with pytest.raises(RuntimeError), other.transaction():
                 other.runs.create(run_for(deployment, at=utcnow()))
@@ -230,11 +196,11 @@ class TestPostgresNotifications:
 
     def test_a_lease_renewal_is_no_notification(self, pg_factory: StoreFactory) -> None:
         with _two(pg_factory) as (store, other):
-            deployment = _setup(other)
+            deployment = setup_pool(other)
             run = other.runs.create(run_for(deployment, at=utcnow()))
             _claim(other, deployment)
             topics = (Topic.pool(POOL), Topic.run(run.id))
-            _settled(store, topics)
+            settled(store, topics)
             waiter = Waiter(store, topics, timeout=1.0)
             assert other.runs.renew_leases("w1", 60, other.now() + timedelta(seconds=1)) == 1
             assert waiter.outcome() is False
@@ -251,7 +217,7 @@ def test_a_follower_sees_lines_and_the_end_written_by_another_host_without_polli
     from deploytool.core.watch import follow_logs
 
     with _two(store_factory) as (store, other):
-        run = other.runs.create(run_for(_setup(other), at=utcnow()))
+        run = other.runs.create(run_for(setup_pool(other), at=utcnow()))
         seen: list[str] = []
         done = threading.Event()
 

@@ -12,7 +12,7 @@ from deploytool.models import utcnow
 from deploytool.store import Store, Topic
 from tests.store import pg_cluster as pg
 from tests.store.helpers import run_for
-from tests.store.test_notify import POOL, Waiter, _settled, _setup
+from tests.store.notify_helpers import POOL, Waiter, settled, setup_pool
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ def test_after_a_server_restart_the_waiter_looks_once_and_is_woken_again(own_clu
     url = own_cluster.fresh_database()
     with Store.open(url) as store:
         with Store.open(url) as setup:
-            deployment = _setup(setup)
+            deployment = setup_pool(setup)
         topics = (Topic.pool(POOL),)
-        _settled(store, topics)
+        settled(store, topics)
         waiter = Waiter(store, topics)
         _restart(own_cluster)
         assert waiter.outcome() is True  # reconnected: "look now", whatever was missed

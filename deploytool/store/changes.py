@@ -1,0 +1,42 @@
+"""What `Store.wait_for_change` waits for, and what it promises (docs/stores.md, "Notifications").
+
+`wait_for_change(topics, timeout, wake=None)` blocks until a change to one of `topics` may have been committed by
+anyone (True: look at the store now) or `timeout` seconds pass (False), whichever is first; a `wake` event set
+meanwhile (by the caller's own threads) ends the wait too (False, unless a change came with it).
+
+- A change committed since the previous call for the same topics returned counts, so a caller that looks, then
+  waits, misses nothing.
+- The first call for a set of topics returns True as soon as the store can tell (the caller should look once),
+  and so does every call after the store lost and re-established its means of telling (notifications sent
+  meanwhile are lost).
+- True can be spurious: a caller re-reads what it cares about.
+
+PostgreSQL: LISTEN/NOTIFY on a dedicated connection (`store/pg_listen.py`); SQLite: its `data_version`, read
+every 0.1 s (any commit by another connection counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What `Store.wait_for_change` waits for (docs/stores.md, "Notifications").
+
+    `Topic.pool(name)`: a run of the pool may have become claimable (a SCHEDULED run created, rescheduled,
+    released or re-queued; an active run ended, freeing a concurrency slot; the pool, a queue or a deployment
+    limit changed). `Topic.run(id)`: the run's state changed or it got log lines.
+    """
+
+    kind: Literal["pool", "run"]
+    key: str
+
+    @staticmethod
+    def pool(name: str) -> Topic:
+        return Topic("pool", name)
+
+    @staticmethod
+    def run(run_id: str) -> Topic:
+        return Topic("run", run_id)
