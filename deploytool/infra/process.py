@@ -36,6 +36,7 @@ from typing import IO, Any, NamedTuple
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
 from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, LineSink, layer_env
+from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ MAX_LINE_BYTES = 1024 * 1024  # a longer line is delivered in pieces
 OUTPUT_DRAIN_SECONDS = 2.0  # how long to wait for the last output after the job exited
 _POLL_INTERVAL = 0.05
 JOB_TOKEN_ENV = "DEPLOYTOOL_JOB_TOKEN"  # unique per started job: its processes carry it (one attempt, not the run)
-_INHERITED_BUT_NOT_PASSED = frozenset({SPEC_ENV, RUN_ID_ENV, JOB_TOKEN_ENV})  # a worker inside a job must not leak
+# A worker inside a job must not see the outer run's variables; and a flow never gets the key that decrypts the
+# store's secrets (the worker decrypts the blocks a run needs before it starts: docs/stores.md#secrets-at-rest).
+_INHERITED_BUT_NOT_PASSED = frozenset({SPEC_ENV, RUN_ID_ENV, JOB_TOKEN_ENV, SECRET_KEY_ENV, SECRET_KEY_FILE_ENV})
 
 
 @dataclass

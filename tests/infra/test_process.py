@@ -91,6 +91,19 @@ def test_env_is_merged_over_the_workers_and_working_dir_is_used(
     ]
 
 
+def test_a_flow_never_gets_the_key_that_decrypts_the_store_s_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY", "the-worker-s-key")
+    monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY_FILE", "/etc/deploytool/secret.key")
+    code = """
+        import os
+        print(os.environ.get("DEPLOYTOOL_SECRET_KEY"), os.environ.get("DEPLOYTOOL_SECRET_KEY_FILE"))
+    """
+    out = Lines()
+    outcome = INFRA.wait(INFRA.start(Job("r1", {"command": python(code)}), out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0
+    assert out.lines == ["None None"]
+
+
 def test_a_fresh_temporary_directory_when_working_dir_is_null_and_it_is_removed_after() -> None:
     out = Lines()
     code = "import os; open('scratch.txt', 'w').write('x'); print(os.getcwd())"
