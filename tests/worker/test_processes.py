@@ -122,7 +122,8 @@ def test_a_killed_worker_s_run_is_crashed_by_another_worker_which_carries_on(
         crashed = home_store.runs.get(victim_run.id)
         assert crashed.state is RunState.CRASHED
         assert "worker 'victim' stopped renewing its lease" in (crashed.state_message or "")
-        assert "recovered by worker 'survivor'" in log_text(home_store, victim_run.id)
+        # The note follows the recovery's commit (a write of its own): waited for, not assumed.
+        wait_for(lambda: "recovered by worker 'survivor'" in log_text(home_store, victim_run.id))
         after = queue_run(home_store, quick)
         wait_for(lambda: home_store.runs.get(after.id).state is RunState.COMPLETED)
         assert home_store.runs.get(after.id).worker_name == "survivor"
