@@ -298,7 +298,8 @@ def test_an_out_of_memory_kill_is_told_apart_from_other_kills(
 def test_a_restarted_worker_finds_its_containers_by_label_and_attaches(
     infra: DockerInfrastructure, flow_image: str, docker_labels: dict[str, str], docker_janitor: DockerJanitor
 ) -> None:
-    running_job = make_job(flow_image, "sleepy", docker_labels, {"seconds": 4}, auto_remove=True)
+    # The sleeper outlives the checks below, which take a few seconds on a loaded machine.
+    running_job = make_job(flow_image, "sleepy", docker_labels, {"seconds": 15}, auto_remove=True)
     done_job = make_job(flow_image, "hello", docker_labels)
     lines = Lines()
     running = started(infra, running_job, docker_janitor, lines)
