@@ -159,7 +159,16 @@ class KeySource:
         if create and not self._default.exists():
             with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
                 write_key_file(self._default, new_key_text())
-        return read_key_file(self._default, f"the key file {self._default}")
+        try:
+            return read_key_file(self._default, f"the key file {self._default}")
+        except SecretKeyError as exc:
+            if self._default.exists():
+                raise
+            raise SecretKeyError(
+                exc.message,
+                hint=f"restore it from your copy of the key (or give the key in {SECRET_KEY_FILE_ENV} or"
+                f" {SECRET_KEY_ENV}); without it the secrets stored with it cannot be read: set those blocks again",
+            ) from None
 
 
 def seal(key: SecretKey, plaintext: bytes, context: str) -> str:

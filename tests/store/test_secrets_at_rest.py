@@ -163,6 +163,7 @@ def test_a_lost_key_file_is_a_clear_error(isolated_home: Path, tmp_path: Path) -
         with pytest.raises(SecretKeyError) as caught:
             store.blocks.reveal("secret", "db")
     assert str(caught.value).startswith(f"cannot read the secrets of block secret/db: the key file {isolated_home}")
+    assert caught.value.hint is not None and caught.value.hint.startswith("restore it from your copy of the key")
     done = _deploytool("block", "inspect", "secret/db")
     assert done.returncode == 0 and "********" in _clean(done, SECRET)
 
