@@ -103,6 +103,7 @@ def copy(
 ) -> None:
     """Copy everything (pools, queues, deployments, schedules, runs and logs, workers, variables, blocks) from
     one store into another, e.g. from the SQLite file to PostgreSQL. All or nothing."""
+    from deploytool.core.secret_keys import key_info
     from deploytool.errors import DeploytoolError
     from deploytool.store import Store, backend_of, copy_store, migrate_store, redact_url
 
@@ -116,6 +117,7 @@ def copy(
             migrate_store(target)  # an empty database gets the schema first
         with Store.open(origin) as src, Store.open(target) as dst:
             result = copy_store(src, dst, replace=replace)
+            keys = key_info(src)
     if output == OutputFormat.json:
         print_json("store-copy", {"from": result.source, "to": result.target, "counts": result.counts})
         return
@@ -125,6 +127,13 @@ def copy(
         "Point deploytool at the new store: export DEPLOYTOOL_STORE_URL='<the --to URL>' (or pass --store).",
         file=sys.stderr,
     )
+    for key_id, count in keys.in_store.items():
+        print(
+            f"{count} block(s) were copied with their secrets encrypted with the key of id {key_id}"
+            f"{' (' + keys.source + ')' if keys.key_id == key_id else ''}: give the hosts of the new store that key"
+            " (DEPLOYTOOL_SECRET_KEY_FILE or DEPLOYTOOL_SECRET_KEY; docs/stores.md, 'Secrets at rest').",
+            file=sys.stderr,
+        )
 
 
 @store_app.command("new-key")

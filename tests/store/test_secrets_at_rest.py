@@ -317,3 +317,18 @@ def test_store_migrate_encrypts_a_postgresql_store_of_the_previous_schema(postgr
     with Store.open(url) as store:
         assert store.blocks.reveal("secret", "db").data == {"value": SECRET}
         assert store.blocks.reveal("github-credentials", "ci").data == {"token": TOKEN}
+
+
+def test_store_copy_to_postgresql_keeps_the_secrets_encrypted_with_their_key(
+    postgres: pg.Cluster, isolated_home: Path
+) -> None:
+    no_key = {"DEPLOYTOOL_SECRET_KEY": ""}  # this machine's SQLite store: its own key file
+    assert _deploytool("block", "set", "secret/db", f"value={SECRET}", env=no_key).returncode == 0
+    key_file = isolated_home / "secret.key"
+    url = postgres.empty_database()
+    done = _deploytool("store", "copy", "--to", url, env=no_key)
+    assert done.returncode == 0, done.stderr
+    assert "encrypted with the key of id" in _clean(done, SECRET) and f"(the key file {key_file})" in done.stderr
+    env = {"DEPLOYTOOL_SECRET_KEY": "", "DEPLOYTOOL_SECRET_KEY_FILE": str(key_file), "DEPLOYTOOL_STORE_URL": url}
+    info = json.loads(_deploytool("store", "info", "-o", "json", env=env).stdout)["data"]["secret_key"]
+    assert list(info["in_store"]) == [info["key_id"]]  # the PostgreSQL hosts given that key file can read them
