@@ -20,7 +20,7 @@ FINGERPRINTS: dict[str, int | None] = {
     'worker_cmds': 1253963737,
     'scheduler_cmds': 2524502199,
     'ui_cmds': 1993534892,
-    'store_cmds': 280216200,
+    'store_cmds': 1711188969,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.
