@@ -293,35 +293,47 @@ def stored_pull_steps(calls: list[StepCall]) -> list[dict[str, Any]]:
 
 def pool_job_variable_issues(project: Project, *, strict: bool = False) -> list[ConfigIssue]:
     """`deploytool validate`'s check of each deployment's job variables against its work pool, when the store
-    exists and holds that pool (the store is only read: a missing store is not created, a missing pool is left to
-    `deploy`). Variable names only: values may hold placeholders that only `deploy` resolves."""
-    from deploytool.jobvars import validate_job_variables
+    exists and holds that pool (the store is only read: a missing SQLite store is not created, a missing pool is
+    left to `deploy`). The store is the one every command uses: DEPLOYTOOL_STORE_URL / --store when set. A store
+    that cannot be opened (server down, not migrated, no access) is one warning, not a failed validation.
+    Variable names only: values may hold placeholders that only `deploy` resolves."""
     from deploytool.settings import Settings
 
-    db_path = Settings.from_env().db_path
-    if not db_path.is_file():
+    settings = Settings.from_env()
+    if settings.store_url is None and not settings.db_path.is_file():
         return []
+    try:
+        with Store.open(settings.store) as store:
+            return _job_variable_issues(store, project, strict=strict)
+    except DeploytoolError as exc:
+        hint = "job variables are checked against their pool by `deploytool deploy` when the store answers"
+        message = f"could not check job variables against their work pools: {exc.message}"
+        return [ConfigIssue(project.file.name, 1, 1, "", message, hint, "warning")]
+
+
+def _job_variable_issues(store: Store, project: Project, *, strict: bool) -> list[ConfigIssue]:
+    from deploytool.jobvars import validate_job_variables
+
     prefect = project.file.name == PREFECT_FILENAME
     issues: list[ConfigIssue] = []
-    with Store.open(db_path) as store:
-        for spec in project.deployments:
-            if not spec.work_pool or "{{" in spec.work_pool or not spec.job_variables:
+    for spec in project.deployments:
+        if not spec.work_pool or "{{" in spec.work_pool or not spec.job_variables:
+            continue
+        try:
+            pool = store.pools.get(spec.work_pool)
+        except NotFoundError:
+            continue
+        for issue in validate_job_variables(spec.job_variables, pool.base_job_template, {}):
+            if issue.message != "unknown job variable" or "." in issue.path:
                 continue
-            try:
-                pool = store.pools.get(spec.work_pool)
-            except NotFoundError:
-                continue
-            for issue in validate_job_variables(spec.job_variables, pool.base_job_template, {}):
-                if issue.message != "unknown job variable" or "." in issue.path:
-                    continue
-                where = f"work_pool.job_variables.{issue.path}"
-                line, col = _position(project, spec, where)
-                hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
-                if prefect:
-                    message, hint = ignored_job_variable(issue.path, pool.type, hint, issue.hint is None, strict)
-                else:
-                    message = f"unknown job variable (pool {pool.name!r}, {pool.type})"
-                severity = "warning" if prefect and not strict else "error"
-                path = f"deployments[{spec.name}].{where}"
-                issues.append(ConfigIssue(project.file.name, line, col, path, message, hint, severity))
+            where = f"work_pool.job_variables.{issue.path}"
+            line, col = _position(project, spec, where)
+            hint = issue.hint or f"see `deploytool work-pool inspect {pool.name}` for its variables"
+            if prefect:
+                message, hint = ignored_job_variable(issue.path, pool.type, hint, issue.hint is None, strict)
+            else:
+                message = f"unknown job variable (pool {pool.name!r}, {pool.type})"
+            severity = "warning" if prefect and not strict else "error"
+            path = f"deployments[{spec.name}].{where}"
+            issues.append(ConfigIssue(project.file.name, line, col, path, message, hint, severity))
     return issues
