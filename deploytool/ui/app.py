@@ -1,6 +1,6 @@
 """The dashboard's ASGI application: routes (pages, actions, /api/v1/), the guard, the store's lifetime.
 
-    app = create_app(UiConfig(store_path=...))   # served by deploytool.ui.server (uvicorn)
+    app = create_app(UiConfig(store=...))   # served by deploytool.ui.server (uvicorn)
 
 With `read_only`, no action route exists (a POST to one is 404 or 405) and no page shows a button.
 """
@@ -102,12 +102,12 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: UiConfig, store: Store | None = None) -> Starlette:
-    """The application over the store at `config.store_path` (or `store`, already open, for tests)."""
+    """The application over the store `config.store` names (or `store`, already open, for tests)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = store is None
-        app.state.store = Store.open(config.store_path) if own else store
+        app.state.store = Store.open(config.store) if own else store
         try:
             yield
         finally:

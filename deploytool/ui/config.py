@@ -37,7 +37,7 @@ def is_loopback(host: str) -> bool:
 class UiConfig:
     """The dashboard's settings. `token` None: no login (allowed on a loopback address only)."""
 
-    store_path: Path
+    store: Path | str  # what Store.open opens: the SQLite file, or the store URL (--store, DEPLOYTOOL_STORE_URL)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     token: str | None = None
@@ -74,7 +74,7 @@ def from_env(env: Mapping[str, str]) -> tuple[UiConfig, bool]:
     except ValueError:
         raise DeploytoolError(f"{PORT_ENV}={text!r}: not a port number", hint="give --port 4200") from None
     config = UiConfig(
-        store_path=Settings.from_env(env).db_path,
+        store=Settings.from_env(env).store,
         host=env.get(HOST_ENV) or DEFAULT_HOST,
         port=port,
         token=env.get(TOKEN_ENV) or None,

@@ -8,6 +8,7 @@ import threading
 import webbrowser
 
 from deploytool.errors import DeploytoolError
+from deploytool.store.urls import redact_url
 from deploytool.ui.config import UiConfig, check_config
 
 SHUTDOWN_GRACE_SECONDS = 2  # open event streams are closed after this on Ctrl-C
@@ -51,7 +52,8 @@ def serve(config: UiConfig, *, open_browser: bool = False) -> None:
     url = url_of(config, sock.getsockname()[1])
     mode = " (read-only)" if config.read_only else ""
     login = "; log in with the token" if config.token else ""
-    print(f"deploytool dashboard{mode} on {url} over {config.store_path}{login}. Ctrl-C stops it.", flush=True)
+    store = redact_url(str(config.store))
+    print(f"deploytool dashboard{mode} on {url} over {store}{login}. Ctrl-C stops it.", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),

@@ -27,7 +27,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def client_for(**options: Any) -> TestClient:
-    config = UiConfig(store_path=Settings.from_env().db_path, **options)
+    config = UiConfig(store=Settings.from_env().db_path, **options)
     return TestClient(create_app(config), base_url=BASE, follow_redirects=False, raise_server_exceptions=False)
 
 
