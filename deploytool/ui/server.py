@@ -8,7 +8,7 @@ import threading
 import webbrowser
 
 from deploytool.errors import DeploytoolError
-from deploytool.store.urls import redact_url
+from deploytool.store import redact_url
 from deploytool.ui.config import UiConfig, check_config
 
 SHUTDOWN_GRACE_SECONDS = 2  # open event streams are closed after this on Ctrl-C
