@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from deploytool.models import Deployment, FlowRun
@@ -26,3 +30,19 @@ def run_for(deployment: Deployment, *, at: datetime = NOW, **fields: Any) -> Flo
 
 def later(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
+
+
+def deploytool(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a child process (this interpreter), with `env` over the test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "deploytool", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,  # a safety net for a hung test, never a speed check
+    )

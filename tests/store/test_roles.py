@@ -4,7 +4,6 @@ real CLI commands of its job, and what it may not do is refused with a clear err
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.store import pg_cluster as pg
+from tests.store.helpers import deploytool
 
 SECRET = "ci-only-s3cr3t-value"
 DEPLOY_YAML = """
@@ -35,15 +35,7 @@ def etl():
 
 def _as(url: str, role: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI, connected to the store as `role` (the test cluster trusts local connections)."""
-    return subprocess.run(
-        [sys.executable, "-m", "deploytool", "--store", url.replace("postgres@", f"{role}@"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=dict(os.environ),
-        timeout=300,  # a safety net for a hung test, never a speed check
-    )
+    return deploytool("--store", url.replace("postgres@", f"{role}@"), *args, cwd=cwd)
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> str:

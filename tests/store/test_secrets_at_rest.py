@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from deploytool.store import Store
 from deploytool.store.sealing import SEALED_SCHEMA_VERSION
 from tests.store import pg_cluster as pg
 from tests.store.backends import StoreFactory
+from tests.store.helpers import deploytool
 from tests.worker.helpers import log_text, make_deployment, make_pool, queue_run, tick_until, worker, write_flow
 
 SECRET = "hunter2-Pa55-s3cr3t"
@@ -37,19 +36,6 @@ print('the password is', os.environ['DB_PASSWORD'])
 with open(os.environ['OUT'], 'w') as out:
     out.write(hashlib.sha256(os.environ['DB_PASSWORD'].encode()).hexdigest())
 """
-
-
-def _deploytool(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deploytool", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def _clean(done: subprocess.CompletedProcess[str], *secrets: str) -> str:
@@ -69,10 +55,10 @@ def _files_hold(folder: Path, needle: str) -> list[str]:
 
 
 def test_a_dump_of_the_sqlite_store_shows_no_secret(isolated_home: Path) -> None:
-    done = _deploytool("block", "set", "secret/db", "--from-json", "-", stdin=json.dumps({"value": SECRET}))
+    done = deploytool("block", "set", "secret/db", "--from-json", "-", stdin=json.dumps({"value": SECRET}))
     assert done.returncode == 0, done.stderr
     creds = {"token": TOKEN, "url": f"https://x:{TOKEN}@git.example", "nested": {"api_key": SECRET + "-2"}}
-    done = _deploytool("block", "set", "github-credentials/ci", "--from-json", "-", stdin=json.dumps(creds))
+    done = deploytool("block", "set", "github-credentials/ci", "--from-json", "-", stdin=json.dumps(creds))
     assert done.returncode == 0, done.stderr
     key_file = isolated_home / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600  # made on first use: one machine needs no setup
@@ -82,7 +68,7 @@ def test_a_dump_of_the_sqlite_store_shows_no_secret(isolated_home: Path) -> None
     dump = subprocess.run(["sqlite3", str(isolated_home / "deploytool.db"), ".dump"], capture_output=True, text=True)
     if dump.returncode == 0:  # the sqlite3 shell, when installed, shows the same
         assert SECRET not in dump.stdout and TOKEN not in dump.stdout and "INSERT INTO blocks" in dump.stdout
-    shown = _clean(_deploytool("block", "inspect", "github-credentials/ci", "-o", "json"), SECRET, TOKEN)
+    shown = _clean(deploytool("block", "inspect", "github-credentials/ci", "-o", "json"), SECRET, TOKEN)
     assert json.loads(shown)["data"]["data"]["url"] == "https://x:***@git.example"
 
 
@@ -90,7 +76,7 @@ def test_a_select_on_postgresql_shows_no_secret(postgres: pg.Cluster) -> None:
     import psycopg
 
     url = postgres.fresh_database()
-    done = _deploytool(
+    done = deploytool(
         "--store", url, "block", "set", "secret/db", "--from-json", "-", stdin=json.dumps({"value": SECRET})
     )
     assert done.returncode == 0, done.stderr
@@ -157,28 +143,26 @@ def test_a_wrong_key_fails_the_run_naming_the_block(
 
 
 def test_a_lost_key_file_is_a_clear_error(isolated_home: Path, tmp_path: Path) -> None:
-    assert _deploytool("block", "set", "secret/db", f"value={SECRET}").returncode == 0
+    assert deploytool("block", "set", "secret/db", f"value={SECRET}").returncode == 0
     (isolated_home / "secret.key").unlink()
     with Store.open(isolated_home / "deploytool.db") as store:
         with pytest.raises(SecretKeyError) as caught:
             store.blocks.reveal("secret", "db")
     assert str(caught.value).startswith(f"cannot read the secrets of block secret/db: the key file {isolated_home}")
     assert caught.value.hint is not None and caught.value.hint.startswith("restore it from your copy of the key")
-    done = _deploytool("block", "inspect", "secret/db")
+    done = deploytool("block", "inspect", "secret/db")
     assert done.returncode == 0 and "********" in _clean(done, SECRET)
 
 
 def test_postgresql_needs_the_key_given_explicitly(postgres: pg.Cluster, isolated_home: Path) -> None:
     url = postgres.fresh_database()
-    done = _deploytool(
-        "--store", url, "block", "set", "secret/db", f"value={SECRET}", env={"DEPLOYTOOL_SECRET_KEY": ""}
-    )
+    done = deploytool("--store", url, "block", "set", "secret/db", f"value={SECRET}", env={"DEPLOYTOOL_SECRET_KEY": ""})
     assert done.returncode == 1
     text = _clean(done, SECRET)
     assert "cannot store the secrets of block secret/db: this host has no secret key: the PostgreSQL store" in text
     assert "every host that reads or writes them must be given the same key" in text
     assert "DEPLOYTOOL_SECRET_KEY_FILE" in text and not (isolated_home / "secret.key").exists()
-    bad = _deploytool("--store", url, "block", "set", "secret/db", "value=x", env={"DEPLOYTOOL_SECRET_KEY": "short"})
+    bad = deploytool("--store", url, "block", "set", "secret/db", "value=x", env={"DEPLOYTOOL_SECRET_KEY": "short"})
     assert bad.returncode == 1
     assert "DEPLOYTOOL_SECRET_KEY does not hold a deploytool secret key" in _clean(bad, "short")
 
@@ -187,9 +171,9 @@ def test_postgresql_needs_the_key_given_explicitly(postgres: pg.Cluster, isolate
 
 
 def test_rotate_key_of_the_sqlite_store_replaces_its_key_file(isolated_home: Path) -> None:
-    assert _deploytool("block", "set", "secret/db", f"value={SECRET}").returncode == 0
+    assert deploytool("block", "set", "secret/db", f"value={SECRET}").returncode == 0
     old = (isolated_home / "secret.key").read_text()
-    done = _deploytool("store", "rotate-key", "-o", "json")
+    done = deploytool("store", "rotate-key", "-o", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(_clean(done, SECRET, old.strip()))["data"]
     assert data["blocks"] == 1 and data["old_key_id"] != data["new_key_id"]
@@ -208,9 +192,9 @@ def test_rotate_key_is_all_or_nothing(any_store: Store, store_factory: StoreFact
         sealed = conn.execute("SELECT sealed FROM blocks WHERE name = 'a'").fetchone()[0]
         conn.execute("UPDATE blocks SET sealed = ? WHERE name = 'b'", (sealed,))
     new_file = tmp_path / "new.key"
-    assert _deploytool("store", "new-key", "--file", str(new_file)).returncode == 0
+    assert deploytool("store", "new-key", "--file", str(new_file)).returncode == 0
     assert stat.S_IMODE(new_file.stat().st_mode) == 0o600
-    done = _deploytool("--store", store_factory.url, "store", "rotate-key", "--new-key-file", str(new_file))
+    done = deploytool("--store", store_factory.url, "store", "rotate-key", "--new-key-file", str(new_file))
     assert done.returncode == 1
     assert "cannot read the secrets of block secret/b: its encrypted value does not decrypt" in _clean(done, "aaaa")
     with store_factory.open() as store:
@@ -222,18 +206,18 @@ def test_rotate_key_with_explicit_keys_on_postgresql(postgres: pg.Cluster, tmp_p
     url = postgres.fresh_database()
     old_file, new_file = tmp_path / "old.key", tmp_path / "new.key"
     for path in (old_file, new_file):
-        assert _deploytool("store", "new-key", "--file", str(path)).returncode == 0
+        assert deploytool("store", "new-key", "--file", str(path)).returncode == 0
     env = {"DEPLOYTOOL_SECRET_KEY": "", "DEPLOYTOOL_SECRET_KEY_FILE": str(old_file), "DEPLOYTOOL_STORE_URL": url}
-    assert _deploytool("block", "set", "secret/db", f"value={SECRET}", env=env).returncode == 0
-    refused = _deploytool("store", "rotate-key", env=env)
+    assert deploytool("block", "set", "secret/db", f"value={SECRET}", env=env).returncode == 0
+    refused = deploytool("store", "rotate-key", env=env)
     assert refused.returncode == 1 and "give the new key with --new-key-file PATH" in _clean(refused)
-    done = _deploytool("store", "rotate-key", "--new-key-file", str(new_file), env=env)
+    done = deploytool("store", "rotate-key", "--new-key-file", str(new_file), env=env)
     assert done.returncode == 0, done.stderr
     assert "Encrypted the secrets of 1 block(s) again" in _clean(done, SECRET)
-    still_old = _deploytool("store", "info", env=env)
+    still_old = deploytool("store", "info", env=env)
     assert "1 block(s) encrypted with key id" in still_old.stdout
     with_new = {**env, "DEPLOYTOOL_SECRET_KEY_FILE": str(new_file)}
-    done = _deploytool("store", "info", "-o", "json", env=with_new)
+    done = deploytool("store", "info", "-o", "json", env=with_new)
     key = json.loads(done.stdout)["data"]["secret_key"]
     assert list(key["in_store"]) == [key["key_id"]]
 
@@ -277,7 +261,7 @@ def test_an_sqlite_store_of_the_previous_schema_is_encrypted_when_opened(isolate
     path.chmod(0o600)
     assert _files_hold(isolated_home, SECRET)  # as an older deploytool left it
 
-    done = _deploytool("block", "ls")
+    done = deploytool("block", "ls")
     assert done.returncode == 0, done.stderr
     _clean(done, SECRET, TOKEN)
     assert _files_hold(isolated_home, SECRET) == [] and _files_hold(isolated_home, TOKEN) == []
@@ -301,7 +285,7 @@ def test_store_migrate_encrypts_a_postgresql_store_of_the_previous_schema(postgr
         for row in _plaintext_rows():
             conn.execute("INSERT INTO blocks VALUES (%s, %s, %s, %s, %s)", row)
 
-    done = _deploytool("--store", url, "store", "migrate", env={"DEPLOYTOOL_SECRET_KEY": ""})
+    done = deploytool("--store", url, "store", "migrate", env={"DEPLOYTOOL_SECRET_KEY": ""})
     assert done.returncode == 1
     text = _clean(done, SECRET, TOKEN)
     assert "2 block(s) hold secrets in clear, stored by an older deploytool (github-credentials/ci, secret/db)" in text
@@ -309,7 +293,7 @@ def test_store_migrate_encrypts_a_postgresql_store_of_the_previous_schema(postgr
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT max(version) FROM deploytool_schema").fetchone() == (SEALED_SCHEMA_VERSION - 1,)
 
-    done = _deploytool("--store", url, "store", "migrate")
+    done = deploytool("--store", url, "store", "migrate")
     assert done.returncode == 0, done.stderr
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT * FROM blocks").fetchall()
@@ -323,12 +307,12 @@ def test_store_copy_to_postgresql_keeps_the_secrets_encrypted_with_their_key(
     postgres: pg.Cluster, isolated_home: Path
 ) -> None:
     no_key = {"DEPLOYTOOL_SECRET_KEY": ""}  # this machine's SQLite store: its own key file
-    assert _deploytool("block", "set", "secret/db", f"value={SECRET}", env=no_key).returncode == 0
+    assert deploytool("block", "set", "secret/db", f"value={SECRET}", env=no_key).returncode == 0
     key_file = isolated_home / "secret.key"
     url = postgres.empty_database()
-    done = _deploytool("store", "copy", "--to", url, env=no_key)
+    done = deploytool("store", "copy", "--to", url, env=no_key)
     assert done.returncode == 0, done.stderr
     assert "encrypted with the key of id" in _clean(done, SECRET) and f"(the key file {key_file})" in done.stderr
     env = {"DEPLOYTOOL_SECRET_KEY": "", "DEPLOYTOOL_SECRET_KEY_FILE": str(key_file), "DEPLOYTOOL_STORE_URL": url}
-    info = json.loads(_deploytool("store", "info", "-o", "json", env=env).stdout)["data"]["secret_key"]
+    info = json.loads(deploytool("store", "info", "-o", "json", env=env).stdout)["data"]["secret_key"]
     assert list(info["in_store"]) == [info["key_id"]]  # the PostgreSQL hosts given that key file can read them

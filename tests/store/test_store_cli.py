@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,23 +10,11 @@ import pytest
 
 from deploytool.store import Store
 from tests.store import pg_cluster as pg
-
-
-def _deploytool(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deploytool", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-    )
+from tests.store.helpers import deploytool
 
 
 def test_store_info_of_the_default_sqlite_store(isolated_home: Path) -> None:
-    done = _deploytool("store", "info", "-o", "json")
+    done = deploytool("store", "info", "-o", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)["data"]
     assert data["backend"] == "sqlite" and data["url"] == str(isolated_home / "deploytool.db")
@@ -38,13 +23,13 @@ def test_store_info_of_the_default_sqlite_store(isolated_home: Path) -> None:
 
 def test_the_store_option_and_variable_choose_the_store(tmp_path: Path) -> None:
     chosen = tmp_path / "elsewhere.db"
-    assert _deploytool("--store", f"sqlite:///{chosen}", "variable", "set", "where", "option").returncode == 0
+    assert deploytool("--store", f"sqlite:///{chosen}", "variable", "set", "where", "option").returncode == 0
     with Store.open(chosen) as store:
         assert store.variables.get("where").value == "option"
     env = {"DEPLOYTOOL_STORE_URL": f"sqlite:///{chosen}"}
-    done = _deploytool("variable", "get", "where", env=env)
+    done = deploytool("variable", "get", "where", env=env)
     assert (done.returncode, done.stdout.strip()) == (0, "option")
-    done = _deploytool("--store=sqlite:///relative.db", "store", "info", "-o", "json", cwd=tmp_path)
+    done = deploytool("--store=sqlite:///relative.db", "store", "info", "-o", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["data"]["url"] == "relative.db" and (tmp_path / "relative.db").exists()
 
@@ -57,7 +42,7 @@ def test_the_store_option_and_variable_choose_the_store(tmp_path: Path) -> None:
     ],
 )
 def test_a_bad_store_url_is_a_clear_error(url: str, expected: str) -> None:
-    done = _deploytool("--store", url, "work-pool", "ls")
+    done = deploytool("--store", url, "work-pool", "ls")
     assert done.returncode == 1
     assert expected in done.stderr and "Traceback" not in done.stderr and "hunter2" not in done.stderr
 
@@ -65,35 +50,35 @@ def test_a_bad_store_url_is_a_clear_error(url: str, expected: str) -> None:
 def test_migrate_and_info_on_postgresql_never_print_the_password(postgres: pg.Cluster) -> None:
     url = postgres.empty_database()
     with_password = url.replace("postgres@", f"{pg.PASSWORD_USER}:{quote(pg.PASSWORD, safe='')}@")
-    done = _deploytool("--store", with_password, "store", "migrate")
+    done = deploytool("--store", with_password, "store", "migrate")
     assert done.returncode == 0, done.stderr
     assert "Applied migration(s) 1, 2, 3" in done.stdout
-    done = _deploytool("--store", with_password, "store", "migrate")
+    done = deploytool("--store", with_password, "store", "migrate")
     assert "Nothing to do" in done.stdout
-    done = _deploytool("store", "info", env={"DEPLOYTOOL_STORE_URL": with_password})
+    done = deploytool("store", "info", env={"DEPLOYTOOL_STORE_URL": with_password})
     assert done.returncode == 0, done.stderr
     assert "Backend:        postgresql" in done.stdout and f"{pg.PASSWORD_USER}:***@127.0.0.1" in done.stdout
     assert "Pa55" not in done.stdout + done.stderr
-    done = _deploytool("--store", with_password.replace("right", "wrong"), "store", "info")
+    done = deploytool("--store", with_password.replace("right", "wrong"), "store", "info")
     assert done.returncode == 1 and "password authentication failed" in done.stderr
     assert "wrong-Pa55" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_store_copy_moves_a_machine_s_store_to_postgresql(postgres: pg.Cluster, isolated_home: Path) -> None:
-    assert _deploytool("work-pool", "create", "p", "--type", "process").returncode == 0
-    assert _deploytool("block", "set", "secret/prod", "value=hunter2").returncode == 0
+    assert deploytool("work-pool", "create", "p", "--type", "process").returncode == 0
+    assert deploytool("block", "set", "secret/prod", "value=hunter2").returncode == 0
     target = postgres.empty_database()  # `store copy` gives it the schema
-    done = _deploytool("store", "copy", "--to", target)
+    done = deploytool("store", "copy", "--to", target)
     assert done.returncode == 0, done.stderr
     assert "work_pools       1" in done.stdout and "blocks           1" in done.stdout
     assert "hunter2" not in done.stdout + done.stderr
-    done = _deploytool("store", "copy", "--to", target, "-o", "json")
+    done = deploytool("store", "copy", "--to", target, "-o", "json")
     assert done.returncode == 1 and json.loads(done.stdout)["ok"] is False
     assert "is not empty" in done.stderr and "--replace" in done.stderr
-    assert _deploytool("store", "copy", "--to", target, "--replace").returncode == 0
-    done = _deploytool("--store", target, "work-pool", "ls", "-o", "json")
+    assert deploytool("store", "copy", "--to", target, "--replace").returncode == 0
+    done = deploytool("--store", target, "work-pool", "ls", "-o", "json")
     assert [p["name"] for p in json.loads(done.stdout)["data"]] == ["p"]
-    done = _deploytool("store", "copy", "--from", target, "--to", target)
+    done = deploytool("store", "copy", "--from", target, "--to", target)
     assert done.returncode == 1 and "name the same store" in done.stderr
 
 

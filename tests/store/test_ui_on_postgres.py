@@ -3,9 +3,6 @@ store, not an SQLite file in DEPLOYTOOL_HOME."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -13,18 +10,14 @@ from starlette.testclient import TestClient
 from deploytool.ui.app import create_app
 from deploytool.ui.config import from_env
 from tests.store import pg_cluster as pg
+from tests.store.helpers import deploytool
 
 
 def test_the_dashboard_shows_the_postgresql_store_of_the_store_url(postgres: pg.Cluster, tmp_path: Path) -> None:
     url = postgres.fresh_database()
     home = tmp_path / "home"
-    created = subprocess.run(
-        [sys.executable, "-m", "deploytool", "--store", url, "work-pool", "create", "on-postgres", "--type", "process"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "DEPLOYTOOL_HOME": str(home)},
-        timeout=300,  # a safety net for a hung test, never a speed check
+    created = deploytool(
+        "--store", url, "work-pool", "create", "on-postgres", "--type", "process", env={"DEPLOYTOOL_HOME": str(home)}
     )
     assert created.returncode == 0, created.stderr
     config, _ = from_env({"DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)})

@@ -3,13 +3,11 @@ DEPLOYTOOL_STORE_URL / --store on PostgreSQL too; a store that does not answer i
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.store import pg_cluster as pg
+from tests.store.helpers import deploytool
 
 DEPLOY_YAML = """
 deployments:
@@ -23,18 +21,6 @@ deployments:
 FLOW = "from deploytool import flow\n\n@flow\ndef etl():\n    pass\n"
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deploytool", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=dict(os.environ),
-        timeout=300,  # a safety net for a hung test, never a speed check
-    )
-
-
 def _project(tmp_path: Path) -> Path:
     (tmp_path / "deploy.yaml").write_text(DEPLOY_YAML)
     (tmp_path / "flows.py").write_text(FLOW)
@@ -46,9 +32,9 @@ def test_validate_checks_job_variables_against_the_pool_in_the_postgresql_store(
 ) -> None:
     url = postgres.fresh_database()
     project = _project(tmp_path)
-    created = _cli("--store", url, "work-pool", "create", "local", "--type", "process", cwd=project)
+    created = deploytool("--store", url, "work-pool", "create", "local", "--type", "process", cwd=project)
     assert created.returncode == 0, created.stderr
-    done = _cli("--store", url, "validate", cwd=project)
+    done = deploytool("--store", url, "validate", cwd=project)
     assert done.returncode == 1, done.stdout + done.stderr
     text = done.stdout + done.stderr
     assert "deployments[nightly].work_pool.job_variables.workdir: unknown job variable (pool 'local'" in text
@@ -60,7 +46,7 @@ def test_a_store_that_does_not_answer_is_a_warning_and_the_file_is_still_valid(t
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     project = _project(tmp_path)
-    done = _cli("--store", f"postgresql://nobody@127.0.0.1:{port}/none", "validate", cwd=project)
+    done = deploytool("--store", f"postgresql://nobody@127.0.0.1:{port}/none", "validate", cwd=project)
     text = done.stdout + done.stderr
     assert done.returncode == 0, text
     assert "could not check job variables against their work pools" in text
