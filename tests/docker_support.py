@@ -7,8 +7,9 @@ Markers (declared in pyproject.toml, and here too so the plugin works on its own
 - ``docker``: needs a Docker daemon. ``docker.from_env().ping()`` is tried once per session (per xdist worker).
 - ``registry``: needs the ``docker-registry`` binary (Debian package ``docker-registry``).
 
-When the thing is missing the test is SKIPPED, unless ``DEPLOYTOOL_REQUIRE_DOCKER=1`` (set by ``.ci/run``), in
-which case it ERRORS at setup with the reason. Tests that use the fixtures below get the matching marker
+When the thing is missing the test is SKIPPED, unless ``DEPLOYTOOL_REQUIRE_DOCKER=1`` (set by ``.ci/run``) or
+``CI=true`` (the rule of tests/services.py for every outside service), in which case it ERRORS at setup with
+the reason. Tests that use the fixtures below get the matching marker
 automatically, so ``-m "not docker"`` deselects them too.
 
 Fixtures:
@@ -53,6 +54,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from tests import services
+
 if TYPE_CHECKING:
     import docker
 
@@ -80,15 +83,13 @@ REGISTRY_FIXTURES = frozenset({"registry", "shared_registry", "auth_registry"})
 
 
 def docker_required() -> bool:
-    """True when the environment says Docker tests must run (CI): missing pieces are errors, not skips."""
-    return os.environ.get(REQUIRE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when Docker tests must run (CI=true, or DEPLOYTOOL_REQUIRE_DOCKER=1): missing pieces are errors."""
+    return services.required(REQUIRE_ENV)
 
 
 def unavailable(reason: str) -> NoReturn:
-    """Skip the current test with ``reason``, or fail it when DEPLOYTOOL_REQUIRE_DOCKER=1."""
-    if docker_required():
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    """Skip the current test with ``reason``, or fail it when Docker is required (see `docker_required`)."""
+    services.missing(reason, REQUIRE_ENV)
 
 
 @functools.cache

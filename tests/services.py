@@ -2,7 +2,7 @@
 
 DESIGN.md: "Outside CI, a test whose service cannot be started skips and says why; in CI it fails." CI is
 `CI=true` (what CI systems set), or a service's own switch (`DEPLOYTOOL_REQUIRE_CORPUS=1`, ...). The Docker
-tests have their own switch, DEPLOYTOOL_REQUIRE_DOCKER, in tests/docker_support.py.
+tests' switch is DEPLOYTOOL_REQUIRE_DOCKER (tests/docker_support.py), under the same rule.
 """
 
 from __future__ import annotations

@@ -189,9 +189,11 @@ def test_plain():
 """
 
 
-def _run_probe(tmp_path: Path, *, require: bool) -> subprocess.CompletedProcess[str]:
+def _run_probe(tmp_path: Path, *, require: bool, ci: bool = False) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_probe.py").write_text(textwrap.dedent(_PROBE_TESTS))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DEPLOYTOOL_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DEPLOYTOOL_")) and k != "CI"}
+    if ci:
+        env["CI"] = "true"
     env["DOCKER_HOST"] = f"unix://{tmp_path / 'dead.sock'}"  # nobody listens there
     env["PATH"] = str(tmp_path / "empty-path")  # no docker-registry binary either
     env["PYTHONPATH"] = str(REPO_ROOT)
@@ -228,7 +230,18 @@ def test_without_docker_docker_tests_fail_when_required(tmp_path: Path) -> None:
     assert f"{REQUIRE_ENV}=1 but docker-registry binary not found" in out
 
 
+def test_without_docker_docker_tests_fail_in_ci(tmp_path: Path) -> None:
+    """CI=true alone (what CI systems set) makes a missing daemon or registry a failure, as for every service."""
+    proc = _run_probe(tmp_path, require=False, ci=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "1 passed, 3 errors" in out, out
+    assert "CI=true but no Docker daemon answered (unix://" in out, out
+    assert "CI=true but docker-registry binary not found" in out
+
+
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("yes", True), ("0", False), ("", False)])
 def test_require_flag_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv(REQUIRE_ENV, value)
     assert docker_required() is expected
