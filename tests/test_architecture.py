@@ -84,7 +84,7 @@ def test_deploytool_schema_loads_no_yaml() -> None:
 # Public functions of core whose result is a document the user writes or reads as such (a JSON value, a base
 # job template, a job configuration, stored pull steps), not a record core makes up: these keep `dict`/`Any`.
 USER_DOCUMENTS = {
-    "core/values.py": {"load_json", "parse_value", "parse_fields", "read_json_object"},
+    "core/values.py": {"load_json", "parse_value", "read_json_object"},
     "core/pools.py": {"default_template", "read_base_job_template"},
     "core/deployments.py": {"render_deployment"},
     "core/resolve.py": {"stored_pull_steps"},

@@ -15,7 +15,7 @@ FINGERPRINTS: dict[str, int | None] = {
     'deploy_cmds': 1607111013,
     'pool_cmds': 1118733530,
     'queue_cmds': 746966261,
-    'value_cmds': 3589259274,
+    'value_cmds': 1766910667,
     'run_cmds': 571229581,
     'worker_cmds': 1253963737,
     'scheduler_cmds': 2524502199,

@@ -114,12 +114,13 @@ def set_block(
     ] = None,
 ) -> None:  # fmt: skip
     """Create or replace a block. Nothing of its values is printed back."""
+    from deploytool.cli.values import block_fields
     from deploytool.core.values import read_json_object
     from deploytool.core.values import set_block as set_block_
 
-    base = read_json_object(from_json, sys.stdin) if from_json else None
+    data = block_fields(fields or [], read_json_object(from_json, sys.stdin) if from_json else None)
     with open_store() as store:
-        block, existed = set_block_(store, ref, fields or [], secrets=secret or [], base=base)
+        block, existed = set_block_(store, ref, data, secrets=secret or [])
     secrets = f"; secret: {', '.join(block.secret_fields)}" if block.secret_fields else ""
     print(
         f"{'Replaced' if existed else 'Created'} block {block.type}/{block.name}"

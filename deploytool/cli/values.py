@@ -1,7 +1,9 @@
-"""Parsing KEY=VALUE options: a value is JSON when it parses as JSON, else a string (core.values.parse_value)."""
+"""Parsing KEY=VALUE options and arguments: a value is JSON when it parses as JSON, else a string
+(core.values.parse_value)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deploytool.errors import DeploytoolError
@@ -25,3 +27,24 @@ def parse_assignments(items: list[str], option: str) -> dict[str, Any]:
             raise DeploytoolError(f"{option} {item!r}: expected KEY=VALUE", f"for example {option} retries=3")
         values[key.strip()] = parse_value(raw, f"{option} {key.strip()}")
     return values
+
+
+def block_fields(pairs: Sequence[str], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`block set`'s `key=value` arguments over `base` (its --from-json object); each value JSON when it parses.
+    Errors name the argument by its position, never its text (a value typed without its key may be a secret)."""
+    from deploytool.core.values import parse_value
+
+    data: dict[str, Any] = {}
+    for number, pair in enumerate(pairs, start=1):
+        key, eq, raw = pair.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise DeploytoolError(
+                f"field argument {number} is not key=value ({'it has no key' if eq else 'it has no ='};"
+                " not shown, in case it is a secret)",
+                hint="for example token=abc123 or port=5432",
+            )
+        if key in data:
+            raise DeploytoolError(f"field {key!r} is given twice", hint="give each field once")
+        data[key] = parse_value(raw, f"field {key!r}")
+    return {**(base or {}), **data}

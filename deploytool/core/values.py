@@ -133,25 +133,6 @@ def parse_block_ref(ref: str) -> tuple[str, str]:
     return btype, name
 
 
-def parse_fields(pairs: Sequence[str]) -> dict[str, Any]:
-    """`key=value` arguments as a dict; each value JSON-parsed when it parses. Errors name the argument."""
-    data: dict[str, Any] = {}
-    for number, pair in enumerate(pairs, start=1):
-        key, eq, raw = pair.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            # Not echoed: a value typed without its key (or with `=` first) may well be a secret.
-            raise DeploytoolError(
-                f"field argument {number} is not key=value ({'it has no key' if eq else 'it has no ='};"
-                " not shown, in case it is a secret)",
-                hint="for example token=abc123 or port=5432",
-            )
-        if key in data:
-            raise DeploytoolError(f"field {key!r} is given twice", hint="give each field once")
-        data[key] = parse_value(raw, f"field {key!r}")
-    return data
-
-
 def read_json_object(source: str, stdin: TextIO | None = None) -> dict[str, Any]:
     """A JSON object read from a file, or from `stdin` when `source` is `-` (keeps secrets off the command
     line and out of shell history)."""
@@ -207,21 +188,14 @@ def unset_variable(store: Store, name: str) -> None:
 # --- blocks ----------------------------------------------------------------------------------------------
 
 
-def set_block(
-    store: Store,
-    ref: str,
-    fields: Sequence[str] = (),
-    *,
-    secrets: Sequence[str] = (),
-    base: Mapping[str, Any] | None = None,
-) -> tuple[Block, bool]:
-    """Create or replace block `TYPE/NAME` from `base` (a JSON object) with `key=value` `fields` over it.
+def set_block(store: Store, ref: str, data: Mapping[str, Any], *, secrets: Sequence[str] = ()) -> tuple[Block, bool]:
+    """Create or replace block `TYPE/NAME` holding `data` (its fields, parsed by the caller: the CLI reads them
+    from `key=value` arguments over a JSON object, deploytool.cli.values.block_fields).
 
     Returns the block and whether it replaced one. A block without fields is refused.
     """
     btype, name = parse_block_ref(ref)
-    data = dict(base or {})
-    data.update(parse_fields(fields))
+    data = dict(data)
     if not data:
         raise DeploytoolError(
             f"block {btype}/{name} has no fields", hint="give key=value arguments or --from-json FILE"

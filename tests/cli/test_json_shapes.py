@@ -104,8 +104,8 @@ def _populate(store: Store) -> dict[str, str]:
     store.variables.set("region", {"name": "eu", "zones": [1, 2]})
     from deploytool.core.values import set_block
 
-    set_block(store, "secret/db-password", ["value=s3cr3t-value"])
-    set_block(store, "database/main", ["host=db.example", "port=5432", "password=s3cr3t-value"])
+    set_block(store, "secret/db-password", {"value": "s3cr3t-value"})
+    set_block(store, "database/main", {"host": "db.example", "port": 5432, "password": "s3cr3t-value"})
     return {
         deployment.id: "<deployment-id>",
         done.id: "<done-id>",

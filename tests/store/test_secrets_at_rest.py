@@ -106,7 +106,7 @@ def _secret_run(store: Store, project: Path, out: Path) -> str:
 
 
 def test_a_real_worker_runs_a_flow_that_reads_the_secret(shared: Store, tmp_path: Path) -> None:
-    set_block(shared, "secret/db", [f"value={SECRET}"])
+    set_block(shared, "secret/db", {"value": SECRET})
     out = tmp_path / "digest"
     run_id = _secret_run(shared, tmp_path, out)
     w = worker(shared)
@@ -123,7 +123,7 @@ def test_a_wrong_key_fails_the_run_naming_the_block(
 ) -> None:
     monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY", new_key_text())
     with store_factory.open() as writer:
-        set_block(writer, "secret/db", [f"value={SECRET}"])
+        set_block(writer, "secret/db", {"value": SECRET})
     monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY", new_key_text())  # this host was given another key
     with store_factory.open() as store:
         run_id = _secret_run(store, tmp_path, tmp_path / "digest")
@@ -139,7 +139,7 @@ def test_a_wrong_key_fails_the_run_naming_the_block(
         assert SECRET not in message and "v1:" not in message
         assert store.blocks.get("secret", "db").data == {"value": "********"}  # listing needs no key
         with pytest.raises(SecretKeyError, match=re.escape("store's other secrets (block secret/db) are encrypted")):
-            set_block(store, "secret/other", ["value=x"])  # one key per store: never a mix
+            set_block(store, "secret/other", {"value": "x"})  # one key per store: never a mix
 
 
 def test_a_lost_key_file_is_a_clear_error(isolated_home: Path, tmp_path: Path) -> None:
@@ -184,8 +184,8 @@ def test_rotate_key_of_the_sqlite_store_replaces_its_key_file(isolated_home: Pat
 
 
 def test_rotate_key_is_all_or_nothing(any_store: Store, store_factory: StoreFactory, tmp_path: Path) -> None:
-    set_block(any_store, "secret/a", ["value=aaaa"])
-    set_block(any_store, "secret/b", ["value=bbbb"])
+    set_block(any_store, "secret/a", {"value": "aaaa"})
+    set_block(any_store, "secret/b", {"value": "bbbb"})
     before = any_store.blocks.key_ids()
     database = any_store.database  # type: ignore[attr-defined]
     with database.transaction() as conn:  # b's sealed value replaced by a's: it no longer opens as b's
