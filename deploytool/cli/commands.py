@@ -141,7 +141,7 @@ def print_top_help() -> None:
 
 # Besides a command's own module, the files its help screens are made from: shared options and drawing, and the
 # modules a command module takes help texts or defaults from (pool types, the worker's defaults).
-HELP_SOURCES = ("cli/app.py", "cli/output.py", "cli/helpformat.py")
+HELP_SOURCES = ("cli/app.py", "cli/params.py", "cli/output.py", "cli/helpformat.py")
 MODULE_HELP_SOURCES = {"pool_cmds": ("pooltypes.py",), "worker_cmds": ("pooltypes.py", "worker/options.py")}
 
 

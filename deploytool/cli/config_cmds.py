@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from deploytool.cli.output import OutputFormat, issue_to_json, print_issues, print_json, print_table
+from deploytool.cli.params import OUTPUT, Exit, Group, Option
 from deploytool.errors import EXIT_ERROR
 
-FileOption = Annotated[
-    Path | None,
-    typer.Option("--file", "-f", help="The project file (default: deploy.yaml, else prefect.yaml, here)."),
-]
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
+
+commands = Group()
+GROUPS = (commands,)
+
+FILE = Option("--file", "-f", help="The project file (default: deploy.yaml, else prefect.yaml, here).")
 
 
+@commands.command()
 def validate(
-    file: FileOption = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Treat warnings (e.g. keys Prefect ignores) as errors.")
-    ] = False,
-    output: OutputOption = OutputFormat.text,
+    file: Annotated[Path | None, FILE] = None,
+    strict: Annotated[bool, Option("--strict", help="Treat warnings (e.g. keys Prefect ignores) as errors.")] = False,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Check the project file; report every problem at once with its line, or summarise its deployments."""
     from deploytool.config import display_name, load_project
@@ -38,11 +38,11 @@ def validate(
     if output == OutputFormat.json:
         data = summarise(result.project).to_dict() if ok and result.project else None
         print_json("validation", data, ok=ok, errors=[issue_to_json(i) for i in result.issues])
-        raise typer.Exit(0 if ok else EXIT_ERROR)
+        raise Exit(0 if ok else EXIT_ERROR)
     if result.issues:
         print_issues(result.issues)
     if not ok or result.project is None:
-        raise typer.Exit(EXIT_ERROR)
+        raise Exit(EXIT_ERROR)
     summary = summarise(result.project)
     rows = [
         (f"{d.flow_name}/{d.name}", d.work_pool or "-", d.schedules_text, d.steps_text) for d in summary.deployments
@@ -52,6 +52,7 @@ def validate(
     print(f"{display_name(result.file)}: valid, {count} deployment{'s' if count != 1 else ''}.")
 
 
+@commands.command()
 def schema() -> None:
     """Print the JSON Schema that validates deploy.yaml (for editors: see the README)."""
     from deploytool.config.schema_check import schema_text
@@ -59,10 +60,11 @@ def schema() -> None:
     sys.stdout.write(schema_text())
 
 
+@commands.command()
 def init(
-    recipe: Annotated[str, typer.Option("--recipe", "-r", help="process or docker.")] = "process",
-    directory: Annotated[Path, typer.Option("--directory", "-d", help="Where to write deploy.yaml.")] = Path(),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing deploy.yaml.")] = False,
+    recipe: Annotated[str, Option("--recipe", "-r", help="process or docker.")] = "process",
+    directory: Annotated[Path, Option("--directory", "-d", help="Where to write deploy.yaml.")] = Path(),
+    force: Annotated[bool, Option("--force", help="Overwrite an existing deploy.yaml.")] = False,
 ) -> None:
     """Write a commented starter deploy.yaml (and its sample flow) that validates."""
     from deploytool.core.starter import write_starter
@@ -71,9 +73,3 @@ def init(
     for path in written:
         print(f"wrote {path}")
     print("next: deploytool validate", file=sys.stderr)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(validate)
-    app.command()(schema)
-    app.command()(init)

@@ -5,62 +5,67 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
+from deploytool.cli.params import OUTPUT, Argument, Group, Option
+from deploytool.cli.run_output import WATCH_EXIT_HELP
 from deploytool.cli.values import parse_assignments
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Annotated
+
     from deploytool.core.deploy import DeployOptions
     from deploytool.core.plan import Action
 
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+commands = Group()
+deployment_app = Group("deployment", help="Registered deployments.")
+GROUPS = (commands, deployment_app)
 
-deployment_app = typer.Typer(help="Registered deployments.", no_args_is_help=True)
+NAME = Argument(help="FLOW/DEPLOYMENT")
 
 
+@commands.command()
 def deploy(
     names: Annotated[
-        list[str] | None, typer.Option("--name", "-n", help="A deployment to deploy: NAME or FLOW/NAME (repeatable).")
+        list[str] | None, Option("--name", "-n", help="A deployment to deploy: NAME or FLOW/NAME (repeatable).")
     ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Deploy every deployment in the file.")] = False,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="The project file.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; write nothing.")] = False,
+    all_: Annotated[bool, Option("--all", help="Deploy every deployment in the file.")] = False,
+    file: Annotated[Path | None, Option("--file", "-f", help="The project file.")] = None,
+    dry_run: Annotated[bool, Option("--dry-run", help="Show the plan; write nothing.")] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Treat warnings (e.g. keys and job variables Prefect ignores) as errors.")
+        bool, Option("--strict", help="Treat warnings (e.g. keys and job variables Prefect ignores) as errors.")
     ] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Delete deployments that came from this file and are no longer in it.")
+        bool, Option("--prune", help="Delete deployments that came from this file and are no longer in it.")
     ] = False,
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Work pool for every selected deployment.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE (JSON when it parses).")] = None,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Work pool for every selected deployment.")] = None,
+    param: Annotated[list[str] | None, Option("--param", help="KEY=VALUE (JSON when it parses).")] = None,
     job_variable: Annotated[
-        list[str] | None, typer.Option("--job-variable", "-jv", help="KEY=VALUE, merged into job_variables.")
+        list[str] | None, Option("--job-variable", "-jv", help="KEY=VALUE, merged into job_variables.")
     ] = None,
     cron: Annotated[
         list[str] | None,
-        typer.Option("--cron", help="A cron schedule (repeatable); replaces the file's schedules of the selection."),
+        Option("--cron", help="A cron schedule (repeatable); replaces the file's schedules of the selection."),
     ] = None,
     interval: Annotated[
         list[str] | None,
-        typer.Option("--interval", help="An interval schedule: seconds, PT10M or HH:MM:SS (repeatable); replaces."),
+        Option("--interval", help="An interval schedule: seconds, PT10M or HH:MM:SS (repeatable); replaces."),
     ] = None,
     rrule: Annotated[
-        list[str] | None, typer.Option("--rrule", help="An RFC 5545 rrule schedule (repeatable); replaces.")
+        list[str] | None, Option("--rrule", help="An RFC 5545 rrule schedule (repeatable); replaces.")
     ] = None,
     timezone: Annotated[
-        str | None, typer.Option("--timezone", help="IANA timezone of the --cron/--interval/--rrule schedules.")
+        str | None, Option("--timezone", help="IANA timezone of the --cron/--interval/--rrule schedules.")
     ] = None,
     anchor_date: Annotated[
-        str | None, typer.Option("--anchor-date", help="ISO date and time the --interval schedules count from.")
+        str | None, Option("--anchor-date", help="ISO date and time the --interval schedules count from.")
     ] = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="In a terminal, every line of image builds (not one per step).")
+        bool, Option("--verbose", "-v", help="In a terminal, every line of image builds (not one per step).")
     ] = False,
-    output: OutputOption = OutputFormat.text,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Validate the file, run build and push steps, and register its deployments (all or nothing)."""
     from deploytool.core.deploy import DeployOptions
@@ -162,8 +167,8 @@ def _step_output_to_stderr(stream: str, line: str) -> None:
 
 @deployment_app.command("ls")
 def ls(
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only this pool's deployments.")] = None,
-    output: OutputOption = OutputFormat.text,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Only this pool's deployments.")] = None,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """List deployments."""
     from deploytool.cli.store_access import open_store
@@ -194,7 +199,7 @@ def ls(
 
 
 @deployment_app.command("pause")
-def pause(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
+def pause(name: Annotated[str, NAME]) -> None:
     """Pause a deployment's schedules: its waiting scheduled runs are deleted (manual runs stay)."""
     from deploytool.cli.store_access import open_store
     from deploytool.core.deployments import pause_deployment
@@ -206,7 +211,7 @@ def pause(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
 
 
 @deployment_app.command("resume")
-def resume(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
+def resume(name: Annotated[str, NAME]) -> None:
     """Resume a paused deployment: its schedules make runs again from now on (missed times are not made up)."""
     from deploytool.cli.store_access import open_store
     from deploytool.core.deployments import resume_deployment
@@ -218,8 +223,8 @@ def resume(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None
 
 @deployment_app.command("inspect")
 def inspect(
-    name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")],
-    output: OutputOption = OutputFormat.text,
+    name: Annotated[str, NAME],
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Show a deployment (secret values redacted)."""
     import json
@@ -237,12 +242,12 @@ def inspect(
 
 @deployment_app.command("render")
 def render(
-    name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")],
+    name: Annotated[str, NAME],
     job_variable: Annotated[
-        list[str] | None, typer.Option("--job-variable", "-jv", help="KEY=VALUE as a run would set it.")
+        list[str] | None, Option("--job-variable", "-jv", help="KEY=VALUE as a run would set it.")
     ] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show where each value comes from.")] = False,
-    output: OutputOption = OutputFormat.text,
+    explain: Annotated[bool, Option("--explain", help="Show where each value comes from.")] = False,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Print the final job configuration a run of this deployment gets (secrets stay as placeholders)."""
     import json
@@ -267,7 +272,7 @@ def render(
 
 
 @deployment_app.command("delete")
-def delete(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None:
+def delete(name: Annotated[str, NAME]) -> None:
     """Delete a deployment and its scheduled runs (finished runs stay as history)."""
     from deploytool.cli.store_access import open_store
     from deploytool.core.deployments import delete_deployment
@@ -277,12 +282,5 @@ def delete(name: Annotated[str, typer.Argument(help="FLOW/DEPLOYMENT")]) -> None
     print(f"Deleted {full_name} and {removed} scheduled run{'s' if removed != 1 else ''}.")
 
 
-def register(app: typer.Typer) -> None:
-    from deploytool.cli.run_cmds import WATCH_EXIT_HELP
-    from deploytool.cli.run_cmds import run as run_command
-
-    # Prefect's spelling: `deployment run FLOW/DEPLOYMENT` is `deploytool run FLOW/DEPLOYMENT`.
-    if not any(c.name == "run" for c in deployment_app.registered_commands):
-        deployment_app.command("run", epilog=WATCH_EXIT_HELP)(run_command)
-    app.command()(deploy)
-    app.add_typer(deployment_app, name="deployment")
+# Prefect's spelling: `deployment run FLOW/DEPLOYMENT` is `deploytool run FLOW/DEPLOYMENT`.
+deployment_app.add("deploytool.cli.run_cmds:run", "run", epilog=WATCH_EXIT_HELP)

@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 350728089,
-    'deploy_cmds': 1607111013,
-    'pool_cmds': 1118733530,
-    'queue_cmds': 746966261,
-    'value_cmds': 1766910667,
-    'run_cmds': 571229581,
-    'worker_cmds': 1253963737,
-    'scheduler_cmds': 2524502199,
-    'ui_cmds': 1993534892,
-    'store_cmds': 1711188969,
+    'config_cmds': 326939455,
+    'deploy_cmds': 3380339123,
+    'pool_cmds': 3854284884,
+    'queue_cmds': 1811606033,
+    'value_cmds': 14937495,
+    'run_cmds': 2509838839,
+    'worker_cmds': 3193471413,
+    'scheduler_cmds': 101520201,
+    'ui_cmds': 1179747659,
+    'store_cmds': 3455419048,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import typer
-
 from deploytool.cli.output import OutputFormat, issue_to_json, print_error, print_json
+from deploytool.cli.params import Exit
 from deploytool.errors import ConfigError, DeploytoolError
 
 
@@ -27,4 +26,4 @@ def json_errors(kind: str, output: OutputFormat) -> Iterator[None]:
             errors = [{"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}]
         print_json(kind, None, ok=False, errors=errors)
         print_error(exc)
-        raise typer.Exit(exc.exit_code) from None
+        raise Exit(exc.exit_code) from None

@@ -9,46 +9,54 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any
 
-import typer
-
-from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
+from deploytool.cli.params import OUTPUT, Argument, Group, Option
 from deploytool.cli.store_access import open_store
 
-GROUP = "work-pool"
-pool_app = typer.Typer(
-    name=GROUP,
-    help=f"Work pools: where deployments send their runs, and how workers run them ({', '.join(pooltypes.names())}).",
-    no_args_is_help=True,
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated, Any
 
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
-TypeOption = Annotated[str, typer.Option("--type", "-t", help=f"The pool type: {pooltypes.listing()}.")]
-TemplateOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--base-job-template",
-        help="A JSON file with the base job template (job_configuration + variables); see"
-        " get-default-base-job-template.",
-    ),
-]
-LimitOption = Annotated[
-    int | None, typer.Option("--concurrency-limit", help="At most this many runs of the pool at once (0 stops all).")
-]
+
+def _pool_types() -> str:
+    from deploytool import pooltypes
+
+    return ", ".join(pooltypes.names())
+
+
+def _type_help() -> str:
+    from deploytool import pooltypes
+
+    return f"The pool type: {pooltypes.listing()}."
+
+
+GROUP = "work-pool"
+pool_app = Group(
+    GROUP, help=lambda: f"Work pools: where deployments send their runs, and how workers run them ({_pool_types()})."
+)
+GROUPS = (pool_app,)
+
+NAME = Argument(help="The pool's name.")
+TYPE = Option("--type", "-t", help=_type_help)
+TEMPLATE = Option(
+    "--base-job-template",
+    help="A JSON file with the base job template (job_configuration + variables); see get-default-base-job-template.",
+)
+LIMIT = Option("--concurrency-limit", help="At most this many runs of the pool at once (0 stops all).")
+DESCRIPTION = Option("--description", help="A line about the pool.")
 
 
 @pool_app.command()
 def create(
-    name: Annotated[str, typer.Argument(help="The pool's name.")],
-    pool_type: TypeOption,
-    base_job_template: TemplateOption = None,
-    concurrency_limit: LimitOption = None,
-    paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
-    description: Annotated[str | None, typer.Option("--description", help="A line about the pool.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a pool of the same name.")] = False,
+    name: Annotated[str, NAME],
+    pool_type: Annotated[str, TYPE],
+    base_job_template: Annotated[Path | None, TEMPLATE] = None,
+    concurrency_limit: Annotated[int | None, LIMIT] = None,
+    paused: Annotated[bool, Option("--paused", help="Create it paused.")] = False,
+    description: Annotated[str | None, DESCRIPTION] = None,
+    overwrite: Annotated[bool, Option("--overwrite", help="Replace a pool of the same name.")] = False,
 ) -> None:
     """Create a work pool (with its `default` queue), from the type's default template or your own."""
     from deploytool.core.pools import check_pool_type, create_pool, read_base_job_template
@@ -73,7 +81,7 @@ def create(
 
 
 @pool_app.command("ls")
-def ls(output: OutputOption = OutputFormat.text) -> None:
+def ls(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """List work pools with their status (READY / NOT_READY / PAUSED) and queued and running runs."""
     from deploytool.core.pool_listing import list_pools
 
@@ -93,8 +101,8 @@ def ls(output: OutputOption = OutputFormat.text) -> None:
 
 @pool_app.command()
 def inspect(
-    name: Annotated[str, typer.Argument(help="The pool's name.")],
-    output: OutputOption = OutputFormat.text,
+    name: Annotated[str, NAME],
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Show a work pool: status, limits, queues, workers and its base job template."""
     from deploytool.core.pool_listing import inspect_pool
@@ -128,13 +136,13 @@ def inspect(
 
 @pool_app.command()
 def update(
-    name: Annotated[str, typer.Argument(help="The pool's name.")],
-    base_job_template: TemplateOption = None,
-    concurrency_limit: LimitOption = None,
+    name: Annotated[str, NAME],
+    base_job_template: Annotated[Path | None, TEMPLATE] = None,
+    concurrency_limit: Annotated[int | None, LIMIT] = None,
     no_concurrency_limit: Annotated[
-        bool, typer.Option("--no-concurrency-limit", help="Remove the concurrency limit.")
+        bool, Option("--no-concurrency-limit", help="Remove the concurrency limit.")
     ] = False,
-    description: Annotated[str | None, typer.Option("--description", help="A line about the pool.")] = None,
+    description: Annotated[str | None, DESCRIPTION] = None,
 ) -> None:
     """Change a work pool. A new base job template replaces the whole template."""
     from deploytool.core.pools import read_base_job_template, update_pool
@@ -158,7 +166,7 @@ def update(
 
 
 @pool_app.command()
-def pause(name: Annotated[str, typer.Argument(help="The pool's name.")]) -> None:
+def pause(name: Annotated[str, NAME]) -> None:
     """Pause a work pool: workers claim none of its runs until it is resumed."""
     from deploytool.core.pools import set_paused
 
@@ -168,7 +176,7 @@ def pause(name: Annotated[str, typer.Argument(help="The pool's name.")]) -> None
 
 
 @pool_app.command()
-def resume(name: Annotated[str, typer.Argument(help="The pool's name.")]) -> None:
+def resume(name: Annotated[str, NAME]) -> None:
     """Resume a paused work pool."""
     from deploytool.core.pools import set_paused
     from deploytool.models import utcnow
@@ -181,10 +189,10 @@ def resume(name: Annotated[str, typer.Argument(help="The pool's name.")]) -> Non
 
 @pool_app.command()
 def delete(
-    name: Annotated[str, typer.Argument(help="The pool's name.")],
+    name: Annotated[str, NAME],
     force: Annotated[
         bool,
-        typer.Option("--force", help="Also cancel its active runs and delete its deployments and scheduled runs."),
+        Option("--force", help="Also cancel its active runs and delete its deployments and scheduled runs."),
     ] = False,
 ) -> None:
     """Delete a work pool. Refused while runs are active or deployments use it, unless --force."""
@@ -204,8 +212,8 @@ def delete(
 
 @pool_app.command("get-default-base-job-template")
 def get_default_base_job_template(
-    pool_type: TypeOption,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Write it to this file instead.")] = None,
+    pool_type: Annotated[str, TYPE],
+    file: Annotated[Path | None, Option("--file", "-f", help="Write it to this file instead.")] = None,
 ) -> None:
     """Print the default base job template of a pool type as JSON (a starting point for your own)."""
     from deploytool.core.pools import default_template
@@ -238,9 +246,3 @@ def _warn(warnings: list[str]) -> None:
             "warning: runs of those deployments will be refused until their job_variables fit the template",
             file=sys.stderr,
         )
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `work-pool` group to `app` (safe to call more than once)."""
-    if not any(group.name == GROUP for group in app.registered_groups):
-        app.add_typer(pool_app, name=GROUP)

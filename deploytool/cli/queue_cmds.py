@@ -6,38 +6,34 @@ Each command parses its arguments, calls one function of deploytool.core.queues 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.params import OUTPUT, Argument, Group, Option
 from deploytool.cli.store_access import open_store
 
-GROUP = "work-queue"
-queue_app = typer.Typer(
-    name=GROUP,
-    help="Work queues: the queues of a pool; lower priority numbers are served first. Every pool has `default`.",
-    no_args_is_help=True,
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
 
-NameArg = Annotated[str, typer.Argument(help="The queue's name.")]
-PoolOption = Annotated[
-    str | None, typer.Option("--pool", "-p", help="The queue's pool (optional when the queue name is unique).")
-]
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
-PriorityOption = Annotated[int | None, typer.Option("--priority", help="1 is served first.")]
-LimitOption = Annotated[
-    int | None, typer.Option("--concurrency-limit", "--limit", help="At most this many runs of the queue at once.")
-]
+GROUP = "work-queue"
+queue_app = Group(
+    GROUP, help="Work queues: the queues of a pool; lower priority numbers are served first. Every pool has `default`."
+)
+GROUPS = (queue_app,)
+
+NAME = Argument(help="The queue's name.")
+POOL = Option("--pool", "-p", help="The queue's pool (optional when the queue name is unique).")
+PRIORITY = Option("--priority", help="1 is served first.")
+LIMIT = Option("--concurrency-limit", "--limit", help="At most this many runs of the queue at once.")
 
 
 @queue_app.command()
 def create(
-    name: NameArg,
-    pool: Annotated[str, typer.Option("--pool", "-p", help="The pool to add the queue to.")],
-    priority: PriorityOption = None,
-    concurrency_limit: LimitOption = None,
+    name: Annotated[str, NAME],
+    pool: Annotated[str, Option("--pool", "-p", help="The pool to add the queue to.")],
+    priority: Annotated[int | None, PRIORITY] = None,
+    concurrency_limit: Annotated[int | None, LIMIT] = None,
 ) -> None:
     """Add a queue to a pool. Without --priority it is served after the pool's other queues."""
     from deploytool.core.queues import create_queue
@@ -48,7 +44,7 @@ def create(
 
 
 @queue_app.command("ls")
-def ls(pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> None:
+def ls(pool: Annotated[str | None, POOL] = None, output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """List queues (of one pool, or of all) in the order workers serve them."""
     from deploytool.core.queues import list_queues
 
@@ -68,7 +64,11 @@ def ls(pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> Non
 
 
 @queue_app.command()
-def inspect(name: NameArg, pool: PoolOption = None, output: OutputOption = OutputFormat.text) -> None:
+def inspect(
+    name: Annotated[str, NAME],
+    pool: Annotated[str | None, POOL] = None,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
+) -> None:
     """Show a queue: pool, priority, concurrency limit and status."""
     from deploytool.core.queues import inspect_queue
 
@@ -83,12 +83,12 @@ def inspect(name: NameArg, pool: PoolOption = None, output: OutputOption = Outpu
 
 @queue_app.command()
 def update(
-    name: NameArg,
-    pool: PoolOption = None,
-    priority: PriorityOption = None,
-    concurrency_limit: LimitOption = None,
+    name: Annotated[str, NAME],
+    pool: Annotated[str | None, POOL] = None,
+    priority: Annotated[int | None, PRIORITY] = None,
+    concurrency_limit: Annotated[int | None, LIMIT] = None,
     no_concurrency_limit: Annotated[
-        bool, typer.Option("--no-concurrency-limit", help="Remove the concurrency limit.")
+        bool, Option("--no-concurrency-limit", help="Remove the concurrency limit.")
     ] = False,
 ) -> None:
     """Change a queue's priority or concurrency limit."""
@@ -103,7 +103,7 @@ def update(
 
 
 @queue_app.command()
-def pause(name: NameArg, pool: PoolOption = None) -> None:
+def pause(name: Annotated[str, NAME], pool: Annotated[str | None, POOL] = None) -> None:
     """Pause a queue: workers claim none of its runs until it is resumed."""
     from deploytool.core.queues import set_paused
 
@@ -113,7 +113,7 @@ def pause(name: NameArg, pool: PoolOption = None) -> None:
 
 
 @queue_app.command()
-def resume(name: NameArg, pool: PoolOption = None) -> None:
+def resume(name: Annotated[str, NAME], pool: Annotated[str | None, POOL] = None) -> None:
     """Resume a paused queue."""
     from deploytool.core.queues import set_paused
 
@@ -123,16 +123,10 @@ def resume(name: NameArg, pool: PoolOption = None) -> None:
 
 
 @queue_app.command()
-def delete(name: NameArg, pool: PoolOption = None) -> None:
+def delete(name: Annotated[str, NAME], pool: Annotated[str | None, POOL] = None) -> None:
     """Delete a queue (not `default`; not while deployments target it or its runs are unfinished)."""
     from deploytool.core.queues import delete_queue
 
     with open_store() as store:
         queue = delete_queue(store, name, pool)
     print(f"Deleted work queue {name!r} of pool {queue.pool_name!r}.", file=sys.stdout)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `work-queue` group to `app` (safe to call more than once)."""
-    if not any(group.name == GROUP for group in app.registered_groups):
-        app.add_typer(queue_app, name=GROUP)

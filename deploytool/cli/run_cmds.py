@@ -8,74 +8,66 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
-from deploytool.cli.run_output import log_text, state_text
+from deploytool.cli.params import OUTPUT, Argument, Exit, Group, Option
+from deploytool.cli.run_output import WATCH_EXIT_HELP, log_text, state_text
 from deploytool.cli.store_access import open_store
 from deploytool.cli.task_runs_view import print_inspect_tail
 from deploytool.core.run_summary import duration_text
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Annotated, Any
+
     from deploytool.models import FlowRun
     from deploytool.store import Store
 
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
-RunIdArgument = Annotated[str, typer.Argument(help="The run's id, a unique prefix of it, or its name.")]
+RUN_ID = Argument(help="The run's id, a unique prefix of it, or its name.")
 
-WATCH_EXIT_HELP = (
-    "Exit codes with --watch: 0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED, 1 error (e.g. bad parameters),"
-    " 130 interrupted (Ctrl-C stops watching; the run goes on)."
+commands = Group()
+flow_run_app = Group(
+    "flow-run", help="Flow runs: list, inspect, read or follow their logs, watch, cancel, retry, and why one waits."
 )
-
-flow_run_app = typer.Typer(
-    name="flow-run",
-    help="Flow runs: list, inspect, read or follow their logs, watch, cancel, retry, and why one waits.",
-    no_args_is_help=True,
-)
+GROUPS = (commands, flow_run_app)
 
 
+@commands.command(epilog=WATCH_EXIT_HELP)
 def run(
     deployment: Annotated[
         str,
-        typer.Argument(
+        Argument(
             help="FLOW/DEPLOYMENT as `deploytool deployment ls` shows it, or DEPLOYMENT if no other flow"
             " has a deployment of that name."
         ),
     ],
     param: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--param", "-p", help="KEY=VALUE (repeatable). VALUE is JSON when it parses (3, true, [1,2]), else text."
         ),
     ] = None,
     params: Annotated[
         str | None,
-        typer.Option("--params", help="All parameters as one JSON object ('-' reads stdin); --param wins over it."),
+        Option("--params", help="All parameters as one JSON object ('-' reads stdin); --param wins over it."),
     ] = None,
     job_variable: Annotated[
         list[str] | None,
-        typer.Option("--job-variable", "-jv", help="KEY=VALUE (repeatable), a job variable for this run only."),
+        Option("--job-variable", "-jv", help="KEY=VALUE (repeatable), a job variable for this run only."),
     ] = None,
-    start_in: Annotated[
-        str | None, typer.Option("--start-in", help="Start after a delay: 30s, 10m, 2h, 1d, 1h30m.")
-    ] = None,
+    start_in: Annotated[str | None, Option("--start-in", help="Start after a delay: 30s, 10m, 2h, 1d, 1h30m.")] = None,
     start_at: Annotated[
         str | None,
-        typer.Option("--start-at", help="Start at an ISO 8601 time; without an offset it is local time."),
+        Option("--start-at", help="Start at an ISO 8601 time; without an offset it is local time."),
     ] = None,
-    watch: Annotated[
-        bool, typer.Option("--watch", "-w", help="Stream the run's logs and states until it ends.")
-    ] = False,
+    watch: Annotated[bool, Option("--watch", "-w", help="Stream the run's logs and states until it ends.")] = False,
     idempotency_key: Annotated[
         str | None,
-        typer.Option("--idempotency-key", help="Create at most one run per key; a repeat returns the same run."),
+        Option("--idempotency-key", help="Create at most one run per key; a repeat returns the same run."),
     ] = None,
-    output: OutputOption = OutputFormat.text,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up. See docs/runs.md."""
     from deploytool.core.runs import RunSummary, submit_run
@@ -186,26 +178,26 @@ def _watch(store: Store, run_: FlowRun, output: OutputFormat, *, pool_status_sho
             f" (cancel it: deploytool flow-run cancel {run_.id[:8]})",
             file=sys.stderr,
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise Exit(EXIT_INTERRUPTED) from None
     code = exit_code_for(final.state)
     if output == OutputFormat.json:
         errors = [] if code == 0 else [{"type": final.state.value, "message": state_text(final), "hint": None}]
         print_json("flow-run", RunSummary.of(final).to_dict(), ok=code == 0, errors=errors)
     else:
         print(f"Flow run {final.name} {state_text(final, sys.stderr)}.", file=sys.stderr)
-    raise typer.Exit(code)
+    raise Exit(code)
 
 
 @flow_run_app.command("ls")
 def ls(
     state: Annotated[
         list[str] | None,
-        typer.Option("--state", "-s", help="Only runs in this state (repeatable); LATE: overdue SCHEDULED runs."),
+        Option("--state", "-s", help="Only runs in this state (repeatable); LATE: overdue SCHEDULED runs."),
     ] = None,
-    deployment: Annotated[str | None, typer.Option("--deployment", "-d", help="Only runs of FLOW/DEPLOYMENT.")] = None,
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only runs of this work pool.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs, newest first.")] = 50,
-    output: OutputOption = OutputFormat.text,
+    deployment: Annotated[str | None, Option("--deployment", "-d", help="Only runs of FLOW/DEPLOYMENT.")] = None,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Only runs of this work pool.")] = None,
+    limit: Annotated[int, Option("--limit", "-n", help="At most this many runs, newest first.")] = 50,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """List flow runs, newest first. Times are local; --output json gives ISO 8601 with offset."""
     from deploytool.core.runs import list_runs, parse_states
@@ -240,7 +232,7 @@ def ls(
 
 
 @flow_run_app.command()
-def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def inspect(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show one flow run: state, times, worker, parameters, job variables."""
     from deploytool.core.runs import inspect_run
 
@@ -270,11 +262,11 @@ def inspect(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> 
 
 @flow_run_app.command()
 def logs(
-    run_id: RunIdArgument,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the run ends.")] = False,
+    run_id: Annotated[str, RUN_ID],
+    follow: Annotated[bool, Option("--follow", "-f", help="Keep printing new lines until the run ends.")] = False,
     output: Annotated[
         OutputFormat,
-        typer.Option("--output", "-o", help="text or json (with --follow: one JSON object per line)."),
+        Option("--output", "-o", help="text or json (with --follow: one JSON object per line)."),
     ] = OutputFormat.text,
 ) -> None:
     """Print a run's logs (the flow's output, the engine's and the worker's messages)."""
@@ -293,11 +285,11 @@ def logs(
                 print(text, flush=follow)
         except KeyboardInterrupt:
             print("\nStopped following; the run goes on.", file=sys.stderr)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise Exit(EXIT_INTERRUPTED) from None
 
 
 @flow_run_app.command("watch")
-def watch_cmd(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def watch_cmd(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Stream a run's logs and states until it ends, and exit with its outcome (any run, however started).
 
     Exit codes: 0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED, 1 error, 130 interrupted.
@@ -312,7 +304,7 @@ def watch_cmd(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -
 
 
 @flow_run_app.command()
-def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def cancel(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Cancel a run: a SCHEDULED one at once; a PENDING or RUNNING one is stopped by its worker."""
     from deploytool.core.runs import RunSummary, cancel_run
 
@@ -332,7 +324,7 @@ def cancel(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> N
 
 
 @flow_run_app.command()
-def delete(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def delete(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Delete a run and its logs: a SCHEDULED or finished one (cancel a running one first)."""
     from deploytool.core.runs import RunSummary, delete_run
 
@@ -345,7 +337,7 @@ def delete(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> N
 
 
 @flow_run_app.command()
-def why(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def why(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Say why a run has not started (not due, no worker, paused, a concurrency limit held by named runs)."""
     from deploytool.core.why import explain
 
@@ -368,7 +360,7 @@ def why(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None
 
 
 @flow_run_app.command()
-def retry(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> None:
+def retry(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Queue a finished run (COMPLETED, FAILED, CRASHED, CANCELLED) again as the next attempt."""
     from deploytool.core.runs import RunSummary, retry_run
 
@@ -379,8 +371,3 @@ def retry(run_id: RunIdArgument, output: OutputOption = OutputFormat.text) -> No
         return
     print(f"Queued flow run {retried.name} ({retried.id}) again: attempt {retried.attempt}, SCHEDULED.")
     print(f"Follow it: deploytool flow-run watch {retried.id[:8]}", file=sys.stderr)
-
-
-def register(app: typer.Typer) -> None:
-    app.command(epilog=WATCH_EXIT_HELP)(run)
-    app.add_typer(flow_run_app, name="flow-run")

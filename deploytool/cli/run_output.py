@@ -9,6 +9,11 @@ from deploytool.cli.output import paint
 if TYPE_CHECKING:
     from deploytool.models import FlowRun, LogLine
 
+WATCH_EXIT_HELP = (
+    "Exit codes with --watch: 0 COMPLETED, 3 FAILED, 4 CRASHED, 5 CANCELLED, 1 error (e.g. bad parameters),"
+    " 130 interrupted (Ctrl-C stops watching; the run goes on)."
+)
+
 
 def state_text(run_: FlowRun, stream: TextIO | None = None) -> str:
     """The state with its duration, worker or message; the state coloured when `stream` is a terminal."""

@@ -10,32 +10,36 @@ import logging
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Annotated
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json
+from deploytool.cli.params import Exit, Group, Option
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Annotated
+
+    from typer import Typer
+
     from deploytool.scheduling import Horizon
     from deploytool.store import Store
 
 GROUP = "scheduler"
+commands = Group()
+GROUPS = (commands,)
 
 
+@commands.command(GROUP)
 def scheduler(
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only this pool's deployments.")] = None,
-    once: Annotated[bool, typer.Option("--once", help="Make one pass, print what it did, and exit.")] = False,
-    every: Annotated[float, typer.Option("--every", help="Seconds between passes.")] = 10.0,
-    min_runs: Annotated[int, typer.Option("--min-runs", help="Create at least this many runs per schedule.")] = 3,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Only this pool's deployments.")] = None,
+    once: Annotated[bool, Option("--once", help="Make one pass, print what it did, and exit.")] = False,
+    every: Annotated[float, Option("--every", help="Seconds between passes.")] = 10.0,
+    min_runs: Annotated[int, Option("--min-runs", help="Create at least this many runs per schedule.")] = 3,
     min_time: Annotated[
-        float, typer.Option("--min-time", help="...and every run within this many seconds from now.")
+        float, Option("--min-time", help="...and every run within this many seconds from now.")
     ] = 3600.0,
-    max_runs: Annotated[int, typer.Option("--max-runs", help="Never more than this many per schedule.")] = 100,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json (with --once).")] = (
-        OutputFormat.text
-    ),
+    max_runs: Annotated[int, Option("--max-runs", help="Never more than this many per schedule.")] = 100,
+    output: Annotated[OutputFormat, Option("--output", "-o", help="text or json (with --once).")] = (OutputFormat.text),
 ) -> None:
     """Create scheduled runs up to a horizon, cancel missed ones by each deployment's catch_up policy, repeat."""
     from deploytool.cli.store_access import open_store
@@ -67,7 +71,7 @@ def scheduler(
                 for error in report.errors:
                     print(f"error: {error}", file=sys.stderr)
             if report.errors:
-                raise typer.Exit(1)
+                raise Exit(1)
             return
         _loop(store, pool, horizon, every)
 
@@ -102,5 +106,8 @@ def _loop(store: Store, pool: str | None, horizon: Horizon, every: float) -> Non
         stop.wait(every)
 
 
-def register(app: typer.Typer) -> None:
-    app.command(GROUP)(scheduler)
+def register(app: Typer) -> None:
+    """Add the `scheduler` command to `app` (safe to call more than once)."""
+    from deploytool.cli.app import add_groups
+
+    add_groups(app, GROUPS)

@@ -9,21 +9,22 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
+from deploytool.cli.params import OUTPUT, Group, Option
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated, Any
 
 GROUP = "store"
-store_app = typer.Typer(
-    name=GROUP,
+store_app = Group(
+    GROUP,
     help="The store: show it (info), bring its schema up to date (migrate), copy it to another store (copy),"
     " the key of its secrets (new-key, rotate-key), PostgreSQL roles (grant).",
-    no_args_is_help=True,
 )
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
+GROUPS = (store_app,)
 
 
 def _target() -> str:
@@ -33,7 +34,7 @@ def _target() -> str:
 
 
 @store_app.command()
-def info(output: OutputOption = OutputFormat.text) -> None:
+def info(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show the store in use: backend, URL (password hidden), schema version, the secret key's id and what it
     holds."""
     from dataclasses import asdict
@@ -65,7 +66,7 @@ def info(output: OutputOption = OutputFormat.text) -> None:
 
 
 @store_app.command()
-def migrate(output: OutputOption = OutputFormat.text) -> None:
+def migrate(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Apply the schema migrations the store is missing (creates an SQLite store; safe to run twice at once)."""
     from deploytool.store import backend_of, migrate_store, redact_url, roles_with_grants
 
@@ -92,14 +93,14 @@ def migrate(output: OutputOption = OutputFormat.text) -> None:
 
 @store_app.command()
 def copy(
-    target: Annotated[str, typer.Option("--to", help="The store to copy into.", metavar="URL")],
+    target: Annotated[str, Option("--to", help="The store to copy into.", metavar="URL")],
     source: Annotated[
-        str | None, typer.Option("--from", help="The store to copy from (default: the store in use).", metavar="URL")
+        str | None, Option("--from", help="The store to copy from (default: the store in use).", metavar="URL")
     ] = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Delete what the target holds first (otherwise it must be empty).")
+        bool, Option("--replace", help="Delete what the target holds first (otherwise it must be empty).")
     ] = False,
-    output: OutputOption = OutputFormat.text,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Copy everything (pools, queues, deployments, schedules, runs and logs, workers, variables, blocks) from
     one store into another, e.g. from the SQLite file to PostgreSQL. All or nothing."""
@@ -140,7 +141,7 @@ def copy(
 def new_key(
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Write the key to this file (mode 0600; never overwritten).", metavar="PATH"),
+        Option("--file", help="Write the key to this file (mode 0600; never overwritten).", metavar="PATH"),
     ] = None,
 ) -> None:
     """Make a new secret key for block secrets (printed, or written to --file). Give it to every host that reads
@@ -160,14 +161,14 @@ def new_key(
 def rotate_key(
     new_key_file: Annotated[
         Path | None,
-        typer.Option(
+        Option(
             "--new-key-file",
             help="The new key (from `store new-key --file`). Optional when the key is the SQLite store's own"
             " key file: then a new key is made and replaces it.",
             metavar="PATH",
         ),
     ] = None,
-    output: OutputOption = OutputFormat.text,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Encrypt every block secret again with a new key, all or none. The old key is the one in use
     (DEPLOYTOOL_SECRET_KEY, DEPLOYTOOL_SECRET_KEY_FILE, or $DEPLOYTOOL_HOME/secret.key)."""
@@ -210,9 +211,9 @@ class RoleKind(StrEnum):
 
 @store_app.command()
 def grant(
-    role: Annotated[str, typer.Option("--role", help="The PostgreSQL role (created, with LOGIN, if missing).")],
-    kind: Annotated[RoleKind, typer.Option("--as", help="deployer (CI), worker or viewer.")],
-    output: OutputOption = OutputFormat.text,
+    role: Annotated[str, Option("--role", help="The PostgreSQL role (created, with LOGIN, if missing).")],
+    kind: Annotated[RoleKind, Option("--as", help="deployer (CI), worker or viewer.")],
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Give a PostgreSQL role the rights of a deployer (CI: pools, deployments, variables, blocks, queuing runs), a
     worker (claims and records runs, logs, heartbeats; cannot change deployments) or a viewer (reads). Run it as
@@ -235,9 +236,3 @@ def grant(
         )
     writes = ", ".join(done.writes) or "nothing"
     print(f"Role {done.role} is a {done.kind} of {redact_url(target)}: it writes {writes}; it reads every table.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `store` group to `app` (safe to call more than once)."""
-    if GROUP not in {group.name for group in app.registered_groups}:
-        app.add_typer(store_app, name=GROUP)

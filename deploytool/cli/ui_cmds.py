@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
 
-import typer
+from deploytool.cli.params import Group, Option
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
 
 GROUP = "ui"
+commands = Group()
+GROUPS = (commands,)
+
 # The environment deploytool.ui.__main__ reads (deploytool.ui.config.from_env).
 HOST_ENV = "DEPLOYTOOL_UI_HOST"
 PORT_ENV = "DEPLOYTOOL_UI_PORT"
@@ -19,22 +25,23 @@ READ_ONLY_ENV = "DEPLOYTOOL_UI_READ_ONLY"
 OPEN_ENV = "DEPLOYTOOL_UI_OPEN"
 
 
+@commands.command(GROUP)
 def ui(
-    host: Annotated[str, typer.Option("--host", help="The address to serve on; not a loopback one needs a token.")] = (
+    host: Annotated[str, Option("--host", help="The address to serve on; not a loopback one needs a token.")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="The TCP port (0 picks a free one).")] = 4200,
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the dashboard in the default browser.")] = False,
+    port: Annotated[int, Option("--port", min=0, max=65535, help="The TCP port (0 picks a free one).")] = 4200,
+    open_browser: Annotated[bool, Option("--open", help="Open the dashboard in the default browser.")] = False,
     token: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--token",
             help=f"Pages need a login with it, the API a bearer token. Better: set {TOKEN_ENV}"
             " (a command line is visible to other users).",
             show_default=False,
         ),
     ] = None,
-    read_only: Annotated[bool, typer.Option("--read-only", help="Serve no actions: only pages and reads.")] = False,
+    read_only: Annotated[bool, Option("--read-only", help="Serve no actions: only pages and reads.")] = False,
 ) -> None:
     """Serve the web dashboard over the store: pools, workers, deployments, runs and their live logs. See docs/ui.md."""
     env = dict(os.environ)
@@ -51,9 +58,3 @@ def ui(
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "deploytool.ui"], env)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `ui` command to `app` (safe to call more than once)."""
-    if not any(command.name == GROUP for command in app.registered_commands):
-        app.command(GROUP)(ui)

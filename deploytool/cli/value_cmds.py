@@ -7,37 +7,36 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
-
-import typer
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
+from deploytool.cli.params import OUTPUT, Argument, Group, Option
 from deploytool.cli.store_access import open_store
 
-VARIABLE_GROUP, BLOCK_GROUP = "variable", "block"
-variable_app = typer.Typer(
-    name=VARIABLE_GROUP,
-    help="Stored variables: JSON values that templates read as {{ prefect.variables.NAME }}.",
-    no_args_is_help=True,
-)
-block_app = typer.Typer(
-    name=BLOCK_GROUP,
-    help="Blocks: named documents (credentials, secrets) that templates read as {{ prefect.blocks.TYPE.NAME }}.",
-    no_args_is_help=True,
-)
-OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")]
-BlockArg = Annotated[str, typer.Argument(help="TYPE/NAME, e.g. secret/db-password or github-credentials/ci.")]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
 
+VARIABLE_GROUP, BLOCK_GROUP = "variable", "block"
+variable_app = Group(
+    VARIABLE_GROUP, help="Stored variables: JSON values that templates read as {{ prefect.variables.NAME }}."
+)
+block_app = Group(
+    BLOCK_GROUP,
+    help="Blocks: named documents (credentials, secrets) that templates read as {{ prefect.blocks.TYPE.NAME }}.",
+)
+GROUPS = (variable_app, block_app)
+
+BLOCK = Argument(help="TYPE/NAME, e.g. secret/db-password or github-credentials/ci.")
 
 # --- variables -------------------------------------------------------------------------------------------
 
 
 @variable_app.command("set")
 def set_(
-    name: Annotated[str, typer.Argument(help="The variable's name.")],
-    value: Annotated[str, typer.Argument(help="The value: JSON when it parses (42, true, [1], {...}), else text.")],
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing variable.")] = False,
+    name: Annotated[str, Argument(help="The variable's name.")],
+    value: Annotated[str, Argument(help="The value: JSON when it parses (42, true, [1], {...}), else text.")],
+    overwrite: Annotated[bool, Option("--overwrite", help="Replace an existing variable.")] = False,
 ) -> None:
     """Set a variable."""
     from deploytool.core.values import parse_value, set_variable
@@ -51,8 +50,8 @@ def set_(
 
 @variable_app.command()
 def get(
-    name: Annotated[str, typer.Argument(help="The variable's name.")],
-    output: OutputOption = OutputFormat.text,
+    name: Annotated[str, Argument(help="The variable's name.")],
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Print a variable's value (text as is, anything else as JSON)."""
     from deploytool.core.values import get_variable
@@ -67,7 +66,7 @@ def get(
 
 
 @variable_app.command("ls")
-def ls_variables(output: OutputOption = OutputFormat.text) -> None:
+def ls_variables(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """List variables and their values."""
     from deploytool.core.values import list_variables
 
@@ -84,7 +83,7 @@ def ls_variables(output: OutputOption = OutputFormat.text) -> None:
 
 
 @variable_app.command()
-def unset(name: Annotated[str, typer.Argument(help="The variable's name.")]) -> None:
+def unset(name: Annotated[str, Argument(help="The variable's name.")]) -> None:
     """Remove a variable."""
     from deploytool.core.values import unset_variable
 
@@ -98,18 +97,18 @@ def unset(name: Annotated[str, typer.Argument(help="The variable's name.")]) -> 
 
 @block_app.command("set")
 def set_block(
-    ref: BlockArg,
+    ref: Annotated[str, BLOCK],
     fields: Annotated[
-        list[str] | None, typer.Argument(help="key=value fields; values are JSON when they parse, else text.")
+        list[str] | None, Argument(help="key=value fields; values are JSON when they parse, else text.")
     ] = None,
     secret: Annotated[
         list[str] | None,
-        typer.Option("--secret", help="Keep this field secret (repeatable). Fields named like password, token,"
+        Option("--secret", help="Keep this field secret (repeatable). Fields named like password, token,"
                      " secret or key, and the value of a `secret` block, are secret anyway."),
     ] = None,
     from_json: Annotated[
         str | None,
-        typer.Option("--from-json", help="Start from this JSON object file (`-`: standard input, which keeps"
+        Option("--from-json", help="Start from this JSON object file (`-`: standard input, which keeps"
                      " secrets out of your shell history); key=value fields go over it."),
     ] = None,
 ) -> None:  # fmt: skip
@@ -131,9 +130,9 @@ def set_block(
 
 @block_app.command("ls")
 def ls_blocks(
-    type_arg: Annotated[str | None, typer.Argument(metavar="[TYPE]", help="Only blocks of this type.")] = None,
-    block_type: Annotated[str | None, typer.Option("--type", "-t", help="Only blocks of this type.")] = None,
-    output: OutputOption = OutputFormat.text,
+    type_arg: Annotated[str | None, Argument(metavar="[TYPE]", help="Only blocks of this type.")] = None,
+    block_type: Annotated[str | None, Option("--type", "-t", help="Only blocks of this type.")] = None,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """List blocks: type, name and field names (never their values)."""
     from deploytool.core.values import list_blocks
@@ -151,7 +150,7 @@ def ls_blocks(
 
 
 @block_app.command("inspect")
-def inspect_block(ref: BlockArg, output: OutputOption = OutputFormat.text) -> None:
+def inspect_block(ref: Annotated[str, BLOCK], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show a block, with its secret values masked."""
     from deploytool.core.values import inspect_block as inspect_block_
 
@@ -169,7 +168,7 @@ def inspect_block(ref: BlockArg, output: OutputOption = OutputFormat.text) -> No
 
 
 @block_app.command("delete")
-def delete_block(ref: BlockArg) -> None:
+def delete_block(ref: Annotated[str, BLOCK]) -> None:
     """Delete a block."""
     from deploytool.core.values import delete_block as delete_block_
 
@@ -180,12 +179,3 @@ def delete_block(ref: BlockArg) -> None:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `variable` and `block` groups to `app` (safe to call more than once)."""
-    names = {group.name for group in app.registered_groups}
-    if VARIABLE_GROUP not in names:
-        app.add_typer(variable_app, name=VARIABLE_GROUP)
-    if BLOCK_GROUP not in names:
-        app.add_typer(block_app, name=BLOCK_GROUP)

@@ -4,71 +4,75 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from deploytool import pooltypes
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, paint, print_json, print_table
+from deploytool.cli.params import OUTPUT, BadParameter, Group, Option
 from deploytool.cli.store_access import open_store
 from deploytool.worker import options  # the worker's defaults, shown by --help (a light module)
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Annotated
+
+    from typer import Typer
+
     from deploytool.store import Store
 
+
+def _pool_types() -> str:
+    from deploytool import pooltypes
+
+    return ", ".join(pooltypes.names())
+
+
 GROUP = "worker"
-worker_app = typer.Typer(
-    name=GROUP, help="Workers: claim a pool's runs and execute them as processes or containers.", no_args_is_help=True
-)
+worker_app = Group(GROUP, help="Workers: claim a pool's runs and execute them as processes or containers.")
+GROUPS = (worker_app,)
 
 
 @worker_app.command()
 def start(
-    pool: Annotated[str, typer.Option("--pool", "-p", help="The work pool to serve.")],
+    pool: Annotated[str, Option("--pool", "-p", help="The work pool to serve.")],
     pool_type: Annotated[
         str | None,
-        typer.Option(
-            "--type", "-t", help=f"Create the pool with this type ({', '.join(pooltypes.names())}) if missing."
-        ),
+        Option("--type", "-t", help=lambda: f"Create the pool with this type ({_pool_types()}) if missing."),
     ] = None,
-    name: Annotated[
-        str | None, typer.Option("--name", "-n", help="The worker's name (default: host-pid-xxxx).")
-    ] = None,
+    name: Annotated[str | None, Option("--name", "-n", help="The worker's name (default: host-pid-xxxx).")] = None,
     work_queue: Annotated[
-        list[str] | None, typer.Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
+        list[str] | None, Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", help="At most this many runs at once.")] = None,
+    limit: Annotated[int | None, Option("--limit", "-l", help="At most this many runs at once.")] = None,
     run_once: Annotated[
-        bool, typer.Option("--run-once", help="Claim what is due now (up to --limit), wait for it, then exit.")
+        bool, Option("--run-once", help="Claim what is due now (up to --limit), wait for it, then exit.")
     ] = False,
     heartbeat_seconds: Annotated[
-        float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
+        float, Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
     ] = options.DEFAULT_HEARTBEAT_SECONDS,
     poll_seconds: Annotated[
         float,
-        typer.Option(
+        Option(
             "--poll-seconds", help="Pause between polls (the store is checked that often for new runs and cancels)."
         ),
     ] = options.DEFAULT_POLL_SECONDS,
     shutdown_grace: Annotated[
         float,
-        typer.Option("--shutdown-grace", help="On SIGTERM/SIGINT, how long runs may finish before they are stopped."),
+        Option("--shutdown-grace", help="On SIGTERM/SIGINT, how long runs may finish before they are stopped."),
     ] = options.DEFAULT_SHUTDOWN_GRACE_SECONDS,
     stop_grace: Annotated[
-        float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
+        float, Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
     ] = options.DEFAULT_STOP_GRACE_SECONDS,
     metrics_port: Annotated[
         int | None,
-        typer.Option(
+        Option(
             "--metrics-port", help="Serve Prometheus /metrics, /healthz and /readyz on this port (0: any free port)."
         ),
     ] = None,
     metrics_address: Annotated[
-        str, typer.Option("--metrics-address", help="The address of --metrics-port (0.0.0.0: every interface).")
+        str, Option("--metrics-address", help="The address of --metrics-port (0.0.0.0: every interface).")
     ] = "127.0.0.1",
     log_format: Annotated[
-        str, typer.Option("--log-format", help="The worker's own log on stderr: text, or json (one object a line).")
+        str, Option("--log-format", help="The worker's own log on stderr: text, or json (one object a line).")
     ] = "text",
 ) -> None:
     """Start a worker: claim the pool's runs, execute them, record every outcome. Stop it with SIGTERM or Ctrl-C."""
@@ -76,7 +80,7 @@ def start(
     from deploytool.worker.signals import shutdown_on_signals
 
     if log_format not in ("text", "json"):
-        raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
+        raise BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
     _log_to_stderr(json_lines=log_format == "json")
     worker_options = options.WorkerOptions(
         pool=pool,
@@ -136,35 +140,35 @@ def _ensure_pool(store: Store, pool: str, pool_type: str | None) -> None:
 
 @worker_app.command("service")
 def service(
-    pool: Annotated[str, typer.Option("--pool", "-p", help="The work pool the service's worker serves.")],
+    pool: Annotated[str, Option("--pool", "-p", help="The work pool the service's worker serves.")],
     name: Annotated[
         str | None,
-        typer.Option("--name", "-n", help="The worker's name, fixed across restarts (default: <host>-<pool>)."),
+        Option("--name", "-n", help="The worker's name, fixed across restarts (default: <host>-<pool>)."),
     ] = None,
-    user: Annotated[str, typer.Option("--user", help="The system user the worker runs as.")] = "deploytool",
+    user: Annotated[str, Option("--user", help="The system user the worker runs as.")] = "deploytool",
     env_file: Annotated[
         str,
-        typer.Option("--env-file", help="The environment file (DEPLOYTOOL_STORE_URL, DEPLOYTOOL_SECRET_KEY)."),
+        Option("--env-file", help="The environment file (DEPLOYTOOL_STORE_URL, DEPLOYTOOL_SECRET_KEY)."),
     ] = "/etc/deploytool/worker.env",
     work_queue: Annotated[
-        list[str] | None, typer.Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
+        list[str] | None, Option("--work-queue", "-q", help="Serve only this queue (repeatable).")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-l", help="At most this many runs at once.")] = None,
+    limit: Annotated[int | None, Option("--limit", "-l", help="At most this many runs at once.")] = None,
     heartbeat_seconds: Annotated[
-        float, typer.Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
+        float, Option("--heartbeat-seconds", help="Heartbeat interval; runs are leased for 3 heartbeats.")
     ] = options.DEFAULT_HEARTBEAT_SECONDS,
     shutdown_grace: Annotated[
-        float, typer.Option("--shutdown-grace", help="On stop, how long runs may finish before they are stopped.")
+        float, Option("--shutdown-grace", help="On stop, how long runs may finish before they are stopped.")
     ] = options.DEFAULT_SHUTDOWN_GRACE_SECONDS,
     stop_grace: Annotated[
-        float, typer.Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
+        float, Option("--stop-grace", help="Seconds between SIGTERM and SIGKILL when stopping a run.")
     ] = options.DEFAULT_STOP_GRACE_SECONDS,
     metrics_port: Annotated[
-        int | None, typer.Option("--metrics-port", help="Serve Prometheus /metrics, /healthz and /readyz here.")
+        int | None, Option("--metrics-port", help="Serve Prometheus /metrics, /healthz and /readyz here.")
     ] = None,
     executable: Annotated[
         str | None,
-        typer.Option("--executable", help="The deploytool command's absolute path (default: the one running now)."),
+        Option("--executable", help="The deploytool command's absolute path (default: the one running now)."),
     ] = None,
 ) -> None:
     """Print a systemd unit that runs `worker start --pool P` as a service (docs/worker-service.md)."""
@@ -207,8 +211,8 @@ def _own_executable() -> str:
 
 @worker_app.command("ls")
 def ls(
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only the workers of this pool.")] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")] = OutputFormat.text,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Only the workers of this pool.")] = None,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """List workers: host, pid, when each was last seen, its status (online, stale, offline) and its runs."""
     from deploytool.worker.listing import list_workers
@@ -239,15 +243,15 @@ def ls(
 
 @worker_app.command("prune")
 def prune(
-    pool: Annotated[str | None, typer.Option("--pool", "-p", help="Only the containers of this pool.")] = None,
+    pool: Annotated[str | None, Option("--pool", "-p", help="Only the containers of this pool.")] = None,
     older_than: Annotated[
-        str, typer.Option("--older-than", help="Only runs that finished at least this long ago: 0, 30m, 24h, 7d.")
+        str, Option("--older-than", help="Only runs that finished at least this long ago: 0, 30m, 24h, 7d.")
     ] = "0",
     unknown: Annotated[
-        bool, typer.Option("--unknown", help="Also containers of runs this store does not know (deleted, or old).")
+        bool, Option("--unknown", help="Also containers of runs this store does not know (deleted, or old).")
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="text or json.")] = OutputFormat.text,
+    dry_run: Annotated[bool, Option("--dry-run", help="List what would be removed; remove nothing.")] = False,
+    output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Remove the ended containers of finished runs from the Docker host (never a running one). See docs/docker.md."""
     from deploytool.worker.prune import parse_age, prune_containers
@@ -314,7 +318,8 @@ def _log_to_stderr(*, json_lines: bool = False) -> None:
     logger.setLevel(logging.INFO)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Typer) -> None:
     """Add the `worker` group to `app` (safe to call more than once)."""
-    if not any(group.name == GROUP for group in app.registered_groups):
-        app.add_typer(worker_app, name=GROUP)
+    from deploytool.cli.app import add_groups
+
+    add_groups(app, GROUPS)

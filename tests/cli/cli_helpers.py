@@ -10,16 +10,9 @@ from typing import Any
 
 import pytest
 
-from deploytool.cli import pool_cmds, queue_cmds, value_cmds
-from deploytool.cli.app import app
 from deploytool.cli.entry import main
 from deploytool.settings import Settings
 from deploytool.store import Store
-
-# The lead registers these groups in deploytool.cli.app; registering is idempotent, so tests work either way.
-pool_cmds.register(app)
-queue_cmds.register(app)
-value_cmds.register(app)
 
 
 @dataclass(frozen=True)
