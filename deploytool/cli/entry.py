@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             except BrokenPipeError:
                 return 0
             return 0
+    from deploytool.cli.params import Exit
     from deploytool.errors import EXIT_INTERRUPTED, EXIT_USAGE, DeploytoolError
 
     undecodable = _undecodable_argument(args)
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         build_app(command)(args=args, prog_name="deploytool")
     except SystemExit as exc:
         return _exit_code(exc.code)
+    except Exit as exc:  # a command's own exit code, after it said why (cli/params.py)
+        return exc.code
     except DeploytoolError as exc:
         from deploytool.cli.output import print_error
 
