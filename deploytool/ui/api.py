@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -18,8 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from deploytool.core import dashboard
 from deploytool.core.runs import ParameterError, RunSummary
 from deploytool.errors import DeploytoolError
-from deploytool.store import Store
-from deploytool.ui.pages import call
+from deploytool.ui.pages import Document, call, document
 from deploytool.ui.render import status_of
 
 POLL_SECONDS = 0.2  # a new log line reaches the page within this (plus the store's read)
@@ -38,9 +37,12 @@ def from_exception(exc: DeploytoolError) -> JSONResponse:
     return error(status_of(exc), type(exc).__name__, exc.message, exc.hint)
 
 
-async def _answer(request: Request, function: Callable[..., Any], *args: Any, status: int = 200, **kw: Any) -> Response:
+async def _answer(
+    request: Request, function: Callable[..., Document | Sequence[Document]], *args: Any, status: int = 200, **kw: Any
+) -> Response:
+    """`function`'s typed result as a JSON response, or the error it raised."""
     try:
-        return JSONResponse(await call(request, function, *args, **kw), status_code=status)
+        return JSONResponse(await document(request, function, *args, **kw), status_code=status)
     except DeploytoolError as exc:
         return from_exception(exc)
 
@@ -104,13 +106,9 @@ async def run(request: Request) -> Response:
 
 
 async def run_why(request: Request) -> Response:
-    return await _answer(request, _why, request.path_params["run_id"])
-
-
-def _why(store: Store, ref: str) -> dict[str, Any]:
     from deploytool.core.why import explain
 
-    return explain(store, ref).to_dict()
+    return await _answer(request, explain, request.path_params["run_id"])
 
 
 async def run_logs(request: Request) -> Response:
@@ -143,17 +141,17 @@ async def run_events(request: Request) -> Response:
         while True:
             update = await call(request, dashboard.poll_run, found.id, cursor)
             cursor = update.cursor
-            if update.run["label"] != last_state and not update.terminal:
-                last_state = update.run["label"]
-                yield _event("state", update.run)
+            if update.run.label != last_state and not update.terminal:
+                last_state = update.run.label
+                yield _event("state", update.run.to_dict())
             for line in update.lines:
-                yield _event("log", line, line["id"])
+                yield _event("log", line.to_dict(), line.id)
             if update.lines:
                 idle = 0.0
                 continue  # there may be more than one batch waiting
             if update.terminal:
-                yield _event("state", update.run)
-                yield _event("end", {"state": update.run["state"]})
+                yield _event("state", update.run.to_dict())
+                yield _event("end", {"state": update.run.state.value})
                 return
             if idle >= KEEPALIVE_SECONDS:
                 idle = 0.0

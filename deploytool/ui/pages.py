@@ -1,13 +1,14 @@
 """The dashboard's HTML pages (GET) and the actions their forms post (POST, CSRF-checked, then a redirect).
 
-Every page reads through deploytool.core.dashboard and every action calls the same core function as the CLI
-command it mirrors (submit_run, cancel_run, retry_run, set_paused, pause/resume_deployment).
+Every page reads through deploytool.core.dashboard and renders the JSON of its typed result (`document`: the
+document the API sends for the same page); every action calls the same core function as the CLI command it
+mirrors (submit_run, cancel_run, retry_run, set_paused, pause/resume_deployment).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +40,26 @@ async def call(request: Request, function: Callable[..., T], *args: Any, **kwarg
     return await run_in_threadpool(function, store, *args, **kwargs)
 
 
+class Document(Protocol):
+    """A typed result of core that gives its JSON (RunSummary, Overview, RunPage, ...)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def json_of(result: Document | Sequence[Document]) -> Any:
+    """The JSON of a typed result, or of a list of them: what the API sends and the pages render."""
+    if isinstance(result, Sequence):
+        return [item.to_dict() for item in result]
+    return result.to_dict()
+
+
+async def document(
+    request: Request, function: Callable[..., Document | Sequence[Document]], *args: Any, **kwargs: Any
+) -> Any:
+    """`function(store, *args, **kwargs)`'s typed result as JSON (`call`, then `json_of`)."""
+    return json_of(await call(request, function, *args, **kwargs))
+
+
 def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
@@ -47,13 +68,13 @@ def _notice(request: Request) -> str | None:
 
 
 async def overview(request: Request) -> Response:
-    data = await call(request, dashboard.overview)
+    data = await document(request, dashboard.overview)
     chart = runs_chart(data["hours"], data["runs_per_state"])
     return page(request, "overview.html", title="Overview", data=data, chart=chart)
 
 
 async def pools(request: Request) -> Response:
-    rows = await call(request, dashboard.pools)
+    rows = await document(request, dashboard.pools)
     return page(request, "pools.html", title="Work pools", pools=rows, notice=_notice(request))
 
 
@@ -63,14 +84,14 @@ async def pool(request: Request) -> Response:
     if tab not in ("queues", "workers", "template"):
         return error_page(request, DeploytoolError(f"no tab {tab!r}", hint="queues, workers or template"))
     try:
-        data = await call(request, dashboard.pool_detail, name)
+        data = await document(request, dashboard.pool_detail, name)
     except DeploytoolError as exc:
         return error_page(request, exc, back="/work-pools")
     return page(request, "pool.html", title=f"Work pool {name}", pool=data, tab=tab, notice=_notice(request))
 
 
 async def deployments(request: Request) -> Response:
-    rows = await call(request, dashboard.deployments)
+    rows = await document(request, dashboard.deployments)
     return page(request, "deployments.html", title="Deployments", deployments=rows)
 
 
@@ -80,7 +101,7 @@ def _full_name(request: Request) -> str:
 
 async def deployment(request: Request) -> Response:
     try:
-        data = await call(request, dashboard.deployment_detail, _full_name(request))
+        data = await document(request, dashboard.deployment_detail, _full_name(request))
     except DeploytoolError as exc:
         return error_page(request, exc, back="/deployments")
     return page(request, "deployment.html", title=data["full_name"], d=data, notice=_notice(request))
@@ -88,7 +109,7 @@ async def deployment(request: Request) -> Response:
 
 async def run_form(request: Request) -> Response:
     try:
-        data = await call(request, dashboard.deployment_detail, _full_name(request))
+        data = await document(request, dashboard.deployment_detail, _full_name(request))
     except DeploytoolError as exc:
         return error_page(request, exc, back="/deployments")
     return _form_page(request, data, None, [], {})
@@ -122,7 +143,7 @@ async def runs(request: Request) -> Response:
     }
     try:
         limit = int(query.get("limit") or 50)
-        rows = await call(
+        rows = await document(
             request,
             dashboard.runs,
             states=states,
@@ -154,7 +175,7 @@ async def runs(request: Request) -> Response:
 
 async def run(request: Request) -> Response:
     try:
-        data = await call(request, dashboard.run_detail, request.path_params["run_id"])
+        data = await document(request, dashboard.run_detail, request.path_params["run_id"])
     except DeploytoolError as exc:
         return error_page(request, exc, back="/flow-runs")
     return page(request, "run.html", title=f"Flow run {data['name']}", r=data, notice=_notice(request))
@@ -236,12 +257,12 @@ async def submit_run(request: Request) -> Response:
         when = scheduled_time(start_in or None, None)
         submitted = await call(request, submit_run, full_name, values, None, when, parameter_text=texts)
     except ParameterError as exc:
-        data = await call(request, dashboard.deployment_detail, full_name)
+        data = await document(request, dashboard.deployment_detail, full_name)
         problems = [f"{p.name}: {p.message}" + (f" ({p.hint})" if p.hint else "") for p in exc.problems]
         return _form_page(request, data, raw_inputs(form), problems, {"start_in": start_in})
     except DeploytoolError as exc:
         try:
-            data = await call(request, dashboard.deployment_detail, full_name)
+            data = await document(request, dashboard.deployment_detail, full_name)
         except DeploytoolError:
             return error_page(request, exc, back="/deployments")
         return _form_page(request, data, raw_inputs(form), [str(exc)], {"start_in": start_in})
