@@ -107,6 +107,25 @@ def test_expect_worker_detects_a_recovered_run(store: Store, deployment: Deploym
     assert store.runs.set_state(run.id, RunState.RUNNING, expect_worker="w2").state is RunState.RUNNING
 
 
+def test_expect_attempt_keeps_an_old_attempts_outcome_off_the_same_workers_new_attempt(
+    store: Store, deployment: Deployment
+) -> None:
+    """w1's attempt-1 job was recovered and retried, and w1 claimed the run again (attempt 2): when the old job
+    ends, its outcome is refused, and the new attempt's states are recorded."""
+    run = store.runs.create(run_for(deployment))
+    store.runs.claim_next(deployment.pool_name, None, "w1", 30, later(1))
+    store.runs.set_state(run.id, RunState.RUNNING, now=later(2), expect_worker="w1", expect_attempt=1)
+    store.runs.recover_expired(later(60))
+    store.runs.retry(run.id, "crash retry", now=later(60))
+    again = store.runs.claim_next(deployment.pool_name, None, "w1", 30, later(61))
+    assert again is not None and (again.worker_name, again.attempt) == ("w1", 2)
+    with pytest.raises(ConflictError, match=r"no longer held by worker 'w1' \(it is PENDING at attempt 2, worker w1\)"):
+        store.runs.set_state(run.id, RunState.FAILED, "exit 1", now=later(62), expect_worker="w1", expect_attempt=1)
+    assert store.runs.get(run.id) == again
+    running = store.runs.set_state(run.id, RunState.RUNNING, now=later(62), expect_worker="w1", expect_attempt=2)
+    assert (running.state, running.attempt, running.worker_name) == (RunState.RUNNING, 2, "w1")
+
+
 def test_unknown_fields_are_a_programming_error(store: Store, deployment: Deployment) -> None:
     run = store.runs.create(run_for(deployment))
     with pytest.raises(TypeError):
