@@ -6,8 +6,11 @@ and an exit code. The CLI's single error boundary prints these without a traceba
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # a config, input or state error the user can fix
@@ -49,7 +52,7 @@ class UsageError(DeploytoolError):
     exit_code = EXIT_USAGE
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class ConfigIssue:
     """One problem found in a project file, at a position.
 

@@ -1,17 +1,22 @@
 """Plain data: the things deploytool stores and passes between layers.
 
-Frozen dataclasses and enums only, no I/O, stdlib only. Every time is a timezone-aware UTC datetime; the
+Frozen records (deploytool.records: dataclasses to callers and type checkers, cheaper to import) and enums only,
+no I/O, stdlib only. Every time is a timezone-aware UTC datetime; the
 store rejects naive ones. Ids are random hex strings made here, so a caller knows an id before storing.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import os
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+
+from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 
 def utcnow() -> datetime:
@@ -20,8 +25,12 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A fresh random id (32 hex characters) for a deployment or a flow run."""
-    return uuid.uuid4().hex
+    """A fresh random id (32 hex characters) for a deployment or a flow run: a random UUID (version 4), as
+    `uuid.uuid4().hex` gives it, without importing uuid (which loads platform and ctypes helpers)."""
+    data = bytearray(os.urandom(16))
+    data[6] = (data[6] & 0x0F) | 0x40  # version 4
+    data[8] = (data[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return data.hex()
 
 
 class RunState(StrEnum):
@@ -73,7 +82,7 @@ class PoolStatus(StrEnum):
     PAUSED = "PAUSED"
 
 
-@dataclass(frozen=True)
+@record
 class WorkPool:
     """A named place runs are sent to; `type` picks the infrastructure (process, docker)."""
 
@@ -90,7 +99,7 @@ class WorkPool:
 DEFAULT_QUEUE = "default"
 
 
-@dataclass(frozen=True)
+@record
 class WorkQueue:
     """A queue within a pool. A lower `priority` number is served first."""
 
@@ -103,7 +112,7 @@ class WorkQueue:
     updated: datetime = field(default_factory=utcnow)
 
 
-@dataclass(frozen=True)
+@record
 class Deployment:
     """A registered deployment, unique by (flow_name, name) with `_` and `-` in the flow name treated alike.
 
@@ -142,7 +151,7 @@ class Deployment:
         return f"{self.flow_name}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class FlowRun:
     """One run of a deployment's flow. `deployment_id` becomes None if the deployment is deleted later."""
 
@@ -173,7 +182,7 @@ class FlowRun:
         return self.state is RunState.SCHEDULED and (now - self.scheduled_time).total_seconds() > grace_seconds
 
 
-@dataclass(frozen=True)
+@record
 class RunCounts:
     """How many runs of a pool wait (SCHEDULED) and how many hold a slot (PENDING, RUNNING, CANCELLING)."""
 
@@ -181,7 +190,7 @@ class RunCounts:
     running: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class LogLine:
     """One line of a run's log. `id` is assigned by the store and increases, so readers can follow."""
 
@@ -203,7 +212,7 @@ class LogLine:
         }
 
 
-@dataclass(frozen=True)
+@record
 class TaskRun:
     """One task run of a flow run, as the engine reported it: RUNNING, then COMPLETED or FAILED.
 
@@ -238,7 +247,7 @@ class TaskRun:
         }
 
 
-@dataclass(frozen=True)
+@record
 class WorkerHeartbeat:
     """A worker process as last seen through its heartbeat; unique by (pool_name, name). (The worker itself is
     deploytool.worker.loop.Worker.)"""
@@ -252,7 +261,7 @@ class WorkerHeartbeat:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Variable:
     """A named JSON value, referenced in templates as `{{ prefect.variables.<name> }}`."""
 
@@ -265,7 +274,7 @@ class Variable:
         return {"name": self.name, "value": self.value, "updated": self.updated.isoformat()}
 
 
-@dataclass(frozen=True)
+@record
 class Block:
     """A named configuration document of a type (e.g. docker-registry-credentials/prod).
 

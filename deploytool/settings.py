@@ -1,11 +1,15 @@
-"""Settings read from the environment, once, into a plain dataclass that is passed around."""
+"""Settings read from the environment, once, into a frozen record that is passed around."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 HOME_ENV = "DEPLOYTOOL_HOME"
 STORE_URL_ENV = "DEPLOYTOOL_STORE_URL"  # set by the global `--store URL` option too
@@ -18,8 +22,10 @@ SECRET_KEY_FILE_ENV = "DEPLOYTOOL_SECRET_KEY_FILE"
 KEY_FILENAME = "secret.key"
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
+    """Where deploytool keeps its state: `home` (DEPLOYTOOL_HOME) and the store's URL, if one is set."""
+
     home: Path
     # `sqlite:///path`, `postgresql://...` or a path; None: the SQLite file in `home` (docs/stores.md).
     store_url: str | None = None
