@@ -74,7 +74,8 @@ COMMANDS: dict[str, dict[str, str]] = {
         "[d.to_dict() for d in list_deployments(store, None)]",
     ),
     "flow-run ls": _store_command(
-        "from deploytool.core.runs import list_runs, parse_states\nfrom deploytool.core.run_summary import duration_text",
+        "from deploytool.core.runs import list_runs, parse_states\n"
+        "from deploytool.core.run_summary import duration_text",
         "states, late = parse_states([])\n"
         "[r.to_dict() for r in list_runs(store, states=states, late=late, deployment=None, pool=None, limit=50)]",
     ),
@@ -164,7 +165,7 @@ def measure_once(case: Case, python: Path, env: dict[str, str]) -> None:
     argv = [str(python), "-c", code]
     done = run_timed(argv, cwd=REPO_ROOT, env=env)
     if done.returncode != 0:
-        raise BenchError(f"{case.label}: " + describe_failure(argv[:2] + ["..."], done))
+        raise BenchError(f"{case.label}: " + describe_failure([*argv[:2], "..."], done))
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     for (name, _), seconds in zip(steps, figures["cpu"], strict=True):
         case.cpu.setdefault(name, []).append(seconds)
@@ -198,9 +199,7 @@ def report_text(cases: list[Case], baseline: Case, info: dict[str, str], runs: i
     for case in cases:
         total = statistics.median(case.process)
         verdict = "PASS" if total <= BUDGET * base else "FAIL"
-        rows.append(
-            [case.label, *(cell(case.median(s)) for s in STEPS), cell(total), f"{total / base:.1f}x", verdict]
-        )
+        rows.append([case.label, *(cell(case.median(s)) for s in STEPS), cell(total), f"{total / base:.1f}x", verdict])
     print_table(["command", *STEPS, "process", "vs pass", f"<= {BUDGET:g}x"], rows)
     if show_modules:
         for case in cases:
