@@ -34,13 +34,20 @@ from deploytool.store.api import (
 )
 from deploytool.store.changes import Topic
 from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
-from deploytool.store.sealing import key_source
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
 
 set_opener(open_store)
 
 if TYPE_CHECKING:
+    from deploytool.secretbox import KeySource
     from deploytool.store.copy import CopyResult
+
+
+def key_source(backend: str, url: str) -> KeySource:
+    """Where the store's secret key comes from (`deploytool.store.sealing`, loaded with the key's code on use)."""
+    from deploytool.store.sealing import key_source as source
+
+    return source(backend, url)
 
 
 def copy_store(

@@ -4,10 +4,12 @@ encrypted with a key kept outside the store (docs/stores.md, "Secrets at rest").
 from __future__ import annotations
 
 import builtins
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from deploytool.models import Block
-from deploytool.secretbox import SecretKey
+
+if TYPE_CHECKING:
+    from deploytool.secretbox import SecretKey
 
 
 class BlockRepository(Protocol):

@@ -17,11 +17,12 @@ every 0.1 s (any commit by another connection counts).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from deploytool.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Topic:
     """What `Store.wait_for_change` waits for (docs/stores.md, "Notifications").
 

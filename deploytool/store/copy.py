@@ -9,9 +9,9 @@ documents are copied as stored, secrets included, and never printed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from deploytool.errors import ConflictError
+from deploytool.records import record
 from deploytool.store.api import Store
 from deploytool.store.sql import DATA_TABLES, Connection, Database
 from deploytool.store.sqlstore import SqlStore
@@ -46,7 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 PAGE = 5_000
 
 
-@dataclass(frozen=True)
+@record
 class CopyResult:
     source: str
     target: str

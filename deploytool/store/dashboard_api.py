@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from deploytool.models import FlowRun, LogLine, RunState
+from deploytool.records import record
 
 
-@dataclass(frozen=True)
+@record
 class HourCount:
     """How many runs created in one hour (`hour`: 'YYYY-MM-DDTHH', UTC) are now in `state`."""
 
@@ -24,7 +24,7 @@ class HourCount:
     count: int
 
 
-@dataclass(frozen=True)
+@record
 class FailingDeployment:
     """A deployment with FAILED or CRASHED runs created since a time."""
 

@@ -1,4 +1,4 @@
-"""The SQLite connection: file creation, pragmas, write transactions and schema migrations.
+"""The SQLite connection: file creation, pragmas and write transactions (its schema migrations: sqlite_migrate.py).
 
 Every write runs inside `Database.transaction()`, which starts with `BEGIN IMMEDIATE`: the write lock is
 taken up front, so two writers never deadlock upgrading a read lock, and a reader (WAL) never blocks a
@@ -9,7 +9,6 @@ locked after `LOCK_TIMEOUT` seconds becomes an error, a DeploytoolError with a h
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
@@ -17,7 +16,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +23,6 @@ from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
 from deploytool.store.changes import Topic
-from deploytool.store.sealing import PYTHON_STEPS, key_source
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
 
@@ -103,6 +100,8 @@ def _retry_locked(action: Callable[[], object], path: str) -> None:
                 if _is_locked(exc):
                     raise locked_error(path) from exc
                 raise
+        import random  # only when the lock is busy: an uncontended command does not load it
+
         time.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 0.25)
 
@@ -240,128 +239,12 @@ class SqliteDatabase(Database):
             self.conn.close()
 
 
-# --- migrations -------------------------------------------------------------------------------------------
-
-
-def migrations() -> list[tuple[int, str]]:
-    """The numbered migration scripts shipped in `store/migrations/`, in order: (version, sql)."""
-    found: list[tuple[int, str]] = []
-    for entry in resources.files("deploytool.store").joinpath("migrations").iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [v for v, _ in found]
-    # A duplicate would silently skip schema changes: refuse to start instead. A gap is allowed (two changes
-    # made at the same time take 0002 and 0003, whichever lands first): `migrate` records each version it
-    # applied, so a lower number shipped later is still applied.
-    assert len(set(versions)) == len(versions) and (not versions or versions[0] == 1), (
-        f"migration files must be numbered from 1 without duplicates: {versions}"
-    )
-    return found
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a script into statements (sqlite3.complete_statement knows about strings and triggers)."""
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                yield buf
-            buf = ""
-    if buf.strip() and not buf.strip().startswith("--"):
-        yield buf
-
-
-def migrate(db: SqliteDatabase) -> int:
-    """Bring the schema up to date; return the schema version. Safe to run concurrently from many processes.
-
-    DeploytoolError if the database was written by a newer deploytool (a schema version we do not know), is
-    another program's SQLite database, or its upgrade fails (then nothing is changed).
-    """
-    scripts = migrations()
-    known = scripts[-1][0] if scripts else 0
-    with db.read() as conn:
-        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if current == known and not _pending(conn, scripts, current):
-            return current
-    _refuse_newer(current, known, db.path)
-    try:
-        # A migration may rewrite what older versions stored in clear (block secrets: store/sealing.py): the
-        # freed space is zeroed, and the write-ahead log, which may hold older copies of pages, is emptied.
-        db.conn.execute("PRAGMA secure_delete = ON")
-        _apply(db, scripts, known)
-        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
-            raise locked_error(db.path) from exc
-        raise DeploytoolError(
-            f"{db.path} is not a usable deploytool store: upgrading its schema failed: {exc}",
-            hint="nothing was changed; point DEPLOYTOOL_HOME at another directory, or move the file away",
-        ) from exc
-    return known
-
-
-def _apply(db: SqliteDatabase, scripts: list[tuple[int, str]], known: int) -> None:
-    """Apply the pending scripts in one write transaction (all or nothing)."""
-    with db.transaction() as conn:
-        # Read again under the write lock: another process may have migrated meanwhile.
-        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        _refuse_newer(current, known, db.path)
-        _refuse_foreign(conn, current, db.path)
-        pending = _pending(conn, scripts, current)
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY) STRICT")
-        waiting = {version for version, _ in pending}
-        conn.executemany(
-            "INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)",
-            [(version,) for version, _ in scripts if version <= current and version not in waiting],
-        )
-        for version, script in pending:
-            for statement in _statements(script):
-                conn.execute(statement)
-            if version in PYTHON_STEPS:
-                PYTHON_STEPS[version](conn, key_source(db.dialect.name, db.path))
-            conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
-        conn.execute(f"PRAGMA user_version = {known}")
-
-
-def _pending(conn: sqlite3.Connection, scripts: list[tuple[int, str]], current: int) -> list[tuple[int, str]]:
-    """The scripts not applied yet. A store made before `schema_migrations` existed applied 1..user_version."""
-    table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
-    if table is None:
-        return [(v, s) for v, s in scripts if v > current]
-    applied = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
-    return [(v, s) for v, s in scripts if v not in applied]
-
-
-def _refuse_foreign(conn: sqlite3.Connection, current: int, path: str) -> None:
-    """A database with tables but no schema version was not made by deploytool: never add ours to it."""
-    if current:
-        return
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    if tables:
-        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-        raise DeploytoolError(
-            f"{path} is an SQLite database but not a deploytool store (it has tables {shown})",
-            hint="point DEPLOYTOOL_HOME at another directory, or move the file away",
-        )
-
-
-def _refuse_newer(current: int, known: int, path: str) -> None:
-    if current > known:
-        raise DeploytoolError(
-            f"the store {path} has schema version {current}, but this deploytool knows only up to {known}",
-            hint="it was written by a newer deploytool: upgrade deploytool,"
-            " or set DEPLOYTOOL_HOME to another directory",
-        )
-
-
 def open_sqlite(path: str) -> SqlStore:
     """Open (creating and migrating as needed) the SQLite store at `path`; `":memory:"` for a private one.
 
     DeploytoolError if the file is not a deploytool store, stays locked, or comes from a newer version.
     """
+    from deploytool.store.sqlite_migrate import migrate
     from deploytool.store.sqlstore import SqlStore
 
     db = SqliteDatabase(connect(path), str(Path(path).expanduser()) if path != MEMORY else MEMORY)
@@ -371,16 +254,3 @@ def open_sqlite(path: str) -> SqlStore:
         db.close()
         raise
     return SqlStore(db)
-
-
-def migrate_sqlite(path: str) -> tuple[int, list[int]]:
-    """Bring the SQLite store at `path` up to date (creating it if missing); (version, versions applied)."""
-    db = SqliteDatabase(connect(path), path)
-    try:
-        with db.read() as conn:
-            before = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            pending = [v for v, _ in _pending(conn, migrations(), before)] if before else []
-        version = migrate(db)
-        return version, pending if before else [v for v, _ in migrations()]
-    finally:
-        db.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import replace
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Deployment, utcnow
+from deploytool.records import replace
 from deploytool.store.queues import ensure_queue
 from deploytool.store.rows import dt, dump, load, ts
 from deploytool.store.sql import Database, Row

@@ -35,7 +35,7 @@ def migrate_store(target: Path | str) -> tuple[int, list[int]]:
         from deploytool.store.postgres import migrate_postgres
 
         return migrate_postgres(str(target))
-    from deploytool.store.db import migrate_sqlite
+    from deploytool.store.sqlite_migrate import migrate_sqlite
 
     return migrate_sqlite(sqlite_path(target))
 
@@ -46,9 +46,9 @@ def latest_version(backend: str) -> int:
         from deploytool.store.pg_migrate import latest
 
         return latest()
-    from deploytool.store.db import migrations
+    from deploytool.store.sqlite_migrate import migration_versions
 
-    return migrations()[-1][0]
+    return migration_versions()[-1]
 
 
 def grant_role(target: Path | str, role: str, kind: str) -> Grant:

@@ -15,9 +15,9 @@ Privileges are granted on each of deploytool's tables, their sequences and the s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from deploytool.errors import DeploytoolError
+from deploytool.records import record
 from deploytool.store.pg_migrate import VERSION_TABLE
 from deploytool.store.sql import DATA_TABLES, Connection
 
@@ -46,7 +46,7 @@ NOUNS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Grant:
     role: str
     kind: str

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import ACTIVE, DEFAULT_QUEUE, RunState, WorkPool, utcnow
+from deploytool.records import replace
 from deploytool.store.rows import dt, dump, load, ts
 from deploytool.store.sql import Database, Row
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import DEFAULT_QUEUE, WorkQueue, utcnow
+from deploytool.records import replace
 from deploytool.store.pools import pool_not_found
 from deploytool.store.rows import dt, ts
 from deploytool.store.sql import Connection, Database, Row

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from deploytool.models import (
     RunState,
     utcnow,
 )
+from deploytool.records import replace
 from deploytool.store.api import CrashHook
 from deploytool.store.pools import pool_not_found
 from deploytool.store.queues import ensure_queue

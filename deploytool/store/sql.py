@@ -12,10 +12,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from deploytool.records import record
 from deploytool.store.changes import Topic
 
 # The tables that hold the store's data, parents before children (foreign keys). Bookkeeping tables (the
@@ -51,7 +51,7 @@ class Connection(Protocol):
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
 
-@dataclass(frozen=True)
+@record
 class Dialect:
     """The few SQL fragments that differ between backends."""
 

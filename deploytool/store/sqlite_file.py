@@ -12,15 +12,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import stat
 from pathlib import Path
 
 from deploytool.errors import DeploytoolError
-
-log = logging.getLogger("deploytool.store")
 
 PRIVATE = 0o600
 _HOME_HINT = "check the permissions of the directory, or set DEPLOYTOOL_HOME to a writable one"
@@ -89,7 +86,7 @@ def _make_private(file: Path) -> None:
             try:
                 path.chmod(mode & 0o700)
             except OSError as exc:
-                log.warning(
+                _warn(
                     "the store file %s has mode %04o (other users can read block secrets) and could not be made"
                     " private: %s; run: chmod 600 %s",
                     path,
@@ -98,9 +95,15 @@ def _make_private(file: Path) -> None:
                     path,
                 )
                 continue
-            log.warning(
+            _warn(
                 "the store file %s had mode %04o (other users could read block secrets); it is now %04o",
                 path,
                 mode,
                 mode & 0o700,
             )
+
+
+def _warn(message: str, *args: object) -> None:
+    import logging  # only when there is something to say: a command's start does not pay for logging
+
+    logging.getLogger("deploytool.store").warning(message, *args)

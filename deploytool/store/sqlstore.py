@@ -3,43 +3,137 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from deploytool.store.api import Store
-from deploytool.store.blocks import BlockRepo
 from deploytool.store.changes import Topic
-from deploytool.store.dashboard import DashboardQueries
-from deploytool.store.deployments import DeploymentRepo
-from deploytool.store.logs import LogRepo
-from deploytool.store.pools import WorkPoolRepo
-from deploytool.store.queues import WorkQueueRepo
-from deploytool.store.run_delete import DeletableFlowRunRepo
-from deploytool.store.schedules import ScheduleRepo
-from deploytool.store.sealing import key_source
 from deploytool.store.sql import Database
-from deploytool.store.task_runs import TaskRunRepo
-from deploytool.store.variables import VariableRepo
-from deploytool.store.workers import WorkerRepo
+
+if TYPE_CHECKING:
+    from deploytool.store.api import (
+        BlockRepository,
+        DeploymentRepository,
+        FlowRunRepository,
+        LogRepository,
+        ScheduleRepository,
+        TaskRunRepository,
+        VariableRepository,
+        WorkerRepository,
+        WorkPoolRepository,
+        WorkQueueRepository,
+    )
+    from deploytool.store.dashboard_api import DashboardRepository
+
+
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A store's repository, made from its database on first use (then kept in the instance)."""
+
+    def __init__(self, make: Callable[[Database], R]) -> None:
+        self._make = make
+        self._name = make.__name__
+
+    @overload
+    def __get__(self, store: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, store: SqlStore, owner: type) -> R: ...
+    def __get__(self, store: SqlStore | None, owner: type) -> _Repository[R] | R:
+        if store is None:
+            return self
+        made: R | None = store.__dict__.get(self._name)
+        if made is None:
+            made = store.__dict__[self._name] = self._make(store._db)
+        return made
+
+    def __set__(self, store: SqlStore, value: R) -> None:
+        store.__dict__[self._name] = value
+
+
+def _repository(make: Callable[[Database], R]) -> _Repository[R]:
+    return _Repository(make)
 
 
 class SqlStore(Store):
-    """An open SQL store: one `Database` (one connection) and one repository per entity."""
+    """An open SQL store: one `Database` (one connection) and one repository per entity.
+
+    Each repository (and its module) is made on first use: a command that lists pools does not load the code of
+    blocks, logs or the dashboard, nor the secret key's (issue 17, item 4).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.pools = WorkPoolRepo(db)
-        self.queues = WorkQueueRepo(db)
-        self.deployments = DeploymentRepo(db)
-        self.runs = DeletableFlowRunRepo(db)
-        self.logs = LogRepo(db)
-        self.task_runs = TaskRunRepo(db)
-        self.workers = WorkerRepo(db)
-        self.variables = VariableRepo(db)
-        self.blocks = BlockRepo(db, key_source(db.dialect.name, db.url))
-        self.schedules = ScheduleRepo(db)
-        self.dashboard = DashboardQueries(db)
+
+    @_repository
+    def pools(db: Database) -> WorkPoolRepository:
+        from deploytool.store.pools import WorkPoolRepo
+
+        return WorkPoolRepo(db)
+
+    @_repository
+    def queues(db: Database) -> WorkQueueRepository:
+        from deploytool.store.queues import WorkQueueRepo
+
+        return WorkQueueRepo(db)
+
+    @_repository
+    def deployments(db: Database) -> DeploymentRepository:
+        from deploytool.store.deployments import DeploymentRepo
+
+        return DeploymentRepo(db)
+
+    @_repository
+    def runs(db: Database) -> FlowRunRepository:
+        from deploytool.store.run_delete import DeletableFlowRunRepo
+
+        return DeletableFlowRunRepo(db)
+
+    @_repository
+    def logs(db: Database) -> LogRepository:
+        from deploytool.store.logs import LogRepo
+
+        return LogRepo(db)
+
+    @_repository
+    def task_runs(db: Database) -> TaskRunRepository:
+        from deploytool.store.task_runs import TaskRunRepo
+
+        return TaskRunRepo(db)
+
+    @_repository
+    def workers(db: Database) -> WorkerRepository:
+        from deploytool.store.workers import WorkerRepo
+
+        return WorkerRepo(db)
+
+    @_repository
+    def variables(db: Database) -> VariableRepository:
+        from deploytool.store.variables import VariableRepo
+
+        return VariableRepo(db)
+
+    @_repository
+    def blocks(db: Database) -> BlockRepository:
+        from deploytool.store.blocks import BlockRepo
+        from deploytool.store.sealing import key_source
+
+        return BlockRepo(db, key_source(db.dialect.name, db.url))
+
+    @_repository
+    def schedules(db: Database) -> ScheduleRepository:
+        from deploytool.store.schedules import ScheduleRepo
+
+        return ScheduleRepo(db)
+
+    @_repository
+    def dashboard(db: Database) -> DashboardRepository:
+        from deploytool.store.dashboard import DashboardQueries
+
+        return DashboardQueries(db)
 
     @property
     def backend(self) -> str:

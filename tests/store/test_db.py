@@ -14,7 +14,7 @@ import pytest
 from deploytool.errors import ConflictError, DeploytoolError
 from deploytool.models import WorkPool
 from deploytool.store import Store
-from deploytool.store.db import migrations
+from deploytool.store.sqlite_migrate import migrations
 
 
 def test_new_store_file_is_private(db_path: Path) -> None:

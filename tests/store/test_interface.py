@@ -12,7 +12,7 @@ PACKAGE = Path(deploytool.__file__).parent
 PUBLIC = {"deploytool.store"}
 # The only modules that may use a database driver.
 DRIVERS = {
-    "sqlite3": {"store/db.py", "store/sqlite_file.py"},
+    "sqlite3": {"store/db.py", "store/sqlite_file.py", "store/sqlite_migrate.py"},
     "psycopg": {"store/postgres.py", "store/pg_connect.py", "store/pg_listen.py"},
 }
 
