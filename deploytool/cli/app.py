@@ -25,6 +25,8 @@ from deploytool.cli.helpformat import use_box_help
 
 __all__ = ["COMMAND_MODULES", "add_groups", "build_app", "typed"]
 
+Caller = Callable[[Callable[..., Any], dict[str, Any]], Any]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -51,8 +53,9 @@ def _root(
         use_store(store)
 
 
-def build_app(command: str | None = None) -> typer.Typer:
-    """The application with the module of `command` registered, or every module when it is not known."""
+def build_app(command: str | None = None, *, call: Caller | None = None) -> typer.Typer:
+    """The application with the module of `command` registered, or every module when it is not known.
+    `call(function, kwargs)` calls each command's function (tests record the call instead)."""
     use_box_help()
     application = typer.Typer(
         name="deploytool",
@@ -68,11 +71,11 @@ def build_app(command: str | None = None) -> typer.Typer:
     modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else every
     for name in modules:
         module = importlib.import_module(f"deploytool.cli.{name}")
-        add_groups(application, module.GROUPS)
+        add_groups(application, module.GROUPS, call=call)
     return application
 
 
-def add_groups(application: typer.Typer, groups: Iterable[params.Group]) -> None:
+def add_groups(application: typer.Typer, groups: Iterable[params.Group], *, call: Caller | None = None) -> None:
     """Add the commands and groups a module declares to `application` (once: safe to call again)."""
     present = {group.name for group in application.registered_groups}
     commands = {command.name for command in application.registered_commands}
@@ -80,13 +83,13 @@ def add_groups(application: typer.Typer, groups: Iterable[params.Group]) -> None
         if group.name is None:
             for command in group.commands:
                 if command.name not in commands:
-                    application.command(command.name, epilog=command.epilog)(typed(command.target()))
+                    application.command(command.name, epilog=command.epilog)(typed(command.target(), call))
             continue
         if group.name in present:
             continue
         sub = typer.Typer(name=group.name, help=_text(group.help), no_args_is_help=True)
         for command in group.commands:
-            sub.command(command.name, epilog=command.epilog)(typed(command.target()))
+            sub.command(command.name, epilog=command.epilog)(typed(command.target(), call))
         application.add_typer(sub, name=group.name)
 
 
@@ -123,7 +126,7 @@ def declared_parameters(function: Callable[..., Any]) -> list[tuple[inspect.Para
     return found
 
 
-def typed(function: Callable[..., Any]) -> Callable[..., Any]:
+def typed(function: Callable[..., Any], call: Caller | None = None) -> Callable[..., Any]:
     """`function` as typer reads it: the same parameters, with typer's Option and Argument for cli/params.py's.
     A `params.BadParameter` it raises becomes click's, which words it as a usage error."""
     parameters = [
@@ -132,15 +135,15 @@ def typed(function: Callable[..., Any]) -> Callable[..., Any]:
     ]
 
     @functools.wraps(function)
-    def call(**kwargs: Any) -> Any:
+    def command(**kwargs: Any) -> Any:
         try:
-            return function(**kwargs)
+            return function(**kwargs) if call is None else call(function, kwargs)
         except params.BadParameter as exc:
             raise typer.BadParameter(exc.message, param_hint=exc.param_hint) from None
 
-    call.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    call.__annotations__ = {p.name: p.annotation for p in parameters}
-    return call
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
 
 
 def __getattr__(name: str) -> typer.Typer:

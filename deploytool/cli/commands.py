@@ -7,15 +7,15 @@ To add a top-level command or group: its module's `register(app)`, and one line 
 
 `deploytool COMMAND ... --help` is drawn without typer too, from cli/help_screens.py: every command's help screen
 as typer records it (cli/helpgen.py writes that file). Each screen is used only while the sources it was made
-from are unchanged (`help_fingerprint`); after a change, typer draws the help until the file is written again.
+from are unchanged (cli/sources.py); after a change, typer draws the help until the file is written again.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from deploytool.cli.helpbox import assemble, draw, help_width, panel, text_lines, usage_lines
+from deploytool.cli.sources import help_fingerprint
 
 ROOT_HELP = "Declarative deployments and workers for Python flows (deploy.yaml, or your prefect.yaml)."
 ROOT_OPTIONS = (
@@ -137,28 +137,6 @@ def top_help(width: int | None = None) -> str:
 def print_top_help() -> None:
     sys.stdout.write(top_help())
     sys.stdout.flush()
-
-
-# Besides a command's own module, the files its help screens are made from: shared options and drawing, and the
-# modules a command module takes help texts or defaults from (pool types, the worker's defaults).
-HELP_SOURCES = ("cli/app.py", "cli/params.py", "cli/output.py", "cli/helpformat.py")
-MODULE_HELP_SOURCES = {"pool_cmds": ("pooltypes.py",), "worker_cmds": ("pooltypes.py", "worker/options.py")}
-
-
-def help_fingerprint(module: str) -> int | None:
-    """A checksum of the sources of the help screens of the commands in `module` (None: a source is missing)."""
-    import zlib
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    checksum = 0
-    for name in (f"cli/{module}.py", *HELP_SOURCES, *MODULE_HELP_SOURCES.get(module, ())):
-        try:
-            with open(os.path.join(package, *name.split("/")), "rb") as fh:
-                source = fh.read()
-        except OSError:
-            return None
-        checksum = zlib.crc32(source.replace(b"\r\n", b"\n"), checksum)
-    return checksum
 
 
 def command_help(words: list[str], width: int | None = None) -> str | None:

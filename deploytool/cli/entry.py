@@ -1,6 +1,8 @@
 """The console script's entry point and the CLI's single error boundary.
 
-Kept free of heavy imports: `deploytool --version` and `deploytool --help` answer before typer is imported.
+Kept free of heavy imports: `deploytool --version` and `deploytool --help` answer before typer is imported, and a
+command is parsed from its recorded table (cli/parser.py) and run with only its own module imported; typer parses
+what the table does not cover (shell completion, usage errors, a table out of date: cli/parser.py says which).
 """
 
 from __future__ import annotations
@@ -53,7 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {undecodable}", file=sys.stderr)
         print("  hint: give text in UTF-8 (check the terminal's or the script's encoding)", file=sys.stderr)
         return EXIT_USAGE
+    call = None
+    if COMPLETE_ENV not in os.environ:
+        from deploytool.cli.parser import parse_command  # the recorded table: no typer, one command module
+
+        call = parse_command(args)
     try:
+        if call is not None:
+            from deploytool.cli.parser import invoke
+
+            return invoke(call)
         from deploytool.cli.app import build_app
 
         # The first word that is not an option (nor the value of the global --store).

@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 326939455,
-    'deploy_cmds': 3380339123,
-    'pool_cmds': 3854284884,
-    'queue_cmds': 1811606033,
-    'value_cmds': 14937495,
-    'run_cmds': 2509838839,
-    'worker_cmds': 3193471413,
-    'scheduler_cmds': 101520201,
-    'ui_cmds': 1179747659,
-    'store_cmds': 3455419048,
+    'config_cmds': 50431806,
+    'deploy_cmds': 1379489226,
+    'pool_cmds': 2236841247,
+    'queue_cmds': 2338120126,
+    'value_cmds': 2981042264,
+    'run_cmds': 2441619878,
+    'worker_cmds': 1968751325,
+    'scheduler_cmds': 1828846908,
+    'ui_cmds': 3133818705,
+    'store_cmds': 2479220460,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.

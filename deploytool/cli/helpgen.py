@@ -1,7 +1,8 @@
-"""Writes cli/help_screens.py: every command's help screen as typer records it, for `--help` without typer.
+"""Writes cli/help_screens.py: every command's help screen as typer records it, for `--help` without typer; and
+cli/command_table.py: every command's parameters (cli/tablegen.py), for parsing a command without typer.
 
-    python -m deploytool.cli.helpgen           # write the file again after changing a command or its help
-    python -m deploytool.cli.helpgen --check   # exit 1 when the file is out of date
+    python -m deploytool.cli.helpgen           # write the files again after changing a command or its help
+    python -m deploytool.cli.helpgen --check   # exit 1 when a file is out of date
 
 A screen is recorded by running the command's `--help` through the typer application (cli/app.py) and keeping
 the blocks cli/helpformat.py drew it from, so the stored screen is what typer prints, at any width.
@@ -18,9 +19,10 @@ import typer.main
 from typer.core import TyperGroup
 
 from deploytool.cli.app import build_app
-from deploytool.cli.commands import COMMAND_MODULES, help_fingerprint
+from deploytool.cli.commands import COMMAND_MODULES
 from deploytool.cli.helpbox import Block
 from deploytool.cli.helpformat import BoxHelpFormatter
+from deploytool.cli.sources import help_fingerprint
 
 SCREENS_FILE = Path(__file__).with_name("help_screens.py")
 REGENERATE = "python -m deploytool.cli.helpgen"
@@ -92,17 +94,20 @@ def screens_source() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    source = screens_source()
-    current = SCREENS_FILE.read_text(encoding="utf-8") if SCREENS_FILE.exists() else ""
-    if args == ["--check"]:
-        if source != current:
-            print(f"{SCREENS_FILE} is out of date: run `{REGENERATE}`", file=sys.stderr)
-            return 1
-        return 0
-    if source != current:
-        SCREENS_FILE.write_text(source, encoding="utf-8")
-        print(f"wrote {SCREENS_FILE}")
-    return 0
+    from deploytool.cli.tablegen import TABLE_FILE, table_source
+
+    stale = 0
+    for path, source in ((SCREENS_FILE, screens_source()), (TABLE_FILE, table_source())):
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if source == current:
+            continue
+        if args == ["--check"]:
+            print(f"{path} is out of date: run `{REGENERATE}`", file=sys.stderr)
+            stale = 1
+        else:
+            path.write_text(source, encoding="utf-8")
+            print(f"wrote {path}")
+    return stale
 
 
 if __name__ == "__main__":
