@@ -309,17 +309,33 @@ def _due_slots(schedule: Schedule, mark: datetime, now: datetime, keep: int) -> 
     """The most recent `keep` slots after `mark` and not after `now` (the ones never created)."""
     if mark >= now:
         return []
+    found, pace = _walk(schedule, mark, now, keep, _WALK_LIMIT)
+    back = pace * (keep + 2) if pace is not None else None
+    while back is not None:
+        # A long gap on a fast schedule: rather than walk every slot of it, start again just before the last `keep`
+        # slots, judged by the pace of the slots walked, and further back while that holds fewer than `keep` (slots
+        # that come in bursts, such as every minute of one hour a day, are sparser than their pace says).
+        start = mark if back >= now - mark else now - back
+        found, _ = _walk(schedule, start, now, keep, None)
+        if len(found) >= keep or start == mark:
+            break
+        back *= 2
+    return found
+
+
+def _walk(
+    schedule: Schedule, start: datetime, now: datetime, keep: int, limit: int | None
+) -> tuple[list[datetime], timedelta | None]:
+    """The last `keep` slots after `start` and not after `now`, and None; or, when `limit` slots were walked before
+    reaching `now`, the last `keep` of them and their pace (the mean time between the slots of the last chunk)."""
     found: collections.deque[datetime] = collections.deque(maxlen=keep)
-    cursor, walked, jumped = mark, 0, False
+    cursor, walked = start, 0
     while True:
         chunk = next_times(schedule, cursor, _WALK_CHUNK)
         found.extend(t for t in chunk if t <= now)
         if len(chunk) < _WALK_CHUNK or chunk[-1] > now:
-            return list(found)
+            return list(found), None
         cursor = chunk[-1]
         walked += len(chunk)
-        if walked >= _WALK_LIMIT and not jumped:
-            # A long gap on a fast schedule: skip ahead to just before the last `keep` slots.
-            period = (chunk[-1] - chunk[0]) / (len(chunk) - 1)
-            cursor = max(cursor, now - period * (keep + 2))
-            jumped = True
+        if limit is not None and walked >= limit:
+            return list(found), (chunk[-1] - chunk[0]) / (len(chunk) - 1)

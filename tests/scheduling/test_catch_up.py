@@ -8,7 +8,7 @@ import pytest
 
 from deploytool.core.runs import list_runs
 from deploytool.models import RunState
-from deploytool.scheduling import schedule_runs
+from deploytool.scheduling import Horizon, schedule_runs
 from deploytool.store import Store
 from tests.scheduling.helpers import auto_runs, deploy, times, utc
 
@@ -88,3 +88,70 @@ def test_a_fresh_schedule_never_makes_up_the_past(store: Store, policy: str) -> 
     d = deploy(store, [{"cron": "0 * * * *"}], catch_up=policy)
     schedule_runs(store, NOW)
     assert times(auto_runs(store, d))[0] == utc(2025, 1, 6, 11)
+
+
+def _missed(when: str, policy: str) -> str:
+    return (
+        f"missed while no worker was running (scheduled for {when} UTC, and later runs of its schedule were due too);"
+        f" catch_up: {policy}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "says"),
+    [("latest", "latest keeps only the most recent missed run"), ("none", "none skips missed runs")],
+)
+def test_a_cancelled_missed_run_says_why_and_ends_when_the_pass_ran(store: Store, policy: str, says: str) -> None:
+    _down_for_a_day(store, policy)
+    schedule_runs(store, BACK)
+    cancelled = auto_runs(store, store.deployments.get_by_name("f", "d"), RunState.CANCELLED)
+    assert [r.state_message for r in cancelled] == [_missed(f"2025-01-06 {hour}:00:00", says) for hour in (11, 12, 13)]
+    assert [r.end_time for r in cancelled] == [BACK] * 3
+
+
+def test_a_policy_this_version_does_not_know_is_the_default(store: Store) -> None:
+    """A store edited by hand, or written by a newer deploytool, may hold a policy this one does not know."""
+    _down_for_a_day(store, "sometimes")
+    report = schedule_runs(store, BACK)
+    d = store.deployments.get_by_name("f", "d")
+    assert report.cancelled == 3 and report.created == 4
+    assert times(auto_runs(store, d, RunState.SCHEDULED))[0] == utc(2025, 1, 7, 10)
+    assert auto_runs(store, d, RunState.CANCELLED)[0].state_message == _missed(
+        "2025-01-06 11:00:00", "latest keeps only the most recent missed run"
+    )
+
+
+def test_back_exactly_at_a_slot_s_time_latest_keeps_only_the_run_due_now(store: Store) -> None:
+    _down_for_a_day(store, "latest")  # 11:00, 12:00, 13:00
+    report = schedule_runs(store, utc(2025, 1, 6, 13))
+    d = store.deployments.get_by_name("f", "d")
+    assert times(auto_runs(store, d, RunState.CANCELLED)) == [utc(2025, 1, 6, 11), utc(2025, 1, 6, 12)]
+    assert times(auto_runs(store, d, RunState.SCHEDULED)) == [utc(2025, 1, 6, h) for h in (13, 14, 15, 16)]
+    assert report.cancelled == 2
+
+
+def test_all_makes_up_the_most_recent_slots_of_a_schedule_that_runs_in_bursts(store: Store) -> None:
+    """Every minute of 09:00 UTC, down for over two years (48,000 slots): the walk over the gap skips ahead by the
+    schedule's mean pace, one slot every 24 minutes, which would find only one day's 60 slots in the last 102 x 24
+    minutes; it goes further back until it holds the 100 most recent (fixed: the 40 before them came from the
+    day the walk stopped, two years earlier)."""
+    d = deploy(store, [{"cron": "* 9 * * *"}], catch_up="all")
+    schedule_runs(store, NOW)
+    made_before = times(auto_runs(store, d, RunState.SCHEDULED))
+    back = utc(2027, 3, 16, 8, 59)
+    schedule_runs(store, back)
+    made_up = [t for t in times(auto_runs(store, d, RunState.SCHEDULED)) if made_before[-1] < t <= back]
+    day_before, last_day = utc(2027, 3, 14, 9), utc(2027, 3, 15, 9)
+    assert made_up == [day_before + timedelta(minutes=m) for m in range(20, 60)] + [
+        last_day + timedelta(minutes=m) for m in range(60)
+    ]
+
+
+def test_all_makes_up_more_slots_than_one_walk_step_when_max_runs_allows(store: Store) -> None:
+    d = deploy(store, [{"interval": 1}], catch_up="all")
+    horizon = Horizon(min_runs=1, min_seconds=0, max_runs=2000)
+    schedule_runs(store, NOW, horizon=horizon)  # NOW + 1 s
+    back = NOW + timedelta(seconds=3000)
+    schedule_runs(store, back, horizon=horizon)
+    due = times(auto_runs(store, d, RunState.SCHEDULED))
+    assert due[:2001] == [NOW + timedelta(seconds=1)] + [NOW + timedelta(seconds=s) for s in range(1001, 3001)]

@@ -3,6 +3,7 @@ required parameter (or carry a wrong one) makes no runs and is reported once, no
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,18 @@ def test_a_wrong_schedule_parameter_makes_no_runs_until_a_redeploy_fixes_it(stor
 def test_without_enforce_parameter_schema_the_runs_are_made(store: Store) -> None:
     d = deploy(store, [{"cron": "0 * * * *"}], parameter_schema=SCHEMA, enforce_parameter_schema=False)
     assert schedule_runs(store, NOW).created == 3 and len(auto_runs(store, d)) == 3
+
+
+def test_every_problem_of_a_refused_schedule_is_said_in_one_message_and_logged_once(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    deploy(store, [{"cron": "0 * * * *", "parameters": {"n": "x"}}], parameter_schema=SCHEMA)
+    says = (
+        "f/d: cron 0 * * * * makes no runs: parameter 'n' must be an integer, got 'x' (a string);"
+        " required parameter 'day' has no value"
+        " (give the value under the deployment's or the schedule's parameters, and deploy again)"
+    )
+    with caplog.at_level(logging.ERROR, logger="deploytool.scheduler"):
+        assert schedule_runs(store, NOW).errors == [says]
+        assert schedule_runs(store, NOW.replace(minute=45)).errors == []
+    assert [r.getMessage() for r in caplog.records] == [f"scheduler: {says}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,6 +59,37 @@ def test_what_moves_the_times_or_the_parameters_makes_another_schedule(
     assert schedule_id(normalise_schedule(base)) != schedule_id(normalise_schedule(changed))
 
 
+@pytest.mark.parametrize(
+    ("item", "identity"),
+    [
+        ({"interval": 3600}, "ee7073a0ebcd5174"),
+        ({"cron": "0 9 1-7 * 1", "day_or": False, "timezone": "Europe/Berlin"}, "584592158793ebbe"),
+        ({"interval": 900, "anchor_date": "2030-01-01T00:15:00", "timezone": "Europe/Berlin"}, "4d2f0de954cafd36"),
+        ({"rrule": "FREQ=DAILY;BYHOUR=9", "parameters": {"b": 2, "a": [1, "x"]}}, "a5d17f52478501c4"),
+    ],
+)
+def test_a_schedule_s_identity_is_the_same_in_every_version_and_on_every_machine(
+    item: dict[str, object], identity: str, other_local_zone: None
+) -> None:
+    """The identity is inside the key of every run the store holds: were it to change with an upgrade (or with the
+    machine's time zone), a pass would take every waiting run for one of a gone schedule, delete it and forget the
+    schedule's mark, and the catch-up policy would see no gap."""
+    assert schedule_id(normalise_schedule(item)) == identity
+
+
+def test_the_order_of_a_schedule_s_parameters_does_not_change_its_identity() -> None:
+    one = normalise_schedule({"cron": "0 9 * * *", "parameters": {"a": 1, "b": {"y": 2, "x": 3}}})
+    other = normalise_schedule({"cron": "0 9 * * *", "parameters": {"b": {"x": 3, "y": 2}, "a": 1}})
+    assert schedule_id(one) == schedule_id(other)
+
+
+def test_a_date_among_a_schedule_s_parameters_has_the_identity_of_its_text() -> None:
+    """YAML reads `day: 2030-01-01` as a date; the store gives it back as text: the schedule is the same one."""
+    as_read = normalise_schedule({"cron": "0 9 * * *", "parameters": {"day": date(2030, 1, 1)}})
+    as_stored = normalise_schedule({"cron": "0 9 * * *", "parameters": {"day": "2030-01-01"}})
+    assert schedule_id(as_read) == schedule_id(as_stored) == "e8f74626b6523206"
+
+
 def test_day_or_does_not_change_an_interval_s_identity() -> None:
     plain = normalise_schedule({"interval": 60})
     assert schedule_id(replace(plain, day_or=False)) == schedule_id(plain)
@@ -69,6 +100,13 @@ def test_a_run_key_holds_the_deployment_the_schedule_and_the_utc_time() -> None:
     key = run_key("dep1", "abc", berlin)
     assert key == f"{AUTO_PREFIX}dep1:abc:2030-01-01T13:00:00.000000+00:00"
     assert key_schedule(key) == "abc"
+
+
+def test_a_run_key_does_not_depend_on_the_machine_s_time_zone(other_local_zone: None) -> None:
+    """Workers in several zones schedule the same deployment: each slot must get one key, so it exists once."""
+    assert run_key("dep1", "abc", datetime(2030, 7, 1, 9, 30, tzinfo=UTC)) == (
+        f"{AUTO_PREFIX}dep1:abc:2030-07-01T09:30:00.000000+00:00"
+    )
 
 
 @pytest.mark.parametrize("key", [None, "", "my-own-key", f"{AUTO_PREFIX}only-two:parts"])
@@ -94,7 +132,11 @@ def test_live_schedules_skip_inactive_duplicate_and_broken_ones(caplog: pytest.L
         ("rrule", {"rrule": "FREQ=DAILY;BYHOUR=6"}),
     ]
     assert [s.id for s in live] == [schedule_id(s.schedule) for s in live]
-    assert "deployment etl/d: schedule {'cron': 'not a cron'} is skipped" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "deployment etl/d: schedule {'cron': 'not a cron'} is skipped:"
+        " schedule cron: a cron expression has 5 fields, 'not a cron' has 3"
+        " (e.g. '30 2 * * 1-5' = 02:30 on weekdays (minute hour day-of-month month day-of-week))"
+    ]
 
 
 def test_a_paused_deployment_has_no_live_schedule_and_no_next_run() -> None:
