@@ -34,6 +34,15 @@ KILL_AFTER_SECONDS = 5.0
 PR_SET_CHILD_SUBREAPER = 36
 JOB_TOKEN_ENV = "DEPLOYTOOL_JOB_TOKEN"  # deploytool.infra.process.JOB_TOKEN_ENV: unique per started job
 
+_owner: tuple[int, int] | None = None  # (pid, start time) of the worker to watch instead of the parent
+
+
+def watch_instead_of_parent(pid: int, start: int) -> None:
+    """Make `die_with_parent` watch this process (its pid and start time) instead of the parent: a job forked by
+    the warm-start zygote belongs to the worker, not to the zygote (deploytool.engine.zygote)."""
+    global _owner
+    _owner = (pid, start)
+
 
 def become_subreaper() -> bool:
     """Make this process the reaper of its orphaned descendants (Linux only); True if it now is."""
@@ -53,14 +62,20 @@ def die_with_parent(poll_seconds: float = POLL_SECONDS) -> threading.Thread | No
     if parent <= 1 or os.getpid() == 1:
         return None
     become_subreaper()
-    thread = threading.Thread(target=_watch, args=(parent, poll_seconds), name="deploytool-parent-watch", daemon=True)
+    thread = threading.Thread(
+        target=_watch, args=(parent, _owner, poll_seconds), name="deploytool-parent-watch", daemon=True
+    )
     thread.start()
     return thread
 
 
-def _watch(parent: int, poll_seconds: float) -> None:
-    while os.getppid() == parent:
-        time.sleep(poll_seconds)
+def _watch(parent: int, owner: tuple[int, int] | None, poll_seconds: float) -> None:
+    if owner is None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+    else:
+        while _alive(*owner):
+            time.sleep(poll_seconds)
     end_job_tree(KILL_AFTER_SECONDS)
     group = os.getpgid(0)
     # Our own group only when we lead it (the process infrastructure starts each job in its own session);

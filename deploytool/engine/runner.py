@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -38,6 +39,9 @@ TIMEOUT_EXIT_GRACE_SECONDS = 2.0
 """After an attempt's timeout, how long the interrupted flow may take to unwind before the engine exits."""
 EXIT_LINGER_SECONDS = 5.0
 """After the final event, how long threads the flow left running may keep the process alive."""
+
+FINAL_LISTENERS: list[Callable[[int], None]] = []
+"""Called with the exit code once the final event is written (the warm-start zygote's child reports it)."""
 
 _SIGNAL_EXIT_CODES: dict[int, int] = {signal.SIGTERM: EXIT_TERMINATED, signal.SIGINT: EXIT_INTERRUPTED}
 
@@ -68,6 +72,8 @@ class _EventReporter:
             self._finished = True
             self.exit_code = exit_code
         self.emit(kind, exit_code=exit_code, **fields)
+        for listener in FINAL_LISTENERS:
+            listener(exit_code)
         return True
 
     def hard_exit(self, kind: str, exit_code: int, **fields: Any) -> None:

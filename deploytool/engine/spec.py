@@ -16,6 +16,11 @@ SPEC_ENV = "DEPLOYTOOL_RUN_SPEC"
 RUN_ID_ENV = "DEPLOYTOOL_RUN_ID"
 """Also set, for the flow's own use: the id of the run."""
 SPEC_VERSION = 1
+ZYGOTE_FD_ENV = "DEPLOYTOOL_ZYGOTE_FD"
+"""Warm start: the file descriptor of the zygote's end of its socket with the worker (deploytool.engine.zygote)."""
+ZYGOTE_ROOM_ENV = "DEPLOYTOOL_ZYGOTE_ENV_ROOM"
+"""Warm start: padding in the zygote's environment, room for each child to write its own into /proc/PID/environ."""
+ZYGOTE_ROOM_BYTES = 4096
 MAX_SPEC_BYTES = 120 * 1024  # Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN)
 
 # Exit codes of `python -m deploytool.engine`.
