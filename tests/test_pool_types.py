@@ -16,7 +16,7 @@ from deploytool.jobvars import (
     variable_defaults,
 )
 
-PROCESS_FIELDS = {"command", "env", "labels", "name", "stream_output", "working_dir"}
+PROCESS_FIELDS = {"command", "env", "labels", "name", "stream_output", "warm_start", "working_dir"}
 DOCKER_FIELDS = {
     "command", "env", "labels", "name", "image", "registry_credentials", "image_pull_policy", "networks",
     "network_mode", "auto_remove", "keep_failed_hours", "volumes", "stream_output", "mem_limit", "memswap_limit",
@@ -40,7 +40,7 @@ def test_prefect_shape_and_field_names(pool_type: str, fields: set[str]) -> None
 
 
 def test_defaults() -> None:
-    assert variable_defaults(default_base_job_template("process")) == {"stream_output": True}
+    assert variable_defaults(default_base_job_template("process")) == {"stream_output": True, "warm_start": False}
     docker = variable_defaults(default_base_job_template("docker"))
     assert docker == {
         "image": "python:3.11-slim",

@@ -80,6 +80,27 @@ _KNOWN_EXIT_CODES = {
     spec.EXIT_TERMINATED: "terminated by SIGTERM",
 }
 
+
+class JobProcess(Protocol):
+    """The main process of a local job, as the process infrastructure tracks it: a `subprocess.Popen`, or a
+    process forked by the warm-start zygote (deploytool.infra.zygote.WarmProcess). `pid` is also its process group
+    and session id; `returncode` follows subprocess (-N: killed by signal N) and is None while it runs."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None:
+        """The exit code once it has ended, else None. Never blocks."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code, once it has ended; raises subprocess.TimeoutExpired after `timeout` seconds."""
+        ...
+
+
 H = TypeVar("H")
 H_co = TypeVar("H_co", covariant=True)
 

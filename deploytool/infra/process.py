@@ -35,7 +35,8 @@ from typing import IO, Any, NamedTuple
 
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
-from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, LineSink, layer_env
+from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, JobProcess, LineSink, layer_env
+from deploytool.infra.zygote import WarmStart
 from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ProcessHandle:
     """A started process job. `pid` is also its process group id and session id."""
 
     run_id: str
-    popen: subprocess.Popen[bytes]
+    popen: JobProcess  # a subprocess.Popen, or a process forked by the warm-start zygote (infra/zygote.py)
     temp_dir: Path | None
     reader: threading.Thread
     stopped: bool = False
@@ -77,6 +78,7 @@ class ProcessInfrastructure:
 
     def __init__(self, owner: JobOwner | None = None) -> None:
         self.owner = owner
+        self.warm = WarmStart()
 
     @property
     def outliving(self) -> None:
@@ -107,17 +109,9 @@ class ProcessInfrastructure:
                     f"working_dir {cwd} does not exist or is not a directory",
                     hint="create it, or set working_dir to null for a fresh temporary directory per run",
                 )
+        warm = self.warm.launch(config, config.get("command") in (None, "", []), env, str(cwd))
         try:
-            popen = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own session and process group: stop() can end the whole tree
-                close_fds=True,
-            )
+            popen, stdout = warm or _start_cold(command, cwd, env)
         except OSError as exc:
             if temp_dir is not None:
                 shutil.rmtree(temp_dir, ignore_errors=True)
@@ -125,9 +119,8 @@ class ProcessInfrastructure:
                 f"could not start {shlex.join(command)}: {exc.strerror or exc}",
                 hint="check the job configuration's `command` (default: this Python with -m deploytool.engine)",
             ) from None
-        assert popen.stdout is not None
         reader = threading.Thread(
-            target=_read_lines, args=(popen.stdout, on_output), name=f"output-{job.run_id}", daemon=True
+            target=_read_lines, args=(stdout, on_output), name=f"output-{job.run_id}", daemon=True
         )
         reader.start()
         leader = _stat(popen.pid)  # not reaped before wait(): its /proc entry is there
@@ -196,6 +189,21 @@ class ProcessInfrastructure:
             exit_code=handle.popen.returncode, stopped=handle.stopped, killed=handle.killed, leftovers=len(leftovers)
         )
         return handle.outcome
+
+
+def _start_cold(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[JobProcess, IO[bytes]]:
+    popen = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own session and process group: stop() can end the whole tree
+        close_fds=True,
+    )
+    assert popen.stdout is not None
+    return popen, popen.stdout
 
 
 def build_command(command: Any) -> list[str]:
