@@ -15,6 +15,13 @@ every start), N times each, interleaved so that load on the machine hits every c
 Then one `-X importtime` run of the engine with the pull step, listing the modules that cost most (what the
 remaining time is spent on; benchmarks/README.md discusses it).
 
+Then warm start (issue 17, item 2): a driver in the same install starts N runs through the process
+infrastructure (`ProcessInfrastructure.start`, as the worker does) with `warm_start` on, then N with it off,
+one at a time, after one warm-up run each (which starts the zygote). Per run: start requested -> flow called,
+-> job ended, and CPU: for warm runs the zygote's own CPU and that of the children it reaped (/proc/ZYGOTE/stat:
+utime, stime, cutime, cstime), for cold runs the children's CPU of the driver (os.times); and the driver's own
+CPU per run (the worker's side of starting, reading and ending a job).
+
 Target: spawn -> flow called, median, under 60 ms (without pull steps). Exit status: 0 when met, 1 when missed,
 2 when a command fails.
 """
@@ -27,6 +34,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchlib import BenchError, Stats, machine, make_install, ms, print_table, run_timed
 
@@ -125,12 +133,22 @@ def _measure(root: Path, python: str, runs: int, as_json: bool) -> int:
             if name in called:
                 called[name].samples.append(_called_ms(done.stdout, started_ns) / 1000)
     importtime = _importtime(python, project, {**base, **dict(cases["engine, set_working_directory"][1] or {})})
+    warm = _warm_cases(python, root, project, runs, base)
     figures = {
         "machine": machine(),
         "exit": {k: v.to_json() for k, v in exits.items()},
         "spawn_to_flow_called": {k: v.to_json() for k, v in called.items()},
         "cpu_median_ms": {k: round(v.median * 1000, 1) for k, v in cpu.items()},
         "importtime_top_ms": importtime,
+        "through_the_process_infrastructure": {
+            mode: {
+                "start_to_flow_called": v["called"].to_json(),
+                "start_to_job_ended": v["ended"].to_json(),
+                "job_cpu_ms": round(v["job_cpu"] * 1000, 1),
+                "worker_side_cpu_ms": round(v["driver_cpu"] * 1000, 1),
+            }
+            for mode, v in warm.items()
+        },
         "target_ms": TARGET_MS,
         "load_average": round(os.getloadavg()[0], 1),
     }
@@ -153,12 +171,90 @@ def _measure(root: Path, python: str, runs: int, as_json: bool) -> int:
             )
         print_table(["case (median)", "spawn -> exit", "spawn -> flow called", "(min)", "CPU"], rows)
         print(f"load average: {os.getloadavg()[0]:.1f} (wall times grow with it; CPU much less)")
+        print("\nthrough the process infrastructure, one run at a time (ms; CPU per run):")
+        print_table(
+            ["start", "-> flow called (median)", "(min)", "-> job ended", "job CPU", "worker side CPU"],
+            [
+                [
+                    f"{mode}{' (zygote child + zygote)' if mode == 'warm' else ''}",
+                    ms(v["called"].median),
+                    ms(v["called"].min),
+                    ms(v["ended"].median),
+                    f"{v['job_cpu'] * 1000:.0f}",
+                    f"{v['driver_cpu'] * 1000:.0f}",
+                ]
+                for mode, v in warm.items()
+            ],
+        )
         print("\nimport time of the engine with set_working_directory (self, ms; largest first):")
         for module, value in importtime.items():
             print(f"  {value:6.1f}  {module}")
         verdict = "met" if met else "MISSED"
         print(f"\ntarget spawn -> flow called < {TARGET_MS:g} ms (no pull step): {verdict}")
     return 0 if met else 1
+
+
+WARM_DRIVER = """
+import json, os, sys, time
+from deploytool.engine.spec import RunSpec
+from deploytool.infra.base import Job
+from deploytool.infra.process import ProcessInfrastructure
+
+runs, project, warm = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "warm"
+infra = ProcessInfrastructure()
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / TICK  # utime, stime, cutime, cstime
+
+
+def one(i):
+    spec = RunSpec(f"bench-{i}", "bench", "bench", "flows.py:main", working_dir=project)
+    lines = []
+    started = time.monotonic_ns()
+    job = Job(spec.run_id, {"warm_start": warm, "working_dir": project}, env=spec.to_env())
+    handle = infra.start(job, lines.append)
+    parent = int(open(f"/proc/{handle.pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    outcome = infra.wait(handle, 60)
+    ended = time.monotonic_ns()
+    if outcome is None or outcome.exit_code != 0:
+        raise SystemExit(f"run {i} failed: {outcome} {lines[-5:]}")
+    called = next(int(line.split()[1]) for line in lines if line.startswith("CALLED "))
+    return (called - started) / 1e9, (ended - started) / 1e9, parent
+
+
+_, _, zygote = one(0)
+if warm and zygote == os.getpid():
+    raise SystemExit("the run did not start warm")
+before, mine = (cpu(zygote) if warm else sum(os.times()[2:4])), sum(os.times()[:2])
+samples = [one(i + 1) for i in range(runs)]
+after, mine_after = (cpu(zygote) if warm else sum(os.times()[2:4])), sum(os.times()[:2])
+print(json.dumps({
+    "called": [s[0] for s in samples], "ended": [s[1] for s in samples],
+    "job_cpu": (after - before) / runs, "driver_cpu": (mine_after - mine) / runs,
+}))
+"""
+
+
+def _warm_cases(python: str, root: Path, project: Path, runs: int, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    driver = root / "warm_driver.py"
+    driver.write_text(WARM_DRIVER)
+    found: dict[str, dict[str, Any]] = {}
+    for mode in ("warm", "cold"):
+        done = run_timed([python, str(driver), str(runs), str(project), mode], cwd=project, env=env, timeout=600)
+        if done.returncode != 0:
+            raise BenchError(f"the warm-start driver ({mode}) exited {done.returncode}: {done.stderr[-800:]}")
+        data = json.loads(done.stdout.strip().splitlines()[-1])
+        found[mode] = {
+            "called": Stats(data["called"]),
+            "ended": Stats(data["ended"]),
+            "job_cpu": data["job_cpu"],
+            "driver_cpu": data["driver_cpu"],
+        }
+    return found
 
 
 def _now_ns() -> int:
