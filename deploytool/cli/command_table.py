@@ -13,16 +13,17 @@ if TYPE_CHECKING:
 
 # help_fingerprint() (cli/sources.py) of each module when the table was recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 50431806,
-    'deploy_cmds': 1379489226,
-    'run_cmds': 2441619878,
-    'pool_cmds': 2236841247,
-    'queue_cmds': 2338120126,
-    'value_cmds': 2981042264,
-    'worker_cmds': 1968751325,
-    'scheduler_cmds': 1828846908,
-    'ui_cmds': 3133818705,
-    'store_cmds': 2479220460,
+    'config_cmds': 626914224,
+    'deploy_cmds': 1997804348,
+    'run_cmds': 4169214628,
+    'pool_cmds': 1739978896,
+    'queue_cmds': 3119414606,
+    'value_cmds': 3492310168,
+    'worker_cmds': 4008994828,
+    'worker_list_cmds': 3355275476,
+    'scheduler_cmds': 892614037,
+    'ui_cmds': 3009230700,
+    'store_cmds': 463282324,
 }
 
 # `deploytool WORDS ...` -> (group's module, function's module, function, parameters): cli/parser.py.
@@ -70,8 +71,8 @@ COMMANDS: dict[str, Entry] = {
     'flow-run retry': ('run_cmds', 'run_cmds', 'retry', (('run_id', 'argument', (), (), 'str', 1, True, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
     'flow-run watch': ('run_cmds', 'run_cmds', 'watch_cmd', (('run_id', 'argument', (), (), 'str', 1, True, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
     'flow-run why': ('run_cmds', 'run_cmds', 'why', (('run_id', 'argument', (), (), 'str', 1, True, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
-    'worker ls': ('worker_cmds', 'worker_cmds', 'ls', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, False, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
-    'worker prune': ('worker_cmds', 'worker_cmds', 'prune', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, False, ()), ('older_than', 'option', ('--older-than',), (), 'str', 0, False, ()), ('unknown', 'flag', ('--unknown',), (), 'bool', 0, False, ()), ('dry_run', 'flag', ('--dry-run',), (), 'bool', 0, False, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
+    'worker ls': ('worker_cmds', 'worker_list_cmds', 'ls', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, False, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
+    'worker prune': ('worker_cmds', 'worker_list_cmds', 'prune', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, False, ()), ('older_than', 'option', ('--older-than',), (), 'str', 0, False, ()), ('unknown', 'flag', ('--unknown',), (), 'bool', 0, False, ()), ('dry_run', 'flag', ('--dry-run',), (), 'bool', 0, False, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),
     'worker service': ('worker_cmds', 'worker_cmds', 'service', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, True, ()), ('name', 'option', ('--name', '-n'), (), 'str', 0, False, ()), ('user', 'option', ('--user',), (), 'str', 0, False, ()), ('env_file', 'option', ('--env-file',), (), 'str', 0, False, ()), ('work_queue', 'option', ('--work-queue', '-q'), (), 'str', 1, False, ()), ('limit', 'option', ('--limit', '-l'), (), 'int', 0, False, ()), ('heartbeat_seconds', 'option', ('--heartbeat-seconds',), (), 'float', 0, False, ()), ('shutdown_grace', 'option', ('--shutdown-grace',), (), 'float', 0, False, ()), ('stop_grace', 'option', ('--stop-grace',), (), 'float', 0, False, ()), ('metrics_port', 'option', ('--metrics-port',), (), 'int', 0, False, ()), ('executable', 'option', ('--executable',), (), 'str', 0, False, ()))),
     'worker start': ('worker_cmds', 'worker_cmds', 'start', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, True, ()), ('pool_type', 'option', ('--type', '-t'), (), 'str', 0, False, ()), ('name', 'option', ('--name', '-n'), (), 'str', 0, False, ()), ('work_queue', 'option', ('--work-queue', '-q'), (), 'str', 1, False, ()), ('limit', 'option', ('--limit', '-l'), (), 'int', 0, False, ()), ('run_once', 'flag', ('--run-once',), (), 'bool', 0, False, ()), ('heartbeat_seconds', 'option', ('--heartbeat-seconds',), (), 'float', 0, False, ()), ('poll_seconds', 'option', ('--poll-seconds',), (), 'float', 0, False, ()), ('shutdown_grace', 'option', ('--shutdown-grace',), (), 'float', 0, False, ()), ('stop_grace', 'option', ('--stop-grace',), (), 'float', 0, False, ()), ('metrics_port', 'option', ('--metrics-port',), (), 'int', 0, False, ()), ('metrics_address', 'option', ('--metrics-address',), (), 'str', 0, False, ()), ('log_format', 'option', ('--log-format',), (), 'str', 0, False, ()))),
     'scheduler': ('scheduler_cmds', 'scheduler_cmds', 'scheduler', (('pool', 'option', ('--pool', '-p'), (), 'str', 0, False, ()), ('once', 'flag', ('--once',), (), 'bool', 0, False, ()), ('every', 'option', ('--every',), (), 'float', 0, False, ()), ('min_runs', 'option', ('--min-runs',), (), 'int', 0, False, ()), ('min_time', 'option', ('--min-time',), (), 'float', 0, False, ()), ('max_runs', 'option', ('--max-runs',), (), 'int', 0, False, ()), ('output', 'option', ('--output', '-o'), (), 'choice', 0, False, ('deploytool.cli.output:OutputFormat', ('text', 'json'))))),

@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 50431806,
-    'deploy_cmds': 1379489226,
-    'pool_cmds': 2236841247,
-    'queue_cmds': 2338120126,
-    'value_cmds': 2981042264,
-    'run_cmds': 2441619878,
-    'worker_cmds': 1968751325,
-    'scheduler_cmds': 1828846908,
-    'ui_cmds': 3133818705,
-    'store_cmds': 2479220460,
+    'config_cmds': 626914224,
+    'deploy_cmds': 1997804348,
+    'pool_cmds': 1739978896,
+    'queue_cmds': 3119414606,
+    'value_cmds': 3492310168,
+    'run_cmds': 4169214628,
+    'worker_cmds': 4008994828,
+    'scheduler_cmds': 892614037,
+    'ui_cmds': 3009230700,
+    'store_cmds': 463282324,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 
 from deploytool.cli.output import OutputFormat, issue_to_json, print_error, print_json
 from deploytool.cli.params import Exit
 from deploytool.errors import ConfigError, DeploytoolError
+
+TYPE_CHECKING = False  # not typing's: every command that can print JSON imports this at its start
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @contextmanager

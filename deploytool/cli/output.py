@@ -11,17 +11,17 @@ Colour: states, log levels and errors are coloured when the stream is a terminal
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import unicodedata
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, TextIO
 
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError
+
+TYPE_CHECKING = False  # not typing's: every command imports this module before it runs (issue 17 item 4)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import datetime
+    from typing import Any, TextIO
 
 ENVELOPE_VERSION = 1
 
@@ -80,6 +80,8 @@ def local_time(value: datetime | str | None, empty: str = "", *, zone: bool = Fa
     a time on its own line or in a sentence carries it (`zone=True`)."""
     if value is None or value == "":
         return empty
+    from datetime import datetime
+
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     text = f"{when.astimezone():%Y-%m-%d %H:%M:%S}"
     return f"{text} ({zone_label()})" if zone else text
@@ -90,10 +92,14 @@ def zone_label() -> str:
     tz = os.environ.get("TZ", "").lstrip(":")
     if tz and "/" in tz and not tz.startswith("/"):
         return tz
+    from datetime import datetime
+
     now = datetime.now().astimezone()
     offset = now.strftime("%z")
     offset_text = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
     if not tz:
+        from pathlib import Path
+
         try:
             target = str(Path("/etc/localtime").resolve())
         except OSError:
@@ -145,11 +151,15 @@ def issue_to_json(issue: ConfigIssue) -> dict[str, Any]:
 
 def print_json(kind: str, data: Any, *, ok: bool = True, errors: Iterable[dict[str, Any]] = ()) -> None:
     envelope = {"version": ENVELOPE_VERSION, "kind": kind, "ok": ok, "data": data, "errors": list(errors)}
+    import json
+
     sys.stdout.write(json.dumps(envelope, indent=2, default=json_default) + "\n")
 
 
 def json_default(value: object) -> object:
     """JSON for what json cannot encode: times as ISO 8601 (with their offset), anything else as its text."""
+    from datetime import date, datetime
+
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
@@ -186,6 +196,8 @@ def _cell(value: object) -> str:
 
 def _width(text: str) -> int:
     # East Asian wide characters take two columns in a terminal.
+    import unicodedata
+
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -5,8 +5,6 @@ Each command parses its arguments, calls one function of deploytool.core.pools a
 
 from __future__ import annotations
 
-import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -75,7 +73,9 @@ def create(
             overwrite=overwrite,
         )
     _warn(change.warnings)
-    state = "paused" if change.pool.paused else "start a worker: deploytool worker start --pool " + shlex.quote(name)
+    from shlex import quote
+
+    state = "paused" if change.pool.paused else "start a worker: deploytool worker start --pool " + quote(name)
     done = "Replaced" if change.pool.created != change.pool.updated else "Created"
     print(f"{done} work pool {name!r} ({pool_type}); {state}.")
 
@@ -131,6 +131,8 @@ def inspect(
         trouble = f"; cannot take runs: {w.problem}" if w.problem else ""
         print(f"  {w.name} on {w.host} (pid {w.pid}): {online}, last heartbeat {seen}{trouble}")
     print("base_job_template:")
+    import json
+
     print(_indent(json.dumps(detail.base_job_template, indent=2)))
 
 
@@ -172,7 +174,9 @@ def pause(name: Annotated[str, NAME]) -> None:
 
     with open_store() as store:
         set_paused(store, name, True)
-    print(f"Paused work pool {name!r}. Resume it with: deploytool work-pool resume {shlex.quote(name)}")
+    from shlex import quote
+
+    print(f"Paused work pool {name!r}. Resume it with: deploytool work-pool resume {quote(name)}")
 
 
 @pool_app.command()
@@ -216,6 +220,8 @@ def get_default_base_job_template(
     file: Annotated[Path | None, Option("--file", "-f", help="Write it to this file instead.")] = None,
 ) -> None:
     """Print the default base job template of a pool type as JSON (a starting point for your own)."""
+    import json
+
     from deploytool.core.pools import default_template
     from deploytool.errors import DeploytoolError
 

@@ -15,7 +15,6 @@ from deploytool.cli.params import OUTPUT, Argument, Exit, Group, Option
 from deploytool.cli.run_output import WATCH_EXIT_HELP, log_text, state_text
 from deploytool.cli.store_access import open_store
 from deploytool.cli.task_runs_view import print_inspect_tail
-from deploytool.core.run_summary import duration_text
 from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 TYPE_CHECKING = False
@@ -124,6 +123,7 @@ def _parameters(items: list[str], params: str | None, output: OutputFormat) -> t
 
 
 def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> None:
+    from deploytool.core.run_summary import duration_text
     from deploytool.models import utcnow
 
     ahead = (run_.scheduled_time - utcnow()).total_seconds()
@@ -200,6 +200,7 @@ def ls(
     output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """List flow runs, newest first. Times are local; --output json gives ISO 8601 with offset."""
+    from deploytool.core.run_summary import duration_text
     from deploytool.core.runs import list_runs, parse_states
 
     with json_errors("flow-run-list", output):
@@ -234,6 +235,7 @@ def ls(
 @flow_run_app.command()
 def inspect(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show one flow run: state, times, worker, parameters, job variables."""
+    from deploytool.core.run_summary import duration_text
     from deploytool.core.runs import inspect_run
 
     with json_errors("flow-run", output), open_store() as store:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
-
 from deploytool.cli.output import paint
 
+TYPE_CHECKING = False  # not typing's: imported at the start of the run commands
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from deploytool.models import FlowRun, LogLine
 
 WATCH_EXIT_HELP = (

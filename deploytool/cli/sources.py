@@ -15,7 +15,7 @@ import os
 HELP_SOURCES = ("cli/app.py", "cli/params.py", "cli/output.py", "cli/helpformat.py")
 MODULE_HELP_SOURCES = {
     "pool_cmds": ("pooltypes.py",),
-    "worker_cmds": ("pooltypes.py", "worker/options.py"),
+    "worker_cmds": ("pooltypes.py", "worker/options.py", "cli/worker_list_cmds.py"),
     "run_cmds": ("cli/run_output.py",),
     "deploy_cmds": ("cli/run_cmds.py", "cli/run_output.py"),
 }

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not typing's: every store command imports this at its start
 if TYPE_CHECKING:
     from deploytool.store import Store
 

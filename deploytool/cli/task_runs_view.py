@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: imported at the start of the flow-run commands
 if TYPE_CHECKING:
     from deploytool.core.run_summary import RunDetail
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from deploytool.errors import DeploytoolError
+
+TYPE_CHECKING = False  # not typing's: deploy_cmds imports this at the start of every deployment command
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 
 def parse_assignments(items: list[str], option: str) -> dict[str, Any]:
