@@ -312,3 +312,25 @@ def test_a_working_command_imports_no_cli_framework(tmp_path: Any, args: list[st
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}, sorted(m for m in loaded if m.split(".")[0] in HEAVY)
     modules = {m.removeprefix("deploytool.cli.") for m in loaded if m.endswith("_cmds")}
     assert len(modules) == 1, modules
+    if "--store" in args:
+        assert (tmp_path / "other.db").exists()  # the global --store named the store the command opened
+
+
+def test_the_benchmark_s_start_up_probe_is_written_at_the_command_s_call(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """benchmarks/bench_cli.py reads the CPU and monotonic time at which the command's function was called."""
+    import time
+
+    from deploytool.cli.entry import main
+    from deploytool.cli.parser import STARTUP_ENV
+
+    probe = tmp_path / "startup"
+    monkeypatch.setenv(STARTUP_ENV, str(probe))
+    before = time.monotonic()
+    assert main(["variable", "ls"]) == 0
+    cpu, called = (float(x) for x in probe.read_text(encoding="utf-8").split())
+    assert 0 < cpu <= time.process_time() and before <= called <= time.monotonic()
+    probe.unlink()
+    assert main(["variable", "ls", "--bogus"]) == 2  # typer parsed it: no call through the table, no probe
+    assert not probe.exists()
