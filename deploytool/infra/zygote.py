@@ -41,6 +41,8 @@ VARIABLE = "warm_start"
 DEFAULT = False
 START_SECONDS = 60.0  # how long the zygote may take to import the engine before the run starts cold
 ANSWER_SECONDS = 30.0  # how long a spawn request may wait for the zygote's answer
+UNREAPED_SECONDS = 5.0  # a job gone this long without the zygote's report: the zygote hangs, use the job's own
+CHECK_SECONDS = 0.5
 _INTERPRETER_NAMES = frozenset({"HOME", "TZ", "LANG", "LANGUAGE"})
 
 
@@ -55,40 +57,69 @@ def interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class WarmProcess:
-    """A job's main process, forked by the zygote. Implements deploytool.infra.base.JobProcess."""
+    """A job's main process, forked by the zygote. Implements deploytool.infra.base.JobProcess.
+
+    Its exit code comes from the zygote, which reaps it. Should the zygote not do so (it died, or it hangs) for
+    `UNREAPED_SECONDS` after the process is gone, the code is the one the job reported itself at its final event
+    (a job killed by a signal reports nothing: it reads as killed by SIGKILL)."""
 
     def __init__(self, status: socket.socket) -> None:
         self.pid = 0
         self.start = 0  # clock ticks since boot, from /proc: with the pid, names this process and no other
         self.returncode: int | None = None
-        self._status = status  # the job's own report of its exit code, read only if the zygote died
+        self._status = status  # the job's own report of its exit code
         self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._gone_since: float | None = None
 
     def poll(self) -> int | None:
+        if self.returncode is None and self.pid:
+            self._check()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if not self._done.wait(timeout):
-            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = CHECK_SECONDS if deadline is None else min(CHECK_SECONDS, deadline - time.monotonic())
+            if left <= 0:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+            self._done.wait(left)
         assert self.returncode is not None
         return self.returncode
 
     def _exited(self, code: int) -> None:
-        self.returncode = code
+        with self._lock:
+            if self.returncode is not None:
+                return
+            self.returncode = code
+            self._status.close()
         self._done.set()
-        self._status.close()
+
+    def _check(self) -> None:
+        # The zygote reports an exit within milliseconds; a process gone for longer was not reaped by it.
+        if _same_living(self.pid, self.start):
+            self._gone_since = None
+            return
+        now = time.monotonic()
+        if self._gone_since is None:
+            self._gone_since = now
+        elif now - self._gone_since >= UNREAPED_SECONDS:
+            self._exited(self._reported())
 
     def _orphaned(self) -> None:
         # The zygote died before it reaped this process: wait for it to end, then use its own report.
         while _same_living(self.pid, self.start):
-            time.sleep(0.05)
+            time.sleep(CHECK_SECONDS / 10)
+        self._exited(self._reported())
+
+    def _reported(self) -> int:
         code = -signal.SIGKILL
-        self._status.setblocking(False)
-        with contextlib.suppress(OSError):
+        with self._lock, contextlib.suppress(OSError):
+            self._status.setblocking(False)
             for line in self._status.recv(4096).decode(errors="replace").splitlines():
                 if line.startswith("exit ") and line[5:].lstrip("-").isdigit():
                     code = int(line[5:])
-        self._exited(code)
+        return code
 
 
 class Zygote:

@@ -231,28 +231,36 @@ def test_a_zygote_that_stops_answering_fails_over_to_a_cold_start_logged_once(
     store: Store, project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="deploytool.infra.zygote")
-    monkeypatch.setattr(warm, "ANSWER_SECONDS", 1.0)
     dep = deployment(store, project, FACTS_FLOW, warm_start=True)
     w = worker(store)
     w.register()
-    first = _run(store, w, dep)
-    zygote = facts(store, first.id)["ppid"]
-    assert zygote != os.getpid()
-    os.kill(zygote, signal.SIGSTOP)  # alive, but answers nothing
-    runs = [_run(store, w, dep) for _ in range(2)]
-    assert [r.state for r in runs] == [RunState.COMPLETED] * 2
-    assert facts(store, runs[0].id)["ppid"] == os.getpid()  # that run started cold
-    assert not alive(zygote)  # the stuck zygote was ended,
-    assert facts(store, runs[1].id)["ppid"] not in (zygote, os.getpid())  # and a new one serves the next
-    warnings = [r for r in caplog.records if "warm start failed" in r.getMessage()]
-    assert len(warnings) == 1
-    os.kill(facts(store, runs[1].id)["ppid"], signal.SIGKILL)  # a zygote killed between runs is restarted
-    again = _run(store, w, dep)
-    assert facts(store, again.id)["ppid"] != os.getpid()
-    assert len([r for r in caplog.records if "warm start failed" in r.getMessage()]) == 1
+
+    def parent() -> int:
+        run = _run(store, w, dep)
+        assert run.state is RunState.COMPLETED
+        return int(facts(store, run.id)["ppid"])
+
+    first = parent()
+    for _ in range(2):  # twice: the worker says so once
+        assert first != os.getpid()  # warm
+        os.kill(first, signal.SIGSTOP)  # alive, but answers nothing
+        monkeypatch.setattr(warm, "ANSWER_SECONDS", 1.0)
+        assert parent() == os.getpid()  # that run started cold
+        assert not alive(first)  # and the stuck zygote was ended
+        monkeypatch.setattr(warm, "ANSWER_SECONDS", 30.0)
+        second = parent()
+        assert second not in (first, os.getpid())  # a new zygote serves the next run
+        first = second
+    os.kill(first, signal.SIGKILL)  # a zygote that died between runs is started again
+    assert parent() not in (first, os.getpid())
+    warnings = [r.getMessage() for r in caplog.records if "warm start failed" in r.getMessage()]
+    assert len(warnings) == 1, warnings
 
 
-def test_runs_go_on_when_their_zygote_dies_and_keep_their_exit_code(store: Store, project: Path) -> None:
+@pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["dies", "hangs"])
+def test_runs_go_on_when_their_zygote_dies_or_hangs_and_keep_their_exit_code(
+    store: Store, project: Path, fault: signal.Signals
+) -> None:
     go = project / "go"
     body = f"""
 import os, time
@@ -270,10 +278,14 @@ if kwargs.get("fail"):
     tick_until(w, lambda: all("FACTS" in log_text(store, r.id) for r in (ok, bad)))
     zygote = facts(store, ok.id)["ppid"]
     assert zygote == facts(store, bad.id)["ppid"] != os.getpid()
-    os.kill(zygote, signal.SIGKILL)
-    wait_for(lambda: not alive(zygote))
+    os.kill(zygote, fault)  # dead, or alive but never reaping nor answering again
+    if fault is signal.SIGKILL:
+        wait_for(lambda: not alive(zygote))
     go.write_text("")
-    tick_until(w, lambda: state_of(store, ok.id) in TERMINAL and state_of(store, bad.id) in TERMINAL)
+    try:
+        tick_until(w, lambda: state_of(store, ok.id) in TERMINAL and state_of(store, bad.id) in TERMINAL)
+    finally:
+        os.kill(zygote, signal.SIGKILL)
     assert (store.runs.get(ok.id).state, store.runs.get(ok.id).exit_code) == (RunState.COMPLETED, 0)
     assert (store.runs.get(bad.id).state, store.runs.get(bad.id).exit_code) == (RunState.FAILED, 1)
 
