@@ -168,7 +168,7 @@ def filter_estimate(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any])
         length = len(value) if isinstance(value, list | tuple | str | Mapping) else items
         return items + length * (len(sep) if isinstance(sep, str) else 0)
     if name == "wordwrap":
-        wrap = arg(3, "wrapstring") or "\n"
+        wrap = arg(2, "wrapstring") or "\n"
         return _text_len(value) * (1 + (len(wrap) if isinstance(wrap, str) else 1))
     if name in ("batch", "slice"):
         return measure(value) + _int(arg(0, "linecount" if name == "batch" else "slices"))
