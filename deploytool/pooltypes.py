@@ -17,14 +17,14 @@ import importlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from deploytool.errors import DeploytoolError, did_you_mean
+from deploytool.pkgfiles import files
+from deploytool.records import record
 
 
-@dataclass(frozen=True)
+@record
 class PoolType:
     """One work pool type.
 
@@ -44,7 +44,7 @@ class PoolType:
     def load_base_job_template(self) -> dict[str, Any]:
         """A fresh copy of the type's default base job template."""
         package, _, path = self.base_job_template.partition(":")
-        data: dict[str, Any] = json.loads(resources.files(package).joinpath(path).read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(files(package).joinpath(path).read_text(encoding="utf-8"))
         return data
 
     def load_infrastructure_class(self) -> Any:

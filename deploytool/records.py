@@ -10,7 +10,8 @@ A record has what a frozen dataclass has: an `__init__` taking the annotated fie
 `field(default_factory=...)`), `__repr__`, `__eq__` and `__hash__` over the fields (`field(compare=False)` leaves
 one out), `__match_args__`, `order=True` comparisons, and assignment refused with dataclasses'
 FrozenInstanceError. `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` work on it as on a dataclass,
-and type checkers see a dataclass (PEP 681). `records.replace` is `dataclasses.replace` without the import.
+and type checkers see a dataclass (PEP 681). `replace`, `field_names` and `is_record` here do what
+`dataclasses.replace`, `fields` and `is_dataclass` do, without importing dataclasses.
 
 What it saves: importing `dataclasses` pulls in inspect, ast, dis and tokenize (~20 ms of CPU, more than the bare
 interpreter's start), and each dataclass compiles five or six methods when its module is imported. Here
@@ -31,24 +32,22 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 _MISSING: Any = object()
-# The methods a record gets; one the class defines itself is kept, as dataclasses keep it.
-_METHODS = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
-_ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
 
 
 class _Field:
-    """A field's default (a value or a factory) and whether it takes part in comparisons."""
+    """A field's default (a value or a factory), and whether it is shown by repr and takes part in comparisons."""
 
-    __slots__ = ("compare", "default", "factory")
+    __slots__ = ("compare", "default", "factory", "repr")
 
-    def __init__(self, default: Any, factory: Any, compare: bool) -> None:
+    def __init__(self, default: Any, factory: Any, repr: bool, compare: bool) -> None:
         self.default = default
         self.factory = factory
+        self.repr = repr
         self.compare = compare
 
     def kwargs(self) -> dict[str, Any]:
         """The same field as `dataclasses.field` arguments."""
-        found: dict[str, Any] = {"compare": self.compare}
+        found: dict[str, Any] = {"repr": self.repr, "compare": self.compare}
         if self.default is not _MISSING:
             found["default"] = self.default
         if self.factory is not _MISSING:
@@ -59,30 +58,50 @@ class _Field:
 if TYPE_CHECKING:
 
     @overload
-    def field(*, default: T, compare: bool = True) -> T: ...
+    def field(*, default: T, repr: bool = True, compare: bool = True) -> T: ...
     @overload
-    def field(*, default_factory: Callable[[], T], compare: bool = True) -> T: ...
-    def field(*, default: Any = _MISSING, default_factory: Any = _MISSING, compare: bool = True) -> Any: ...
+    def field(*, default_factory: Callable[[], T], repr: bool = True, compare: bool = True) -> T: ...
+    @overload
+    def field(*, repr: bool = True, compare: bool = True) -> Any: ...
+    def field(
+        *, default: Any = _MISSING, default_factory: Any = _MISSING, repr: bool = True, compare: bool = True
+    ) -> Any: ...
     @overload
     def record(cls: type[T], /) -> type[T]: ...
     @overload
-    def record(*, order: bool = False) -> Callable[[type[T]], type[T]]: ...
+    def record(*, frozen: bool = True, order: bool = False) -> Callable[[type[T]], type[T]]: ...
     @dataclass_transform(frozen_default=True, field_specifiers=(field,))
-    def record(cls: type[T] | None = None, /, *, order: bool = False) -> Any: ...
+    def record(cls: type[T] | None = None, /, *, frozen: bool = True, order: bool = False) -> Any: ...
 
 else:
 
-    def field(*, default=_MISSING, default_factory=_MISSING, compare=True):
-        """A field's default factory (`default_factory=list`), or a default that takes no part in comparisons."""
+    def field(*, default=_MISSING, default_factory=_MISSING, repr=True, compare=True):
+        """A field's default factory (`default_factory=list`), or a field left out of repr or comparisons."""
         if default is not _MISSING and default_factory is not _MISSING:
             raise ValueError("cannot specify both default and default_factory")
-        return _Field(default, default_factory, compare)
+        return _Field(default, default_factory, repr, compare)
 
-    def record(cls=None, /, *, order=False):
-        """Make `cls` a frozen record (see the module's doc); `@record(order=True)` adds <, <=, >, >=."""
+    def record(cls=None, /, *, frozen=True, order=False):
+        """Make `cls` a record (see the module's doc): frozen unless `frozen=False` (then, as a dataclass, it can
+        be changed and is not hashable); `order=True` adds <, <=, >, >=."""
         if cls is None:
-            return lambda target: _make(target, order)
-        return _make(cls, order)
+            return lambda target: _make(target, frozen, order)
+        return _make(cls, frozen, order)
+
+
+def is_record(obj: object) -> bool:
+    """Whether `obj` is a record or a record's class (`dataclasses.is_dataclass`, without importing it)."""
+    return "__record_fields__" in vars(obj if isinstance(obj, type) else type(obj))
+
+
+def field_names(obj: object) -> tuple[str, ...]:
+    """The names of the fields of a record or of a record's class, in order (`dataclasses.fields`, names only)."""
+    fields: tuple[tuple[str, _Field], ...] | None = getattr(
+        obj if isinstance(obj, type) else type(obj), "__record_fields__", None
+    )
+    if fields is None:
+        raise TypeError("field_names() should be called on a record or a record's class")
+    return tuple(name for name, _ in fields)
 
 
 def replace(obj: T, /, **changes: Any) -> T:
@@ -97,7 +116,7 @@ def replace(obj: T, /, **changes: Any) -> T:
     return type(obj)(**changes)
 
 
-def _make(cls: type[T], order: bool) -> type[T]:
+def _make(cls: type[T], frozen: bool, order: bool) -> type[T]:
     for base in cls.__mro__[1:-1]:
         if "__record_fields__" in base.__dict__ or "__dataclass_fields__" in base.__dict__:
             raise TypeError(f"record {cls.__qualname__} cannot inherit the fields of {base.__qualname__}")
@@ -107,7 +126,7 @@ def _make(cls: type[T], order: bool) -> type[T]:
         if isinstance(annotation, str) and annotation.replace("typing.", "").startswith(("ClassVar", "InitVar")):
             raise TypeError(f"record {cls.__qualname__}: {name}: ClassVar and InitVar are not supported")
         value = cls.__dict__.get(name, _MISSING)
-        spec = value if isinstance(value, _Field) else _Field(value, _MISSING, True)
+        spec = value if isinstance(value, _Field) else _Field(value, _MISSING, True, True)
         if spec.factory is not _MISSING:
             delattr(cls, name)  # as dataclasses do: no class attribute for a factory's field
         elif spec.default is not _MISSING:
@@ -122,14 +141,20 @@ def _make(cls: type[T], order: bool) -> type[T]:
             defaulted = defaulted or name
         fields.append((name, spec))
     names = tuple(name for name, _ in fields)
+    shown = tuple(name for name, spec in fields if spec.repr)
     compared = tuple(name for name, spec in fields if spec.compare)
-    methods = _methods(cls, names, _key(compared))
+    methods = _methods(cls, shown, _key(compared))
     if order:
         methods.update(_order_methods(_key(compared)))
+    if not frozen:  # as a mutable dataclass: assignable, and not hashable
+        del methods["__setattr__"], methods["__delattr__"], methods["__hash__"]
+        if "__hash__" not in cls.__dict__ or cls.__dict__["__hash__"] is None:
+            type.__setattr__(cls, "__hash__", None)
     for name, method in methods.items():
         if name not in cls.__dict__ or name in ("__setattr__", "__delattr__"):
             method.__qualname__ = f"{cls.__qualname__}.{name}"
-            setattr(cls, name, method)
+            type.__setattr__(cls, name, method)
+    type.__setattr__(cls, "__record_frozen__", frozen)
     type.__setattr__(cls, "__record_fields__", tuple(fields))
     type.__setattr__(cls, "__match_args__", names)
     type.__setattr__(cls, "__dataclass_fields__", _DataclassFields())
@@ -146,7 +171,7 @@ def _key(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
     return attrgetter(*names)
 
 
-def _methods(cls: type, names: tuple[str, ...], key: Callable[[object], tuple[Any, ...]]) -> dict[str, Any]:
+def _methods(cls: type, shown: tuple[str, ...], key: Callable[[object], tuple[Any, ...]]) -> dict[str, Any]:
     def __init__(self: object, *args: Any, **kwargs: Any) -> None:
         # The first instance compiles the real __init__ (as dataclasses would) and puts it in this one's place.
         init = _compile_init(cls)
@@ -154,8 +179,8 @@ def _methods(cls: type, names: tuple[str, ...], key: Callable[[object], tuple[An
         init(self, *args, **kwargs)
 
     def __repr__(self: object) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
-        return f"{type(self).__qualname__}({shown})"
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({fields})"
 
     def __eq__(self: object, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -240,7 +265,7 @@ class _DataclassFields:
         twin = dataclasses.make_dataclass(
             owner.__name__,
             [(name, annotations[name], dataclasses.field(**spec.kwargs())) for name, spec in fields],
-            frozen=True,
+            frozen=owner.__record_frozen__,  # type: ignore[attr-defined]
         )
         found: dict[str, Any] = getattr(twin, "__dataclass_fields__")  # noqa: B009 (made by make_dataclass)
         type.__setattr__(owner, "__dataclass_fields__", found)

@@ -19,10 +19,10 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploytool.errors import DeploytoolError
+from deploytool.records import field, record
 from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 
 KEY_BYTES = 32
@@ -35,7 +35,7 @@ class SecretKeyError(DeploytoolError):
     """No key, a malformed key, or not the key a secret was sealed with. Never holds a secret or the key."""
 
 
-@dataclass(frozen=True)
+@record
 class SecretKey:
     material: bytes = field(repr=False)
     source: str  # where it came from, for messages: "DEPLOYTOOL_SECRET_KEY", "the key file /x (...)"

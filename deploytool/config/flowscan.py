@@ -11,13 +11,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploytool.config.paramschema import annotation_schema, describe, mismatch
 from deploytool.errors import DeploytoolError, did_you_mean
 from deploytool.inputs import InputError, read_text_limited
+from deploytool.records import field, record
 
 ENTRYPOINT_HINT = "write it as path/to/file.py:function (relative to the project file) or package.module:function"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -29,7 +29,7 @@ class EntrypointError(DeploytoolError):
     """An entrypoint cannot be resolved to a function definition in a source file."""
 
 
-@dataclass(frozen=True)
+@record
 class FlowInfo:
     """What the source says about a flow function.
 
@@ -50,7 +50,7 @@ class FlowInfo:
     is_async: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ParamProblem:
     """One problem with a deployment's parameters; `name` is the parameter it is about."""
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploytool.config.yamlload import Positions
 from deploytool.errors import ConfigError, ConfigIssue
+from deploytool.records import field, record
 from deploytool.steps.registry import canonical_step
 
 PROJECT_FILENAMES = ("deploy.yaml", "prefect.yaml")
 
 
-@dataclass(frozen=True)
+@record
 class StepCall:
     """One step as written: its canonical name, the name used in the file, its inputs and id."""
 
@@ -24,7 +24,7 @@ class StepCall:
     path: tuple[str | int, ...]  # where it stands in the file, for errors
 
 
-@dataclass(frozen=True)
+@record
 class DeploymentSpec:
     name: str
     flow_name: str
@@ -57,7 +57,7 @@ class DeploymentSpec:
         return f"{self.flow_name}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class Project:
     file: Path
     name: str | None
@@ -137,7 +137,7 @@ def normalise_tags(value: Any) -> list[str]:
     return []
 
 
-@dataclass
+@record(frozen=False)
 class LoadResult:
     """What loading a project file gave: the Project (None when it could not be built) and every issue."""
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from deploytool.config.keypath import format_path
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
+from deploytool.records import record
 
 
-@dataclass
+@record(frozen=False)
 class Reporter:
     data: Any
     positions: Positions

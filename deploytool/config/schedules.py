@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from croniter import CroniterBadDateError, CroniterError, croniter
 from dateutil.rrule import rrulestr
 
 from deploytool.errors import DeploytoolError, close_matches
+from deploytool.records import field, record
 
 Kind = Literal["cron", "interval", "rrule"]
 KINDS: tuple[Kind, ...] = ("cron", "interval", "rrule")
@@ -60,7 +60,7 @@ class ScheduleError(DeploytoolError):
     """A schedule item cannot be normalised (call check_schedule first to get every problem)."""
 
 
-@dataclass(frozen=True)
+@record
 class ScheduleProblem:
     """One problem in a schedule item. `key` is the item's key it is about (e.g. "cron", "timezone")."""
 
@@ -70,7 +70,7 @@ class ScheduleProblem:
     severity: Literal["error", "warning"] = "error"
 
 
-@dataclass(frozen=True)
+@record
 class Schedule:
     """A checked schedule item in normal form, ready to store and to compute run times from.
 

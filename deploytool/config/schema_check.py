@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from deploytool.config.keypath import format_path
 from deploytool.errors import ConfigIssue, close_matches, did_you_mean
+from deploytool.pkgfiles import files
 from deploytool.steps.registry import unknown_step_message
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ _PREFECT_IGNORES = ((), ("deployments", int), ("deployments", int, "work_pool"))
 
 @functools.cache
 def schema_text() -> str:
-    return resources.files("deploytool").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
+    return files("deploytool").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 @functools.cache

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+from deploytool.records import field, record
 
 # Keywords that validate, and keywords that only annotate.
 SUPPORTED = frozenset(
@@ -40,7 +41,7 @@ SUPPORTED = frozenset(
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default"})
 
 
-@dataclass
+@record(frozen=False)
 class SchemaError:
     validator: str
     validator_value: Any

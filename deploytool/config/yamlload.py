@@ -8,13 +8,13 @@ a value that came through an alias reports the position of its anchor's definiti
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from deploytool.errors import ConfigIssue
+from deploytool.records import field, record
 
 Path = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, 1-based column
@@ -27,7 +27,7 @@ MAX_DEPTH = 100  # nesting levels; PyYAML's composer and the checks recurse, and
 MAX_EXPANDED_VALUES = 200_000
 
 
-@dataclass
+@record(frozen=False)
 class _Container:
     start: Mark
     keys: dict[Hashable, Mark] = field(default_factory=dict)  # mapping key -> position of the key
@@ -65,7 +65,7 @@ class Positions:
         return best
 
 
-@dataclass
+@record(frozen=False)
 class LoadedYaml:
     data: Any
     positions: Positions

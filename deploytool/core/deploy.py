@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from deploytool.config import DeploymentSpec, Project
@@ -17,6 +16,7 @@ from deploytool.core.plan import Plan, plan_deployments
 from deploytool.core.resolve import Resolver
 from deploytool.errors import ConfigIssue, DeploytoolError
 from deploytool.models import Deployment, utcnow
+from deploytool.records import field, record, replace
 from deploytool.scheduling import prune as prune_schedules
 from deploytool.store import Store
 
@@ -57,7 +57,7 @@ def _matches(spec: DeploymentSpec, pattern: str) -> bool:
     return fnmatch.fnmatchcase(spec.name, pattern)
 
 
-@dataclass
+@record(frozen=False)
 class DeployResult:
     plan: Plan
     applied: bool

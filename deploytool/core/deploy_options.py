@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from deploytool.records import field, record
 
-@dataclass
+
+@record(frozen=False)
 class DeployOptions:
     """What the command line asks for. Overrides apply to every selected deployment."""
 

@@ -7,7 +7,6 @@ JSON (`deployment ls/inspect -o json`, the dashboard's API).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from deploytool.core.summary import schedules_text
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import Deployment, utcnow
+from deploytool.records import record
 from deploytool.store import Store
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _by_bare_name(store: Store, name: str) -> Deployment:
     )
 
 
-@dataclass(frozen=True)
+@record
 class DeploymentSummary:
     """A deployment as `deployment ls` shows it: where its runs go, its schedules and its next run."""
 
@@ -100,7 +100,7 @@ class DeploymentSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class NextRun:
     """A time one of a deployment's active schedules makes a run, and that schedule in words."""
 
@@ -108,7 +108,7 @@ class NextRun:
     schedule: str
 
 
-@dataclass(frozen=True)
+@record
 class DeploymentDetail:
     """A deployment as `deployment inspect` shows it (stored secrets masked), with its next run times."""
 

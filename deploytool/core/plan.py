@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Deployment
+from deploytool.records import field, field_names, record
 from deploytool.store import Store
 
 Action = Literal["create", "update", "unchanged", "delete"]
@@ -20,13 +19,13 @@ _BOOKKEEPING = frozenset({"id", "created", "updated", "content_hash", "flow_name
 
 def changed_fields(current: Deployment, wanted: Deployment) -> list[str]:
     return [
-        f.name
-        for f in dataclasses.fields(Deployment)
-        if f.name not in _BOOKKEEPING and getattr(current, f.name) != getattr(wanted, f.name)
+        name
+        for name in field_names(Deployment)
+        if name not in _BOOKKEEPING and getattr(current, name) != getattr(wanted, name)
     ]
 
 
-@dataclass
+@record(frozen=False)
 class PlanItem:
     action: Action
     deployment: Deployment
@@ -67,7 +66,7 @@ class PlanItem:
         return found
 
 
-@dataclass
+@record(frozen=False)
 class Plan:
     items: list[PlanItem]
 
@@ -81,7 +80,7 @@ class Plan:
 
 def content_hash(deployment: Deployment) -> str:
     """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
-    fields = {f.name: getattr(deployment, f.name) for f in dataclasses.fields(Deployment) if f.name not in _NOT_HASHED}
+    fields = {name: getattr(deployment, name) for name in field_names(Deployment) if name not in _NOT_HASHED}
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

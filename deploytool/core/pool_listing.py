@@ -3,16 +3,16 @@ results whose `to_dict()` is the JSON of `--output json` and of the dashboard's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from deploytool.core.pools import get_pool
 from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkPool, WorkQueue, utcnow
+from deploytool.records import record
 from deploytool.store import Store
 
 
-@dataclass(frozen=True)
+@record
 class QueueSummary:
     """A queue with its status: PAUSED when it is paused, else its pool's status."""
 
@@ -52,7 +52,7 @@ class QueueSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class PoolSummary:
     """A pool as `work-pool ls` shows it: its status and how many runs are queued and running."""
 
@@ -85,7 +85,7 @@ class PoolSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class WorkerSummary:
     """A worker of a pool as its last heartbeat left it; `online` when that heartbeat is recent."""
 
@@ -107,7 +107,7 @@ class WorkerSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class PoolDetail:
     """A pool as `work-pool inspect` shows it: its summary, queues, workers and base job template."""
 

@@ -10,13 +10,13 @@ import json
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import ACTIVE, RunState, WorkPool
+from deploytool.records import field, record
 from deploytool.store import Store
 
 _UNSET: Any = object()
@@ -25,7 +25,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME = 100
 
 
-@dataclass(frozen=True)
+@record
 class PoolChange:
     """A stored pool and the warnings the change raised (e.g. deployments whose job variables no longer fit)."""
 
@@ -33,7 +33,7 @@ class PoolChange:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@record
 class PoolDeletion:
     """What deleting a pool did besides removing it and its queues."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
@@ -16,6 +15,7 @@ from deploytool.core.plan import content_hash
 from deploytool.core.pools import missing_pool
 from deploytool.errors import ConfigError, ConfigIssue, DeploytoolError, NotFoundError, StepError, TemplateError
 from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
+from deploytool.records import replace
 from deploytool.store import Store
 from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
 

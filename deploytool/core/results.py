@@ -1,17 +1,17 @@
 """What the typed results of core have in common: block secrets masked in every field.
 
-Core's use cases return frozen dataclasses (RunDetail, PoolDetail, Explanation, ...) that the CLI and the
-dashboard render; each has a `to_dict()` giving its JSON (the `--output json` document, the API's). A result
+Core's use cases return frozen records (deploytool.records: RunDetail, PoolDetail, Explanation, ...) that the
+CLI and the dashboard render; each has a `to_dict()` giving its JSON (the `--output json` document, the API's). A result
 that shows stored text (a state message, parameters, job variables) passes through `redacted` before it is
 returned, so no caller can show a stored secret.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 from typing import Any, TypeVar
 
+from deploytool.records import field_names, is_record, replace
 from deploytool.redaction import Redactor
 
 T = TypeVar("T")
@@ -31,7 +31,13 @@ def _walk(obj: Any, redactor: Redactor) -> Any:
         return obj
     if isinstance(obj, str):
         return redactor(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if isinstance(obj, type):
+        return obj
+    if is_record(obj):
+        return replace(obj, **{name: _walk(getattr(obj, name), redactor) for name in field_names(obj)})
+    if hasattr(type(obj), "__dataclass_fields__"):  # a dataclass that is not a record
+        import dataclasses
+
         changes = {f.name: _walk(getattr(obj, f.name), redactor) for f in dataclasses.fields(obj) if f.init}
         return dataclasses.replace(obj, **changes)
     if isinstance(obj, dict):

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from deploytool.models import FlowRun, RunState, TaskRun, utcnow
+from deploytool.records import record
 
 LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
 
 
-@dataclass(frozen=True)
+@record
 class RunSummary:
     """A run as `flow-run ls` shows it; `label` is LATE for an overdue SCHEDULED run, else the state."""
 
@@ -74,7 +74,7 @@ class RunSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class RunDetail:
     """A run as `flow-run inspect` shows it: its summary, parameters, job variables, lease, exit code, how many
     log lines it has and its task runs (in the order they started)."""

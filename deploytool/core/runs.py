@@ -8,7 +8,6 @@ docs/runs.md is the user's guide.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from deploytool.core.when import (
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
+from deploytool.records import record, replace
 from deploytool.store import Store
 
 if TYPE_CHECKING:
@@ -240,8 +240,10 @@ def list_runs(
             state=wanted | {RunState.SCHEDULED}, deployment_id=deployment_id, pool_name=pool, limit=_SCAN_LIMIT
         )
         runs = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
-    redact = store_redactor(store)
     summaries = [RunSummary.of(r, now) for r in runs]
+    if not any(s.state_message for s in summaries):
+        return summaries  # nothing to mask: the stored secrets are not decrypted (nor their cipher loaded)
+    redact = store_redactor(store)
     return [replace(s, state_message=s.state_message and redact(s.state_message)) for s in summaries]
 
 
@@ -314,7 +316,7 @@ def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:
     return store.runs.retry(run.id, message, now=now, expect_attempt=run.attempt)
 
 
-@dataclass(frozen=True)
+@record
 class SubmittedRun:
     """What `deploytool run` created: the run, whether it is new (False: an idempotency key matched an
     existing run) and the status of its pool (NOT_READY: no worker polls it)."""

@@ -7,10 +7,10 @@ each block's secrets were encrypted with.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from deploytool.errors import DeploytoolError
+from deploytool.records import record
 from deploytool.secretbox import (
     SecretKey,
     SecretKeyError,
@@ -41,7 +41,7 @@ def new_key(path: Path | None) -> tuple[str | None, str]:
     return None, key_id
 
 
-@dataclass(frozen=True)
+@record
 class KeyInfo:
     source: str  # where this host takes the key from
     key_id: str | None  # None: no usable key here
@@ -60,7 +60,7 @@ def key_info(store: Store) -> KeyInfo:
     return KeyInfo(keys.described, key.key_id if key else None, problem, store.blocks.key_ids())
 
 
-@dataclass(frozen=True)
+@record
 class Rotation:
     blocks: int
     old_id: str | None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from deploytool.errors import ConflictError, DeploytoolError
+from deploytool.pkgfiles import files
 
 RECIPES = ("process", "docker")
 _SAMPLE_FLOW = Path("flows") / "my_flow.py"
@@ -15,7 +15,7 @@ def write_starter(recipe: str, directory: Path, *, force: bool = False) -> list[
     """Write deploy.yaml (and flows/my_flow.py unless it exists) into `directory`; return what was written."""
     if recipe not in RECIPES:
         raise DeploytoolError(f"unknown recipe {recipe!r}", f"use one of: {', '.join(RECIPES)}")
-    templates = resources.files("deploytool").joinpath("config", "templates")
+    templates = files("deploytool").joinpath("config", "templates")
     target = directory / "deploy.yaml"
     if target.exists() and not force:
         raise ConflictError(f"{target} already exists", "pass --force to overwrite it")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from deploytool.records import record
 
 if TYPE_CHECKING:  # the project file's parser (yaml) is not for commands that only read the store
     from deploytool.config import Project
@@ -23,7 +24,7 @@ def schedules_text(schedules: list[dict[str, Any]]) -> str:
     return ", ".join(parts) or "-"
 
 
-@dataclass(frozen=True)
+@record
 class DeploymentSpecSummary:
     """One deployment of a validated project file, as `validate` lists it."""
 
@@ -62,7 +63,7 @@ class DeploymentSpecSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ProjectSummary:
     """A validated project file and its deployments: the `data` of `validate -o json`."""
 

@@ -12,7 +12,6 @@ import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -26,6 +25,7 @@ from deploytool.blockfields import secret_paths as secret_paths
 from deploytool.errors import ConflictError, DeploytoolError
 from deploytool.inputs import read_stream_limited, read_text_limited
 from deploytool.models import Block, Variable
+from deploytool.records import record
 from deploytool.redaction import Redactor
 from deploytool.store import Store
 
@@ -210,7 +210,7 @@ def set_block(store: Store, ref: str, data: Mapping[str, Any], *, secrets: Seque
         return store.blocks.set(block), existed
 
 
-@dataclass(frozen=True)
+@record
 class BlockSummary:
     """A block as `block ls` shows it: its type, name, field names and secret field names, never a value."""
 
@@ -231,7 +231,7 @@ class BlockSummary:
         }
 
 
-@dataclass(frozen=True)
+@record
 class BlockDetail:
     """A block as `block inspect` shows it: its data with the secret fields replaced by MASK and any copy of a
     secret elsewhere by ***, the secret fields (by the rules of today) and the placeholder that refers to it."""

@@ -13,12 +13,12 @@ mode) it is polling.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from deploytool.core.values import store_redactor
 from deploytool.errors import NotFoundError
 from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
+from deploytool.records import record, replace
 from deploytool.redaction import Redactor
 from deploytool.store import Store, Topic
 
@@ -42,19 +42,19 @@ POOL_GRACE_SECONDS = 5.0
 _BATCH = 1000
 
 
-@dataclass(frozen=True)
+@record
 class LogEvent:
     line: LogLine
 
 
-@dataclass(frozen=True)
+@record
 class StateEvent:
     """The run as it is after a state change (the first event shows the state it had when watching began)."""
 
     run: FlowRun
 
 
-@dataclass(frozen=True)
+@record
 class PoolEvent:
     """The run waits in a pool that nobody can serve: no worker polls it (NOT_READY) or it is PAUSED."""
 

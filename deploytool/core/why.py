@@ -8,7 +8,6 @@ runs name their worker and lease; a finished run says so (and what its crash ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +16,14 @@ from deploytool.core.pool_listing import workers_problem
 from deploytool.core.runs import resolve_run
 from deploytool.errors import NotFoundError
 from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState
+from deploytool.records import field, record, replace
 from deploytool.store import Store
 
 _MAX_HOLDERS = 1_000_000
 ELIGIBLE = "eligible"
 
 
-@dataclass(frozen=True)
+@record
 class Reason:
     """One thing holding a run back (or, with `blocking=False`, worth knowing); `holders` are the runs that
     hold a concurrency limit."""
@@ -42,7 +42,7 @@ class Reason:
         return data
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     """Why a run is in its state: `verdict` (a reason's code, `eligible`, `claimed`, `running`, `cancelling` or
     `finished`), a one-line `summary`, and the reasons."""

@@ -6,12 +6,11 @@ a test keeps this registry and the schema in agreement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from deploytool.errors import did_you_mean
+from deploytool.records import record
 
 
-@dataclass(frozen=True)
+@record
 class StepSpec:
     name: str
     aliases: tuple[str, ...]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from importlib import resources
 
 from deploytool.errors import DeploytoolError
+from deploytool.pkgfiles import files
 from deploytool.store.sealing import PYTHON_STEPS, key_source
 from deploytool.store.sql import Connection
 
@@ -25,7 +25,7 @@ Transaction = Callable[[], AbstractContextManager[Connection]]
 
 def scripts() -> list[tuple[int, str]]:
     """(version, sql) of the PostgreSQL migrations shipped, in order."""
-    folder = resources.files("deploytool.store").joinpath("migrations").joinpath("postgresql")
+    folder = files("deploytool.store").joinpath("migrations").joinpath("postgresql")
     found = sorted(
         (int(entry.name[:4]), entry.read_text(encoding="utf-8"))
         for entry in folder.iterdir()

@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
+from deploytool.pkgfiles import files
 from deploytool.store.db import SqliteDatabase, _is_locked, connect, locked_error
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
-
-
-def _migration_folder() -> Traversable:
-    """`store/migrations/`: the directory itself (listing it costs one system call), or what importlib.resources
-    gives for a package that is not unpacked on disk (a zip)."""
-    here = Path(__file__).with_name("migrations")
-    if here.is_dir():
-        return here
-    from importlib import resources
-
-    return resources.files("deploytool.store").joinpath("migrations")
 
 
 def _migration_names(folder: Traversable) -> dict[int, str]:
@@ -45,12 +34,12 @@ def _migration_names(folder: Traversable) -> dict[int, str]:
 
 def migration_versions() -> list[int]:
     """The versions of the migration scripts shipped in `store/migrations/`, in order (no script is read)."""
-    return list(_migration_names(_migration_folder()))
+    return list(_migration_names(files("deploytool.store").joinpath("migrations")))
 
 
 def migrations() -> list[tuple[int, str]]:
     """The numbered migration scripts shipped in `store/migrations/`, in order: (version, sql)."""
-    folder = _migration_folder()
+    folder = files("deploytool.store").joinpath("migrations")
     return [(v, folder.joinpath(name).read_text(encoding="utf-8")) for v, name in _migration_names(folder).items()]
 
 
