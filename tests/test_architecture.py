@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,76 @@ def test_core_returns_typed_results() -> None:
     assert untyped == [], "return a typed result (a model or a frozen dataclass with to_dict()) from:\n" + "\n".join(
         untyped
     )
+
+
+def _modules(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """Every module (full dotted names) a fresh interpreter has loaded after running `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return set(done.stdout.split())
+
+
+# What importing the plain data, and opening the store, must not load (issue 17, item 4): dataclasses (with the
+# inspect, ast and dis it pulls in), uuid, importlib.resources (with tempfile, shutil, zipfile), logging, the
+# secret box's hashing and cipher, and every database driver but the one the store's URL names.
+NOT_AT_START = {"dataclasses", "inspect", "uuid", "importlib.resources", "logging", "hashlib", "cryptography"}
+
+
+def test_the_plain_data_loads_no_dataclasses_typing_or_uuid() -> None:
+    loaded = _modules("import deploytool.models, deploytool.errors, deploytool.settings")
+    assert "deploytool.models" in loaded
+    assert loaded.isdisjoint(NOT_AT_START | {"typing", "sqlite3"}), loaded & (NOT_AT_START | {"typing", "sqlite3"})
+
+
+def test_the_store_interface_loads_no_database_driver() -> None:
+    loaded = _modules("import deploytool.store")
+    assert loaded.isdisjoint(NOT_AT_START | {"sqlite3", "psycopg"}), loaded & (NOT_AT_START | {"sqlite3", "psycopg"})
+
+
+def _listing(tmp_path: Path, calls: str) -> set[str]:
+    """The modules loaded by opening a SQLite store made by a previous process (a pool, a variable, a block with a
+    secret, a run without a state message) and running `calls` on it, as `work-pool ls` and its kind do."""
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path)}
+    env.pop("DEPLOYTOOL_STORE_URL", None)
+    setup = (
+        "from deploytool.store import Store\nfrom deploytool.settings import Settings\n"
+        "from deploytool.core.pools import create_pool\nfrom deploytool.core.values import set_block, set_variable\n"
+        "from deploytool.models import Deployment, FlowRun\n"
+        "with Store.open(Settings.from_env().store) as store:\n"
+        "    create_pool(store, 'p', 'process')\n    set_variable(store, 'v', 1)\n"
+        "    set_block(store, 'secret/b', {'value': 'x'})\n"
+        "    d, _ = store.deployments.upsert(Deployment(flow_name='f', name='d', entrypoint='f.py:f', pool_name='p'))\n"
+        "    store.runs.create(FlowRun(flow_name='f', deployment_name='d', pool_name='p', deployment_id=d.id))\n"
+    )
+    _modules(setup, env)
+    return _modules(
+        "from deploytool.store import Store\nfrom deploytool.settings import Settings\n"
+        f"store = Store.open(Settings.from_env().store)\n{calls}\nstore.close()",
+        env,
+    )
+
+
+def test_opening_the_store_and_listing_loads_only_what_listing_needs(tmp_path: Path) -> None:
+    """`work-pool ls`, `work-queue ls`, `variable ls` and `flow-run ls` below the CLI: sqlite3 and the store,
+    nothing of the secret box, the project file, the templates or the migrations' files (issue 17, item 4)."""
+    loaded = _listing(
+        tmp_path,
+        "from deploytool.core.pool_listing import list_pools\nfrom deploytool.core.queues import list_queues\n"
+        "from deploytool.core.values import list_variables\nfrom deploytool.core.runs import list_runs\n"
+        "list_pools(store), list_queues(store), list_variables(store), list_runs(store)",
+    )
+    assert "sqlite3" in loaded and "deploytool.core.runs" in loaded
+    unwanted = NOT_AT_START | {"psycopg", "yaml", "jinja2", "jsonschema", "deploytool.secretbox", "deploytool.config"}
+    assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
+def test_a_command_that_reads_blocks_loads_the_secret_box_only_then(tmp_path: Path) -> None:
+    loaded = _listing(tmp_path, "from deploytool.core.values import list_blocks\nlist_blocks(store)")
+    assert "deploytool.store.blocks" in loaded
+    assert loaded.isdisjoint({"dataclasses", "importlib.resources", "logging", "cryptography"})
+
+
+def test_deploytool_schema_reads_its_file_without_importlib_resources() -> None:
+    loaded = _modules("from deploytool.config.schema_check import schema_text\nassert schema_text()")
+    assert loaded.isdisjoint(NOT_AT_START | {"yaml"}), loaded & (NOT_AT_START | {"yaml"})
