@@ -13,11 +13,11 @@ from deploytool.cli.helpbox import Block
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 626914224,
     'deploy_cmds': 1997804348,
-    'pool_cmds': 1739978896,
+    'pool_cmds': 3235744941,
     'queue_cmds': 3119414606,
     'value_cmds': 3492310168,
     'run_cmds': 4169214628,
-    'worker_cmds': 4008994828,
+    'worker_cmds': 1426705969,
     'scheduler_cmds': 892614037,
     'ui_cmds': 3009230700,
     'store_cmds': 463282324,
