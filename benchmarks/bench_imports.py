@@ -89,7 +89,7 @@ COMMANDS: dict[str, dict[str, str]] = {
     "store info": _store_command(
         "from deploytool.core.secret_keys import key_info\nfrom deploytool.store import latest_version",
         "(store.backend, store.url, store.schema_version(), latest_version(store.backend), store.table_counts())\n"
-        "__import__('dataclasses').asdict(key_info(store))",
+        "key_info(store).to_dict()",
     ),
     "run": _store_command(
         "from deploytool.core.runs import RunSummary, submit_run\nfrom deploytool.core.when import scheduled_time",
@@ -159,11 +159,11 @@ def prepare(python: Path, deploytool: Path, home: Path, env: dict[str, str]) -> 
             raise BenchError(describe_failure([str(deploytool), *argv], done))
 
 
-def measure_once(case: Case, python: Path, env: dict[str, str]) -> None:
+def measure_once(case: Case, python: Path, env: dict[str, str], cwd: Path) -> None:
     steps = [(name, case.steps[name]) for name in STEPS if name in case.steps]
     code = f"STEPS = {steps!r}\n{_RUNNER}"
     argv = [str(python), "-c", code]
-    done = run_timed(argv, cwd=REPO_ROOT, env=env)
+    done = run_timed(argv, cwd=cwd, env=env)  # not in the checkout: `-c` puts the cwd first on sys.path
     if done.returncode != 0:
         raise BenchError(f"{case.label}: " + describe_failure([*argv[:2], "..."], done))
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -173,15 +173,15 @@ def measure_once(case: Case, python: Path, env: dict[str, str]) -> None:
     case.modules = figures["modules"]
 
 
-def measure(cases: list[Case], baseline: Case, python: Path, env: dict[str, str], runs: int) -> None:
+def measure(cases: list[Case], baseline: Case, python: Path, env: dict[str, str], runs: int, cwd: Path) -> None:
     for round_ in range(runs + 1):  # round 0 is the warm-up
         for case in [baseline, *cases]:
             if case is baseline:
-                done = run_timed([str(python), "-c", "pass"], cwd=REPO_ROOT, env=env)
+                done = run_timed([str(python), "-c", "pass"], cwd=cwd, env=env)
                 if round_:
                     case.process.append(done.cpu_seconds)
                 continue
-            measure_once(case, python, env)
+            measure_once(case, python, env, cwd)
             if not round_:
                 case.cpu.clear()
                 case.process.clear()
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             env = {**os.environ, "DEPLOYTOOL_HOME": str(home)}
             env.pop("DEPLOYTOOL_STORE_URL", None)
             prepare(python, deploytool, home, env)
-            measure(cases, baseline, python, env, args.runs)
+            measure(cases, baseline, python, env, args.runs, home)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

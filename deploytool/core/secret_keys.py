@@ -48,6 +48,10 @@ class KeyInfo:
     problem: str | None  # why not
     in_store: dict[str, int]  # key id -> blocks encrypted with it
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: the `secret_key` of `store info -o json` (what `dataclasses.asdict` gives, without it)."""
+        return {"source": self.source, "key_id": self.key_id, "problem": self.problem, "in_store": dict(self.in_store)}
+
 
 def key_info(store: Store) -> KeyInfo:
     """Which key this host would use for the store, and which keys the store's secrets need (no decryption)."""
