@@ -40,7 +40,8 @@ declare -A PYTEST_ARGS=(
 )
 declare -A TESTS=(
   [jobvars]="tests/test_jobvars.py tests/test_jobvars_messages.py tests/test_pool_types.py"
-  [templating]="tests/test_templating.py tests/test_template_limits.py tests/test_template_estimates.py"
+  [templating]="tests/test_templating.py tests/test_template_limits.py tests/test_template_estimates.py
+    tests/test_template_errors.py"
   [scheduling]="tests/scheduling/test_scheduler.py tests/scheduling/test_catch_up.py tests/scheduling/test_schedule_items.py
     tests/scheduling/test_scheduler_edges.py tests/scheduling/test_refused_parameters.py tests/scheduling/test_cli.py"
   [runs]="tests/store/test_runs.py tests/store/test_slots_and_retries.py tests/store/test_contract.py tests/store/test_run_books.py"
