@@ -48,6 +48,30 @@ def noop() -> None:
     pass
 """
 
+# `python -c PROFILED OUT worker start ...`: the worker under cProfile with a per-thread CPU clock in every thread
+# (the loop, each job's watcher and output reader), all merged into one stats file OUT at the worker's exit.
+PROFILED = """
+import cProfile, pstats, sys, threading, time
+out, sys.argv = sys.argv[1], ["deploytool", *sys.argv[2:]]
+finished, run = [], threading.Thread.run
+def profiled(self):
+    profile = cProfile.Profile(time.thread_time)
+    profile.runcall(run, self)
+    finished.append(profile)  # only a thread's finished profile is merged: one still running is left out
+threading.Thread.run = profiled
+from deploytool.cli.entry import main
+profile = cProfile.Profile(time.thread_time)
+try:
+    code = profile.runcall(main)
+except SystemExit as exc:
+    code = exc.code
+stats = pstats.Stats(profile)
+for other in list(finished):
+    stats.add(other)
+stats.dump_stats(out)
+sys.exit(code)
+"""
+
 PROJECT = """pull:
   - set_working_directory:
       directory: {root}
@@ -65,6 +89,7 @@ class Burst:
     seconds: float  # queue commit -> last run's end
     cpu_seconds: float  # workers + their jobs over the burst
     peak_rss_mib: float  # workers + jobs, summed, at the peak
+    worker_cpu_seconds: float = 0.0  # the workers' own share of cpu_seconds (the rest: their jobs)
 
     @property
     def rate(self) -> float:
@@ -74,11 +99,15 @@ class Burst:
     def cpu_ms_per_run(self) -> float:
         return 1000 * self.cpu_seconds / self.runs
 
+    @property
+    def worker_ms_per_run(self) -> float:
+        return 1000 * self.worker_cpu_seconds / self.runs
 
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU of a process and of the children it has waited for, in seconds."""
+
+def _proc_cpu(pid: int, *, children: bool = True) -> float:
+    """User + system CPU of a process and (`children`) of the children it has waited for, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -126,15 +155,25 @@ def _cli(exe: Path, *args: str, env: dict[str, str], cwd: Path) -> None:
         raise BenchError(f"deploytool {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
 
 
-def burst(exe: Path, root: Path, env: dict[str, str], runs: int, workers: int, limit: int) -> Burst:
-    """Queue `runs` runs at once, with `workers` workers already polling; wait until every run has ended."""
+def burst(
+    exe: Path,
+    root: Path,
+    env: dict[str, str],
+    runs: int,
+    workers: int,
+    limit: int,
+    profile: tuple[Path, Path] | None = None,
+) -> Burst:
+    """Queue `runs` runs at once, with `workers` workers already polling; wait until every run has ended.
+    `profile`: (the install's python, the stats file): the workers run under cProfile (PROFILED)."""
     sys.path.insert(0, str(REPO_ROOT))
     from deploytool.models import FlowRun, RunState
     from deploytool.store import Store
 
+    start = [str(exe)] if profile is None else [str(profile[0]), "-c", PROFILED, str(profile[1])]
     procs = [
         subprocess.Popen(
-            [str(exe), "worker", "start", "--pool", "bench", "--limit", str(limit), "--name", f"bench-{i}"],
+            [*start, "worker", "start", "--pool", "bench", "--limit", str(limit), "--name", f"bench-{i}"],
             env=env,
             cwd=root,
             stdin=subprocess.DEVNULL,
@@ -153,6 +192,7 @@ def burst(exe: Path, root: Path, env: dict[str, str], runs: int, workers: int, l
             time.sleep(1.0)  # past start-up: the burst measures runs, not workers starting
             deployment = store.deployments.get_by_name("noop", "noop")
             cpu0 = sum(_proc_cpu(p.pid) for p in procs)
+            own0 = sum(_proc_cpu(p.pid, children=False) for p in procs)
             sampler = RssSampler([p.pid for p in procs])
             sampler.start()
             with store.transaction():
@@ -181,6 +221,7 @@ def burst(exe: Path, root: Path, env: dict[str, str], runs: int, workers: int, l
                     raise BenchError(f"{runs} runs did not complete within 600 s")
                 time.sleep(0.05)
             cpu = sum(_proc_cpu(p.pid) for p in procs) - cpu0
+            own = sum(_proc_cpu(p.pid, children=False) for p in procs) - own0
             sampler.stop.set()
             sampler.join()
             ends = [r.end_time for r in done if r.end_time is not None]
@@ -194,7 +235,7 @@ def burst(exe: Path, root: Path, env: dict[str, str], runs: int, workers: int, l
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return Burst(runs, workers, seconds, cpu, sampler.peak)
+    return Burst(runs, workers, seconds, cpu, sampler.peak, own)
 
 
 def floor(python: Path, runs: int, at_once: int) -> Burst:
@@ -220,6 +261,24 @@ def floor(python: Path, runs: int, at_once: int) -> Burst:
     return Burst(runs, 1, time.perf_counter() - start, cpu, peak * at_once / 1024)
 
 
+def _print_profile(path: Path, profiled: Burst) -> int:
+    """The profiled worker's busiest deploytool functions (cumulative thread CPU), per run."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    runs = profiled.runs
+    print(f"{runs} runs through one profiled worker: {profiled.worker_ms_per_run:.1f} ms of worker CPU per run")
+    print(f"(its jobs {profiled.cpu_ms_per_run - profiled.worker_ms_per_run:.1f} ms); profile: {path}")
+    rows = []
+    for (file, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "deploytool" in file and cumulative / runs >= 0.0002:
+            where = file[file.rindex("deploytool") :]
+            rows.append((cumulative, [f"{where}:{line} {name}", str(calls), f"{1000 * cumulative / runs:.2f}"]))
+    rows.sort(key=lambda row: -row[0])
+    print_table(["function", "calls", "cumulative ms per run"], [row for _, row in rows[:60]])
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=50, help="runs through one worker (default 50)")
@@ -228,6 +287,12 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=8, help="each worker's --limit (default 8)")
     parser.add_argument("--editable", action="store_true", help="the console script beside this interpreter")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="instead: one burst of --runs through one worker under cProfile (thread CPU), stats into FILE",
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     try:
@@ -245,6 +310,9 @@ def main() -> int:
             _cli(exe, "work-pool", "create", "bench", "--type", "process", env=env, cwd=root)
             _cli(exe, "deploy", "--all", env=env, cwd=root)
             burst(exe, root, env, 4, 1, args.limit)  # warm-up: page cache, bytecode
+            if args.profile is not None:
+                profiled = burst(exe, root, env, args.runs, 1, args.limit, (python, args.profile.absolute()))
+                return _print_profile(args.profile, profiled)
             one = burst(exe, root, env, args.runs, 1, args.limit)
             one_floor = floor(python, args.runs, args.limit)
             big = burst(exe, root, env, args.big, args.workers, args.limit) if args.big else None
@@ -259,11 +327,16 @@ def main() -> int:
     if big is not None:
         checks["rate_per_core_big"] = big.rate / cores >= RATE_TARGET / cores
     figures = {
-        "one_worker": vars(one) | {"rate": one.rate, "cpu_ms_per_run": one.cpu_ms_per_run},
+        "one_worker": vars(one)
+        | {"rate": one.rate, "cpu_ms_per_run": one.cpu_ms_per_run, "worker_ms_per_run": one.worker_ms_per_run},
         "one_worker_floor": vars(one_floor) | {"rate": one_floor.rate, "cpu_ms_per_run": one_floor.cpu_ms_per_run},
     }
     if big is not None and big_floor is not None:
-        figures["workers"] = vars(big) | {"rate": big.rate, "cpu_ms_per_run": big.cpu_ms_per_run}
+        figures["workers"] = vars(big) | {
+            "rate": big.rate,
+            "cpu_ms_per_run": big.cpu_ms_per_run,
+            "worker_ms_per_run": big.worker_ms_per_run,
+        }
         figures["workers_floor"] = vars(big_floor) | {
             "rate": big_floor.rate,
             "cpu_ms_per_run": big_floor.cpu_ms_per_run,
@@ -281,6 +354,7 @@ def main() -> int:
                 f"{one.seconds:.2f}",
                 f"{one.rate:.1f}",
                 f"{one.cpu_ms_per_run:.0f}",
+                f"{one.worker_ms_per_run:.0f}",
                 f"{one.peak_rss_mib:.0f}",
                 f">= {RATE_TARGET:g}/s, <= {CPU_TARGET_MS:g} ms",
                 verdict[checks["rate"] and checks["cpu_per_run"]],
@@ -293,6 +367,7 @@ def main() -> int:
                 "",
                 "",
                 "",
+                "",
             ],
         ]
         if big is not None and big_floor is not None:
@@ -302,6 +377,7 @@ def main() -> int:
                     f"{big.seconds:.2f}",
                     f"{big.rate:.1f} ({big.rate / cores:.1f}/core)",
                     f"{big.cpu_ms_per_run:.0f}",
+                    f"{big.worker_ms_per_run:.0f}",
                     f"{big.peak_rss_mib:.0f}",
                     f">= {RATE_TARGET / cores:g}/s per core",
                     verdict[checks["rate_per_core_big"]],
@@ -314,9 +390,12 @@ def main() -> int:
                     "",
                     "",
                     "",
+                    "",
                 ],
             ]
-        print_table(["measure", "seconds", "runs/s", "CPU ms/run", "peak RSS MiB", "target", "result"], rows)
+        print_table(
+            ["measure", "seconds", "runs/s", "CPU ms/run", "(worker)", "peak RSS MiB", "target", "result"], rows
+        )
     return 0 if all(checks.values()) else 1
 
 
