@@ -8,10 +8,13 @@ lines are in it.
 
 Stopping sends SIGTERM to everything that belongs to the job, waits the grace period, then sends SIGKILL.
 "Belongs" is: the process group and session the job was started in, and, on Linux, every descendant found
-through /proc when the job is stopped or ends, even one that moved to a session of its own (each is checked by
-its start time, so a reused pid is never signalled). The limit: a process that left the job's session *and* whose
-parent had already exited (a daemon that double-forked) cannot be found; Docker infrastructure, whose container
-is a cgroup, has no such gap.
+through /proc when the job is stopped or ends, even one that moved to a session of its own, and every process that
+carries the job's token in its environment (each is checked by its start time, so a reused pid is never
+signalled). A worker's infrastructure makes the worker a child subreaper (`adopt_orphans`), so nothing a job
+starts leaves the worker's tree, and a job's leftovers are looked for there instead of in the whole process table
+(deploytool.infra.proctree). The limit: a process that left the job's session, cleared its environment *and* whose
+parent had already exited cannot be told apart from another job's; Docker infrastructure, whose container is a
+cgroup, has no such gap.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
+from deploytool.infra import proctree
 from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, JobProcess, LineSink, layer_env
+from deploytool.infra.proctree import end_processes as end_processes
 from deploytool.infra.zygote import WarmStart
 from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
 
@@ -63,6 +68,7 @@ class ProcessHandle:
     outcome: JobOutcome | None = None
     token: str = ""  # this job's JOB_TOKEN_ENV value
     started: int = 0  # the main process's start time (clock ticks since boot; 0: unknown): its processes are younger
+    adopted: bool = False  # started by a subreaper: its processes are all found among the worker's descendants
     _tree: dict[int, int] = field(default_factory=dict)  # pid -> start time: the job's processes seen so far
 
     @property
@@ -74,11 +80,16 @@ class ProcessInfrastructure:
     """Runs jobs as local processes. Implements deploytool.infra.base.Infrastructure[ProcessHandle].
 
     A process job dies with its worker (deploytool.engine.orphan), so there is no `outliving` capability.
+
+    `adopt_orphans` (default: when built for a worker, with an `owner`) makes this process a child subreaper, so
+    that the processes a job leaves are found among its own descendants (deploytool.infra.proctree).
     """
 
-    def __init__(self, owner: JobOwner | None = None) -> None:
+    def __init__(self, owner: JobOwner | None = None, *, adopt_orphans: bool | None = None) -> None:
         self.owner = owner
         self.warm = WarmStart()
+        adopt = owner is not None if adopt_orphans is None else adopt_orphans
+        self.adopts = proctree.become_subreaper() if adopt else False
 
     @property
     def outliving(self) -> None:
@@ -119,11 +130,12 @@ class ProcessInfrastructure:
                 f"could not start {shlex.join(command)}: {exc.strerror or exc}",
                 hint="check the job configuration's `command` (default: this Python with -m deploytool.engine)",
             ) from None
+        proctree.job_started(popen.pid)
         reader = threading.Thread(
             target=_read_lines, args=(stdout, on_output), name=f"output-{job.run_id}", daemon=True
         )
         reader.start()
-        leader = _stat(popen.pid)  # not reaped before wait(): its /proc entry is there
+        leader = proctree.stat(popen.pid)  # not reaped before wait(): its /proc entry is there
         return ProcessHandle(
             run_id=job.run_id,
             popen=popen,
@@ -131,6 +143,7 @@ class ProcessInfrastructure:
             reader=reader,
             token=token,
             started=leader.start if leader is not None else 0,
+            adopted=self.adopts,
         )
 
     def poll(self, handle: ProcessHandle) -> int | None:
@@ -173,11 +186,15 @@ class ProcessInfrastructure:
 
     def _finish(self, handle: ProcessHandle) -> JobOutcome:
         # The main process has exited. Whatever else of the job is still running would outlive the run: kill it.
+        proctree.job_ended(handle.pid)
         _remember_tree(handle)
         leftovers = _living(handle)
         if leftovers:
             _signal_tree(handle, signal.SIGKILL)
             _wait_gone(handle, 2.0)
+        for pid, start in handle._tree.items():  # those that ended as this process's zombies (it adopted them)
+            if pid != handle.pid:
+                proctree.reap(pid, start)
         # The reader ends at end-of-file; a process that escaped the kill may still hold the pipe open.
         handle.reader.join(OUTPUT_DRAIN_SECONDS)
         if handle.reader.is_alive():
@@ -249,46 +266,20 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40]
 
 
-class _Proc(NamedTuple):
-    ppid: int
-    pgrp: int
-    session: int
-    state: str
-    start: int
-
-
-def _stat(pid: int) -> _Proc | None:
-    # Plain open() of a str path: this runs for every process on the machine at the end of every job.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:  # noqa: PTH123
-            text = fh.read()
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
-    fields = text[text.rindex(b")") + 2 :].split()
-    return _Proc(int(fields[1]), int(fields[2]), int(fields[3]), fields[0].decode("ascii", "replace"), int(fields[19]))
-
-
-def _process_table() -> dict[int, _Proc]:
-    table = {}
-    with contextlib.suppress(OSError):
-        for name in os.listdir("/proc"):  # noqa: PTH208
-            if name.isdigit() and (proc := _stat(int(name))) is not None:
-                table[int(name)] = proc
-    return table
-
-
 def _remember_tree(handle: ProcessHandle) -> None:
     # Members of the job's session or group, plus all their descendants: a child that called setsid() is
     # still found through its parent. Remembered with their start times, because after the parent exits the
     # child is re-parented and only this record still links it to the job.
-    table = _process_table()
+    if handle.adopted:
+        table = proctree.adopted_table(handle.pid if handle.popen.returncode is None else None)
+    else:
+        table = proctree.process_table()
     if not table:
         return  # no /proc (not Linux): the process group is all we can reach
     leader = handle.pid
     members = {pid for pid, p in table.items() if p.session == leader or p.pgrp == leader}
     if handle.token:  # a double-forked daemon keeps the job's environment (and started after the job did)
-        members |= set(_carrying(f"{JOB_TOKEN_ENV}={handle.token}", table, since=handle.started))
+        members |= set(proctree.carrying(f"{JOB_TOKEN_ENV}={handle.token}", table, since=handle.started))
     members |= {pid for pid in handle._tree if pid in table and table[pid].start == handle._tree[pid]}
     children: dict[int, list[int]] = {}
     for pid, p in table.items():
@@ -302,14 +293,9 @@ def _remember_tree(handle: ProcessHandle) -> None:
             pending.extend(c for c in children.get(pid, []) if c not in handle._tree)
 
 
-def _is_same_living(pid: int, start: int) -> bool:
-    proc = _stat(pid)
-    return proc is not None and proc.start == start and proc.state not in ("Z", "X")
-
-
 def _living(handle: ProcessHandle) -> list[int]:
     """The job's remembered processes that are still running (zombies count as gone), its main one excluded."""
-    return [pid for pid, start in handle._tree.items() if pid != handle.pid and _is_same_living(pid, start)]
+    return [pid for pid, start in handle._tree.items() if pid != handle.pid and proctree.is_same_living(pid, start)]
 
 
 def _signal_tree(handle: ProcessHandle, sig: signal.Signals) -> None:
@@ -323,7 +309,7 @@ def _signal_tree(handle: ProcessHandle, sig: signal.Signals) -> None:
             if handle.popen.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-        elif _is_same_living(pid, start):
+        elif proctree.is_same_living(pid, start):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
 
@@ -337,44 +323,4 @@ def _wait_gone(handle: ProcessHandle, timeout: float) -> None:
 def run_processes(run_id: str) -> dict[int, int]:
     """pid -> start time of every live process on this machine whose environment names this run
     (`DEPLOYTOOL_RUN_ID`, which every process of a job inherits unless it clears its environment)."""
-    return _carrying(f"{RUN_ID_ENV}={run_id}", None)
-
-
-def _carrying(variable: str, table: dict[int, _Proc] | None, since: int = 0) -> dict[int, int]:
-    """The processes whose environment holds `variable` (NAME=VALUE); only those started at `since` or later
-    (clock ticks since boot) are read: a process inherits its environment, so it is younger than its source."""
-    marker = variable.encode()
-    found = {}
-    for pid, proc in (table if table is not None else _process_table()).items():
-        if pid != os.getpid() and proc.state not in ("Z", "X") and proc.start >= since:
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/environ", "rb") as fh:  # noqa: PTH123
-                if marker in fh.read().split(b"\0"):
-                    found[pid] = proc.start
-    return found
-
-
-def end_processes(found: dict[int, int], grace_seconds: float) -> int:
-    """End what is left on this machine of a run whose job nobody watches any more (its worker died): SIGTERM
-    the processes `found` (pid -> start time, from `run_processes` at the moment the run was recovered, so that a
-    later attempt of the run is never touched) and their descendants, up to `grace_seconds` for them to exit,
-    then SIGKILL. Returns how many there were."""
-    found = dict(found)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        table = _process_table()
-        pending = list(found)
-        while pending:  # descendants of the leftovers (started since) belong to them
-            parent = pending.pop()
-            for pid, proc in table.items():
-                if proc.ppid == parent and pid not in found:
-                    found[pid] = proc.start
-                    pending.append(pid)
-        for pid, start in found.items():
-            if _is_same_living(pid, start):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-        deadline = time.monotonic() + grace_seconds
-        while sig is signal.SIGTERM and time.monotonic() < deadline:
-            if not any(_is_same_living(pid, start) for pid, start in found.items()):
-                return len(found)
-            time.sleep(_POLL_INTERVAL)
-    return len(found)
+    return proctree.carrying(f"{RUN_ID_ENV}={run_id}", None)

@@ -14,10 +14,27 @@ import pytest
 from deploytool.engine.events import parse_line
 from deploytool.engine.spec import RunSpec
 from deploytool.errors import InfraError
+from deploytool.infra import proctree
 from deploytool.infra.base import Job
 from deploytool.infra.process import ProcessInfrastructure
 
-INFRA = ProcessInfrastructure()
+INFRA = ProcessInfrastructure()  # looks for a job's leftovers in the whole process table
+
+
+@pytest.fixture
+def adopting() -> ProcessInfrastructure:
+    """A worker's way: this test process becomes a child subreaper and finds a job's leftovers among its own
+    descendants (deploytool.infra.proctree)."""
+    infra = ProcessInfrastructure(adopt_orphans=True)
+    if not infra.adopts:
+        pytest.skip("this system cannot make a process a child subreaper with /proc/PID/task/TID/children")
+    return infra
+
+
+@pytest.fixture(params=["process table", "adopting"])
+def infra(request: pytest.FixtureRequest) -> ProcessInfrastructure:
+    """Both ways of finding a job's processes: the whole process table, and among a subreaper's descendants."""
+    return INFRA if request.param == "process table" else request.getfixturevalue("adopting")
 
 
 class Lines:
@@ -174,29 +191,29 @@ def main(pid_file: str):
 """
 
 
-def test_stop_ends_the_whole_tree_of_a_flow_that_ignores_sigterm(tmp_path: Path) -> None:
+def test_stop_ends_the_whole_tree_of_a_flow_that_ignores_sigterm(tmp_path: Path, infra: ProcessInfrastructure) -> None:
     (tmp_path / "flows.py").write_text(STUBBORN_FLOW)
     pid_file = tmp_path / "pids"
     spec = RunSpec("r5", "main", "dep", "flows.py:main", parameters={"pid_file": str(pid_file)})
-    handle = INFRA.start(Job("r5", {"working_dir": str(tmp_path)}, env=spec.to_env()), Lines())
+    handle = infra.start(Job("r5", {"working_dir": str(tmp_path)}, env=spec.to_env()), Lines())
     try:
         wait_for(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 5)
         pids = [int(p) for p in pid_file.read_text().split()]
         assert all(alive(pid) for pid in pids)
     finally:
-        outcome = INFRA.stop(handle, grace_seconds=0.5)
+        outcome = infra.stop(handle, grace_seconds=0.5)
     assert outcome.stopped and outcome.killed and outcome.exit_code == -9
     assert [pid for pid in pids if alive(pid)] == []
 
 
-def test_processes_left_behind_by_a_finished_job_are_killed() -> None:
+def test_processes_left_behind_by_a_finished_job_are_killed(infra: ProcessInfrastructure) -> None:
     code = """
         import subprocess
         child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL)
         print(child.pid, flush=True)
     """
     out = Lines()
-    outcome = INFRA.wait(INFRA.start(Job("r6", {"command": python(code)}), out), timeout=20)
+    outcome = infra.wait(infra.start(Job("r6", {"command": python(code)}), out), timeout=20)
     assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 1
     assert "1 process(es) it left running were killed" in outcome.describe()
     assert not alive(int(out.lines[0]))
@@ -210,7 +227,7 @@ def test_a_command_that_cannot_start_is_an_infra_error(tmp_path: Path) -> None:
         INFRA.start(Job("r8", {"working_dir": str(tmp_path / "missing")}), Lines())
 
 
-def test_a_daemon_that_left_the_job_s_session_is_killed_with_the_job() -> None:
+def test_a_daemon_that_left_the_job_s_session_is_killed_with_the_job(infra: ProcessInfrastructure) -> None:
     """Found by the job's token in its environment: it is neither in the job's session nor its descendant."""
     code = """
         import os, sys, time
@@ -225,25 +242,69 @@ def test_a_daemon_that_left_the_job_s_session_is_killed_with_the_job() -> None:
         os.wait()
     """
     out = Lines()
-    outcome = INFRA.wait(INFRA.start(Job("r7", {"command": python(code)}), out), timeout=20)
+    outcome = infra.wait(infra.start(Job("r7", {"command": python(code)}), out), timeout=20)
     assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 1, out.lines
     wait_for(lambda: not alive(int(out.lines[0])))
 
 
-def test_the_end_of_a_job_reads_no_environment_of_processes_older_than_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Finding a job's processes by its token reads only processes started since the job (a machine's other
-    processes cannot carry it): at every job's end, not the environment of every process on the machine."""
-    from deploytool.infra import process
-
+def _recording_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every /proc path deploytool.infra.proctree opens or lists from now on."""
     read: list[str] = []
+    listdir = os.listdir
 
     def recording_open(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         read.append(str(path))
         return open(path, *args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(process, "open", recording_open, raising=False)
+    def recording_listdir(path: str) -> list[str]:
+        read.append(f"{path}/")
+        return listdir(path)
+
+    monkeypatch.setattr(proctree, "open", recording_open, raising=False)
+    monkeypatch.setattr(proctree.os, "listdir", recording_listdir)
+    return read
+
+
+def test_the_end_of_a_job_reads_no_environment_of_processes_older_than_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding a job's processes by its token reads only processes started since the job (a machine's other
+    processes cannot carry it): at every job's end, not the environment of every process on the machine."""
+    read = _recording_reads(monkeypatch)
     outcome = INFRA.wait(INFRA.start(Job("r8", {"command": python("pass")}), Lines()), timeout=20)
     assert outcome is not None and outcome.exit_code == 0
-    assert any(path.endswith("/stat") for path in read)  # the process table was read
+    assert "/proc/" in read and any(path.endswith("/stat") for path in read)  # the process table was read
     environs = [path for path in read if path.endswith("/environ")]
     assert "/proc/1/environ" not in environs and f"/proc/{os.getpid()}/environ" not in environs
+
+
+def test_a_subreaper_finds_a_job_s_leftovers_without_reading_the_process_table(
+    adopting: ProcessInfrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker adopts what its jobs leave (it is a child subreaper): at the end of a job, it reads its own
+    children, not every process of the machine; a job that left a process still has it found and killed."""
+    handle = adopting.start(Job("r9", {"command": python("pass")}), Lines())
+    read = _recording_reads(monkeypatch)
+    outcome = adopting.wait(handle, timeout=20)
+    assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 0
+    assert read[0] == f"/proc/{os.getpid()}/task/{os.getpid()}/children"  # the orphans this process adopted
+    assert "/proc/" not in read  # the process table is not listed (other children of this test process may be)
+    assert "/proc/1/stat" not in read and not any(path.endswith("/environ") for path in read)
+
+
+def test_a_subreaper_leaves_no_zombie_of_what_it_killed(adopting: ProcessInfrastructure) -> None:
+    """The worker reaps the leftovers it adopted and killed: nothing of the job stays, not even a zombie."""
+    code = """
+        import os, subprocess, sys, time
+        if os.fork() == 0:  # a child that outlives the job's main process, and so is adopted by the worker
+            child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL)
+            print(os.getpid(), child.pid, flush=True)
+            sys.stdout.close()
+            os.close(1)
+            time.sleep(60)
+        time.sleep(0.5)
+    """
+    out = Lines()
+    outcome = adopting.wait(adopting.start(Job("r10", {"command": python(code)}), out), timeout=20)
+    assert outcome is not None and outcome.exit_code == 0 and outcome.leftovers == 2, out.lines
+    adopted, grandchild = (int(pid) for pid in out.lines[0].split())
+    wait_for(lambda: not Path(f"/proc/{adopted}").exists())  # killed and reaped by this (subreaper) process
+    assert not alive(grandchild)
