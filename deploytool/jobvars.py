@@ -216,6 +216,13 @@ def render_job_configuration(
     renders what the values themselves hold (secrets, run-time values) with `context`. A literal `env`
     mapping in job_configuration sits under the `env` variable; env entries whose value is None are removed.
     """
+    substituted = substitute_job_variables(base_job_template, variables)
+    return resolve_job_configuration(base_job_template, variables, substituted, context)
+
+
+def substitute_job_variables(base_job_template: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Pass 1 of `render_job_configuration`: a function of the template and the variables alone (a worker keeps
+    it for the next run of the same deployment: deploytool.worker.jobconfig)."""
     jc = base_job_template.get("job_configuration") or {}
     props = _properties(base_job_template)
     names: dict[str, Any] = dict.fromkeys(props) | dict(variables)
@@ -228,14 +235,51 @@ def render_job_configuration(
                 "give it a default in the pool's base job template, or set it in job_variables",
             )
     substitute = TemplateContext(names=names, keep=frozenset(NAMESPACES), escape=False)
-    config: dict[str, Any] = render_tree(jc, substitute, "job_configuration")
-    config = render_tree(config, context or TemplateContext(), "job_configuration")
+    substituted: dict[str, Any] = render_tree(jc, substitute, "job_configuration")
+    return substituted
+
+
+def resolve_job_configuration(
+    base_job_template: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    substituted: Mapping[str, Any],
+    context: TemplateContext | None = None,
+    *,
+    static: bool = False,
+) -> dict[str, Any]:
+    """Pass 2 of `render_job_configuration`, over pass 1's result (`substituted`, left as it is). `static`: the
+    caller knows that neither `substituted` nor `variables["env"]` holds a placeholder (`is_static`), so there
+    is nothing to render: the same result, built by copying."""
+    jc = base_job_template.get("job_configuration") or {}
+    ctx = context or TemplateContext()
+    config: dict[str, Any] = copy_tree(substituted) if static else render_tree(substituted, ctx, "job_configuration")
     literal_env, env_var = jc.get("env"), config.get("env")
     if isinstance(literal_env, Mapping) and isinstance(variables.get("env"), Mapping):
-        env_var = {**(env_var or {}), **render_tree(variables["env"], context or TemplateContext(), "env")}
+        env = copy_tree(variables["env"]) if static else render_tree(variables["env"], ctx, "env")
+        env_var = {**(env_var or {}), **env}
     if isinstance(env_var, Mapping):
         config["env"] = {k: v for k, v in env_var.items() if v is not None}
     return config
+
+
+def is_static(obj: Any) -> bool:
+    """True when no string in `obj`, key or value, holds a placeholder: rendering it only copies it."""
+    if isinstance(obj, str):
+        return not has_placeholders(obj)
+    if isinstance(obj, Mapping):
+        return all((not isinstance(k, str) or is_static(k)) and is_static(v) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return all(is_static(v) for v in obj)
+    return True
+
+
+def copy_tree(obj: Any) -> Any:
+    """What `render_tree` gives for a static tree: new dicts and lists (tuples become lists), the rest as is."""
+    if isinstance(obj, Mapping):
+        return {k: copy_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [copy_tree(v) for v in obj]
+    return obj
 
 
 def explain(

@@ -21,12 +21,19 @@ from deploytool import pooltypes
 from deploytool.engine.spec import RunSpec, RunSpecError
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.infra.base import Job
-from deploytool.jobvars import job_variable_layers, merge_layers, render_job_configuration
+from deploytool.jobvars import (
+    copy_tree,
+    job_variable_layers,
+    merge_layers,
+    render_job_configuration,
+    resolve_job_configuration,
+)
 from deploytool.models import Block, Deployment, FlowRun, WorkPool
 from deploytool.secretbox import SecretKeyError
 from deploytool.store import Store
-from deploytool.templating import Phase, TemplateContext, find_refs, render_tree
+from deploytool.templating import Phase, TemplateContext, render_tree
 from deploytool.templating.context import leaf_strings
+from deploytool.worker.jobconfig import JobTemplates, block_refs
 
 
 class LaunchError(DeploytoolError):
@@ -43,15 +50,26 @@ class Prepared:
     stream_output: bool
 
 
-def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, environ: Mapping[str, str]) -> Prepared:
-    """Build the job of a claimed run. LaunchError, with a message for the run's log, when it cannot be built."""
+def prepare(
+    store: Store,
+    run: FlowRun,
+    pool: WorkPool,
+    *,
+    worker_name: str,
+    environ: Mapping[str, str],
+    cache: JobTemplates | None = None,
+) -> Prepared:
+    """Build the job of a claimed run. LaunchError, with a message for the run's log, when it cannot be built.
+    `cache`: what earlier runs of the same template and job variables worked out (a worker keeps one)."""
     deployment = _deployment(store, run)
     template = pool.base_job_template
     layers = job_variable_layers(template, deployment.job_variables, run.job_variables)
     variables, _ = merge_layers(layers)
     pull_steps = deployment.pull_steps or []
+    fixed = cache.fixed(template, variables, pull_steps) if cache is not None else None
+    wanted = fixed.blocks if fixed is not None else block_refs(template, variables, pull_steps)
     try:
-        blocks = _blocks(store, [template.get("job_configuration") or {}, variables, pull_steps])
+        blocks = _blocks(store, wanted)
         secret_blocks = _secret_values(store)
     except SecretKeyError as exc:  # decrypting a block's secrets: its name, what is wrong, what to do
         raise LaunchError(str(exc)) from None
@@ -61,8 +79,16 @@ def prepare(store: Store, run: FlowRun, pool: WorkPool, *, worker_name: str, env
         context = TemplateContext.for_phase(
             Phase.RUN, env=dict(environ), variables=stored_variables, blocks=blocks, runtime=runtime
         )
-        configuration = render_job_configuration(template, variables, context)
-        steps = _render_pull_steps(pull_steps, context)
+        if cache is None or fixed is None:
+            configuration = render_job_configuration(template, variables, context)
+            steps = _render_pull_steps(pull_steps, context)
+        else:
+            fixed = cache.substituted(fixed, template, variables)
+            assert fixed.substituted is not None
+            configuration = resolve_job_configuration(
+                template, variables, fixed.substituted, context, static=fixed.static
+            )
+            steps = _render_pull_steps(pull_steps, context, static=fixed.steps_static)
     except DeploytoolError as exc:
         raise LaunchError(f"the job configuration could not be rendered: {exc}") from None
     secrets = frozenset(secret_strings(blocks.values())) | frozenset(leaf_strings(list(secret_blocks.values())))
@@ -136,13 +162,8 @@ def runtime_values(run: FlowRun, deployment: Deployment, pool: WorkPool, worker_
     }
 
 
-def _blocks(store: Store, trees: Iterable[Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
-    """The blocks the trees refer to, by (type, name). A missing one is left out: rendering then says which."""
-    wanted: set[tuple[str, str]] = set()
-    for tree in trees:
-        for ref in find_refs(tree):
-            if ref.namespace == "prefect.blocks" and len(ref.parts) >= 4:
-                wanted.add((str(ref.parts[2]), str(ref.parts[3])))
+def _blocks(store: Store, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The blocks `wanted` (type, name), read. A missing one is left out: rendering then says which."""
     found: dict[tuple[str, str], Mapping[str, Any]] = {}
     for btype, bname in sorted(wanted):
         try:
@@ -184,10 +205,15 @@ def secret_strings(blocks: Iterable[Mapping[str, Any]]) -> set[str]:
     return found
 
 
-def _render_pull_steps(steps: list[dict[str, Any]], context: TemplateContext) -> list[dict[str, Any]]:
-    """Resolve the pull steps' inputs, keeping `{{ <pull step id>.<key> }}` for the engine to fill in."""
+def _render_pull_steps(
+    steps: list[dict[str, Any]], context: TemplateContext, *, static: bool = False
+) -> list[dict[str, Any]]:
+    """Resolve the pull steps' inputs, keeping `{{ <pull step id>.<key> }}` for the engine to fill in.
+    `static`: no input holds a placeholder (jobvars.is_static), so they are copied as rendering would."""
     if not steps:
         return []
+    if static:
+        return [{**step, "inputs": copy_tree(step.get("inputs") or {})} for step in steps]
     ids = frozenset(str(s["id"]) for s in steps if isinstance(s, Mapping) and s.get("id"))
     keep = TemplateContext(
         env=context.env,

@@ -24,6 +24,7 @@ from deploytool.scheduling import SCHEDULE_EVERY_SECONDS, schedule_runs
 from deploytool.store import Store
 from deploytool.worker.cleanup import Sweeper, release_job
 from deploytool.worker.health import InfraHealth, warn_idle_setup
+from deploytool.worker.jobconfig import JobTemplates
 from deploytool.worker.jobs import CANCEL, LOST, SHUTDOWN, TIMEOUT
 from deploytool.worker.launch import LaunchError, Prepared, prepare, worker_environ
 from deploytool.worker.leases import LeaseKeeper
@@ -65,6 +66,7 @@ class Worker:
         self._next_heartbeat: datetime | None = None
         self._next_schedule: datetime | None = None
         self._environ = worker_environ()
+        self.templates = JobTemplates()  # what runs of one deployment share, worked out once (worker.jobconfig)
         self.leases = LeaseKeeper(store, options, self.pool.name)
         self.reconciler = Reconciler(self)  # docker containers outlive a worker: see deploytool.worker.reconcile
         self.sweeper = Sweeper(store, self.infra, self.pool.name)  # removes kept containers in time (worker.cleanup)
@@ -90,7 +92,7 @@ class Worker:
 
     def prepare_job(self, run: FlowRun) -> Prepared:
         """The run's job as it is prepared at launch (deploytool.worker.launch.prepare)."""
-        return prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ)
+        return prepare(self.store, run, self.pool, worker_name=self.name, environ=self._environ, cache=self.templates)
 
     # --- the loop ---------------------------------------------------------------------------------------
 
