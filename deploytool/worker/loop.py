@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, StoreUnavailableError
@@ -34,7 +36,7 @@ from deploytool.worker.outage import StoreOutage, lost_run
 from deploytool.worker.output import RunOutput, write_outputs
 from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
-from deploytool.worker.recording import record_state
+from deploytool.worker.recording import StateWrite
 from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
 log = logging.getLogger("deploytool.worker")
@@ -157,8 +159,10 @@ class Worker:
         if self.active:
             self._check_owned()
             self._check_deadlines(now)
-        self._flush()
-        self._record_job_ids()
+        ids = [(a, a.info.infrastructure_id) for a in self.active.values() if a.info and not a.info_recorded]
+        self._flush(also=partial(self._record_job_ids, ids) if ids else None)  # the lines and job ids of a pass
+        for active, _ in ids:
+            active.info_recorded = True  # committed (a failed write is tried again by the next pass)
         self._reap(now if clock_given else self.store.now())  # writing a flood of log lines can take seconds
         self.sweeper.tick(now)
         if self.claiming:
@@ -262,12 +266,10 @@ class Worker:
         else:
             log.info("worker %s: %s: stopping", self.name, reason)
 
-    def _record_job_ids(self) -> None:
-        """Store each started job's infrastructure id (pid, container id) on its run, once."""
-        for active in self.active.values():
-            if active.info is not None and not active.info_recorded:
-                active.info_recorded = True
-                self.store.runs.set_infrastructure_id(active.run.id, self.name, active.info.infrastructure_id)
+    def _record_job_ids(self, started: list[tuple[StartingRun, str]]) -> None:
+        """Store each started job's infrastructure id (pid, container id) on its run, once (in a transaction)."""
+        for active, job_id in started:
+            self.store.runs.set_infrastructure_id(active.run.id, self.name, job_id)
 
     # --- outcomes ------------------------------------------------------------------------------------------
 
@@ -275,46 +277,42 @@ class Worker:
         # A job leaves `active` once its logs and outcome are stored (store away: deploytool.worker.outage).
         for run_id in [r for r, a in self.active.items() if a.done]:
             active = self.active[run_id]
-            self._flush([active.output])
             job_id = active.info.infrastructure_id if active.info is not None else None
             if active.stop_reason == LOST:
+                self._flush([active.output])
                 log.warning("run %s: job gone; the run's state belongs to whoever recovered it", run_id)
                 del self.active[run_id]
                 release_job(self.infra, job_id, None)
             else:
                 (state, message), exit_code = job_state(active, self.name), active.outcome and active.outcome.exit_code
+                message, attempt = active.output.redact(message), active.run.attempt
+                final = StateWrite(self.store, self.name, run_id, state, message, now=active.ended or now,
+                                   exit_code=exit_code, attempt=attempt)  # fmt: skip
+                self._flush([active.output], also=final)  # its last lines and its outcome: one transaction
                 del self.active[run_id]
-                try:
-                    message, attempt = active.output.redact(message), active.run.attempt
-                    self.record(run_id, state, message, now=active.ended or now, exit_code=exit_code, attempt=attempt)
-                except StoreUnavailableError:
-                    self.active[run_id] = active
-                    raise
+                self._recorded(final)
                 release_job(self.infra, job_id, state)  # only now: its outcome and logs are in the store
             self.finished += 1
 
-    def record(
-        self,
-        run_id: str,
-        state: RunState,
-        message: str,
-        *,
-        now: datetime | None = None,
-        attempt: int | None = None,
-        **fields: Any,
-    ) -> bool:
+    def record(self, run_id: str, state: RunState, message: str, *, now: datetime | None = None,
+               attempt: int | None = None, **fields: Any) -> bool:  # fmt: skip
         """Record a state of a run this worker holds (at `attempt`, if given), with its crash retry; False if it
         no longer holds it (the outcome recorded meanwhile stays). StoreUnavailableError: try again later."""
-        now = now or self.store.now()
-        recorded = record_state(self.store, self.name, run_id, state, message, now=now, attempt=attempt, **fields)
-        if recorded is None:
+        final = StateWrite(self.store, self.name, run_id, state, message, now=now or self.store.now(), attempt=attempt,
+                           **fields)  # fmt: skip
+        final()
+        return self._recorded(final)
+
+    def _recorded(self, final: StateWrite) -> bool:
+        """Log and report a state write that committed; False if the run was no longer this worker's."""
+        if final.result is None:
             return False
-        run, retried = recorded
-        log.info("run %s: %s (%s)", run_id, state, message)
+        run, retried = final.result
+        log.info("run %s: %s (%s)", final.run_id, final.state, final.message)
         self.observer.recorded(run)
         self.observer.active(len(self.active))
         if retried is not None:
-            log.warning("run %s: %s", run_id, retried.state_message)
+            log.warning("run %s: %s", final.run_id, retried.state_message)
         return True
 
     # --- scheduling, claiming and launching ----------------------------------------------------------------
@@ -389,8 +387,10 @@ class Worker:
 
     # --- logs and sleeping ---------------------------------------------------------------------------------
 
-    def _flush(self, outputs: list[RunOutput] | None = None) -> None:
-        write_outputs(self.store, outputs if outputs is not None else [a.output for a in self.active.values()])
+    def _flush(self, outputs: list[RunOutput] | None = None, also: Callable[[], None] | None = None) -> None:
+        write_outputs(
+            self.store, outputs if outputs is not None else [a.output for a in self.active.values()], also=also
+        )
 
     def pause(self) -> float:
         """The next pause between passes (deploytool.worker.pacing)."""

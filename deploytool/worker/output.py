@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,15 +148,18 @@ class RunOutput:
         self._task_runs[task_run_id] = known
 
 
-def write_outputs(store: Store, outputs: Sequence[RunOutput]) -> None:
-    """Write the runs' unstored lines and task runs in one transaction; only once it committed are they
-    forgotten (and echoed, for a run that streams its output): a failed write leaves them for the next pass."""
+def write_outputs(store: Store, outputs: Sequence[RunOutput], *, also: Callable[[], None] | None = None) -> None:
+    """Write the runs' unstored lines and task runs in one transaction, with `also` (other writes of the same
+    pass: they commit together, or none does); only once it committed are the lines forgotten (and echoed, for a
+    run that streams its output): a failed write leaves them for the next pass."""
     batches = [(o, written) for o in outputs if (written := o.take()) is not None]
-    if not batches:
+    if not batches and also is None:
         return
     with store.transaction():
         for o, written in batches:
             o.write(store, written)
+        if also is not None:
+            also()
     for o, written in batches:
         o.stored(written)
         if o.echo:

@@ -52,3 +52,18 @@ def record_state(
         log.warning("run %s: could not record %s: %s", run_id, state, exc)
         return None
     return run, retried
+
+
+class StateWrite:
+    """`record_state` as a write to run later, e.g. inside the transaction that stores the run's last log lines
+    (`write_outputs(..., also=...)`: its lines and its outcome commit together). `result` is record_state's."""
+
+    def __init__(
+        self, store: Store, worker_name: str, run_id: str, state: RunState, message: str, **fields: Any
+    ) -> None:
+        self.store, self.worker_name, self.run_id, self.state, self.message = store, worker_name, run_id, state, message
+        self.fields = fields
+        self.result: tuple[FlowRun, FlowRun | None] | None = None
+
+    def __call__(self) -> None:
+        self.result = record_state(self.store, self.worker_name, self.run_id, self.state, self.message, **self.fields)
