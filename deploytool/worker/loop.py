@@ -160,7 +160,8 @@ class Worker:
             self._check_owned()
             self._check_deadlines(now)
         ids = [(a, a.info.infrastructure_id) for a in self.active.values() if a.info and not a.info_recorded]
-        self._flush(also=partial(self._record_job_ids, ids) if ids else None)  # the lines and job ids of a pass
+        running = [a.output for a in self.active.values() if not a.done]  # an ended run's go with its outcome
+        self._flush(running, also=partial(self._record_job_ids, ids) if ids else None)  # one write per pass
         for active, _ in ids:
             active.info_recorded = True  # committed (a failed write is tried again by the next pass)
         self._reap(now if clock_given else self.store.now())  # writing a flood of log lines can take seconds
@@ -284,10 +285,9 @@ class Worker:
                 del self.active[run_id]
                 release_job(self.infra, job_id, None)
             else:
-                (state, message), exit_code = job_state(active, self.name), active.outcome and active.outcome.exit_code
-                message, attempt = active.output.redact(message), active.run.attempt
-                final = StateWrite(self.store, self.name, run_id, state, message, now=active.ended or now,
-                                   exit_code=exit_code, attempt=attempt)  # fmt: skip
+                (state, message), code = job_state(active, self.name), active.outcome and active.outcome.exit_code
+                final = StateWrite(self.store, self.name, run_id, state, active.output.redact(message),
+                                   now=active.ended or now, exit_code=code, attempt=active.run.attempt)  # fmt: skip
                 self._flush([active.output], also=final)  # its last lines and its outcome: one transaction
                 del self.active[run_id]
                 self._recorded(final)
