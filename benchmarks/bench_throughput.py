@@ -1,7 +1,7 @@
 """Throughput of process workers, side by side with the floor: starting that many bare interpreters (issue 17, item 3).
 
     .venv/bin/python benchmarks/bench_throughput.py [--runs 50] [--big 500] [--workers 3] [--limit 8] [--json]
-                                                    [--editable]
+                                                    [--editable] [--warm] [--profile FILE]
 
 deploytool is installed from a wheel into a fresh virtual environment (benchlib.make_install; `--editable`: the
 console script beside this interpreter), in a throw-away DEPLOYTOOL_HOME, with a project as users have one: a
@@ -9,10 +9,10 @@ trivial flow and a `set_working_directory` pull step. Measured:
 
 - `--runs` trivial runs through ONE process worker (`--limit` at once): queued in one transaction, the time
   from that commit to the last run's end (the store's own end times: no polling grid), runs/s, and the CPU of
-  the worker and its jobs together per run (/proc: the worker's user+system time plus its reaped children's,
-  over the burst);
+  the worker and its jobs together per run (/proc: the worker's user+system time plus its reaped children's and
+  its live children's, such as a warm-start zygote, over the burst), and the worker's own share;
 - `--big` runs across `--workers` workers: the same figures, and runs/s per core;
-- the peak resident memory of the workers and their jobs together (sampled every 10 ms);
+- the peak resident memory of the workers and their jobs together (sampled every 50 ms);
 - the floor: the same number of `python -c pass` in the same environment, `--limit` x workers at once (exact:
   os.wait4), with their CPU.
 
@@ -23,6 +23,7 @@ per core. Exit status: 0 when every target is met, 1 when one is missed, 2 when 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -78,7 +79,7 @@ PROJECT = """pull:
 deployments:
   - name: noop
     entrypoint: flow.py:noop
-    work_pool: {{name: bench}}
+    work_pool: {{name: bench, job_variables: {{warm_start: {warm}}}}}
 """
 
 
@@ -105,9 +106,16 @@ class Burst:
 
 
 def _proc_cpu(pid: int, *, children: bool = True) -> float:
-    """User + system CPU of a process and (`children`) of the children it has waited for, in seconds."""
+    """User + system CPU of a process and (`children`) of the children it has waited for, in seconds; with
+    `children`, also all of the CPU of its live children (a warm-start zygote: the runs it forked and reaped)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+    total = sum(int(x) for x in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+    if children:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    total += _proc_cpu(int(child))
+    return total
 
 
 def _tree_rss_mib(roots: list[int]) -> float:
@@ -286,6 +294,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=8, help="each worker's --limit (default 8)")
     parser.add_argument("--editable", action="store_true", help="the console script beside this interpreter")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--warm", action="store_true", help="runs start warm (job variable warm_start: true)")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -303,7 +312,7 @@ def main() -> int:
                 install = make_install(root)
                 exe, python = install.deploytool, install.python
             (root / "flow.py").write_text(FLOW)
-            (root / "deploy.yaml").write_text(PROJECT.format(root=root))
+            (root / "deploy.yaml").write_text(PROJECT.format(root=root, warm="true" if args.warm else "false"))
             env = {**os.environ, "DEPLOYTOOL_HOME": str(root / "home")}
             env.pop("DEPLOYTOOL_DEBUG", None)
             _cli(exe, "work-pool", "create", "bench", "--type", "process", env=env, cwd=root)
@@ -343,7 +352,8 @@ def main() -> int:
     if args.json:
         print(json.dumps({"machine": machine(), "figures": figures, "passed": checks}, indent=2))
     else:
-        print(f"deploytool process workers, trivial runs with a set_working_directory pull step; {cores} cores")
+        start = "warm (warm_start: true)" if args.warm else "cold"
+        print(f"deploytool process workers, trivial runs with a set_working_directory pull step, {start}; {cores} CPUs")
         print(", ".join(f"{k}: {v}" for k, v in machine().items()))
         print()
         verdict = {True: "PASS", False: "FAIL"}
