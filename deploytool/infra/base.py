@@ -7,8 +7,9 @@ given without their line ending. The engine's event lines are among them (see de
 
 from __future__ import annotations
 
+import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -17,6 +18,25 @@ from deploytool.errors import InfraError
 
 LineSink = Callable[[str], None]
 """Receives each line of a job's output (stdout and stderr merged), without its line ending."""
+
+log = logging.getLogger(__name__)
+
+
+def deliver_lines(lines: Iterable[bytes], on_output: LineSink) -> None:
+    """Give each raw line of a job's output to `on_output`: without its line ending (`\n`, `\r\n`), decoded as
+    UTF-8 (invalid bytes replaced). A callback that fails is logged once, and reading goes on whatever happens: a
+    reader that stopped would block the job on a full pipe."""
+    complained = False
+    for raw in lines:
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        try:
+            on_output(line.decode("utf-8", errors="replace"))
+        except Exception:
+            if not complained:
+                log.exception("output callback failed; further failures are not reported")
+                complained = True
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploytool.infra.base import JobOutcome, LineSink
+from deploytool.infra.base import JobOutcome, LineSink, deliver_lines
 
 log = logging.getLogger("deploytool.infra.docker")
 
@@ -109,18 +110,11 @@ def read_state(handle: DockerHandle) -> None:
 
 
 def read_logs(handle: DockerHandle, on_output: LineSink, since: float | None) -> None:
-    complained = False
+    deliver_lines(_log_lines(handle, since), on_output)
 
-    def deliver(raw: bytes) -> None:
-        nonlocal complained
-        line = raw[:-1] if raw.endswith(b"\r") else raw
-        try:
-            on_output(line.decode("utf-8", errors="replace"))
-        except Exception:
-            if not complained:
-                log.exception("output callback failed; further failures are not reported")
-                complained = True
 
+def _log_lines(handle: DockerHandle, since: float | None) -> Iterator[bytes]:
+    """The container's output, line by line (a longer line in pieces of MAX_LINE_BYTES), until its stream ends."""
     buffer = b""
     try:
         handle.stream = handle.client.api.logs(
@@ -129,13 +123,13 @@ def read_logs(handle: DockerHandle, on_output: LineSink, since: float | None) ->
         for chunk in handle.stream:
             buffer += chunk
             while (end := buffer.find(b"\n")) >= 0:
-                deliver(buffer[:end])
+                yield buffer[:end]
                 buffer = buffer[end + 1 :]
             while len(buffer) > MAX_LINE_BYTES:
-                deliver(buffer[:MAX_LINE_BYTES])
+                yield buffer[:MAX_LINE_BYTES]
                 buffer = buffer[MAX_LINE_BYTES:]
     except Exception as exc:
         if not handle.outcome:
             log.warning("run %s: the container's output stream ended: %s", handle.run_id, exc)
     if buffer:
-        deliver(buffer)
+        yield buffer

@@ -39,7 +39,16 @@ from typing import IO, Any
 from deploytool.engine.spec import RUN_ID_ENV, SPEC_ENV
 from deploytool.errors import InfraError
 from deploytool.infra import proctree
-from deploytool.infra.base import Job, JobInfo, JobOutcome, JobOwner, JobProcess, LineSink, layer_env
+from deploytool.infra.base import (
+    Job,
+    JobInfo,
+    JobOutcome,
+    JobOwner,
+    JobProcess,
+    LineSink,
+    deliver_lines,
+    layer_env,
+)
 from deploytool.infra.proctree import end_processes as end_processes
 from deploytool.infra.zygote import WarmStart
 from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV
@@ -247,19 +256,8 @@ def build_env(config_env: Any, job_env: Mapping[str, str], base: Mapping[str, st
 
 
 def _read_lines(stream: IO[bytes], on_output: LineSink) -> None:
-    complained = False
     with stream:
-        for raw in iter(lambda: stream.readline(MAX_LINE_BYTES), b""):
-            line = raw[:-1] if raw.endswith(b"\n") else raw
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            try:
-                on_output(line.decode("utf-8", errors="replace"))
-            except Exception:
-                # Keep reading whatever happens: a reader that stops would block the job on a full pipe.
-                if not complained:
-                    log.exception("output callback failed; further failures are not reported")
-                    complained = True
+        deliver_lines(iter(lambda: stream.readline(MAX_LINE_BYTES), b""), on_output)
 
 
 def _safe(text: str) -> str:

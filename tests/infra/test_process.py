@@ -15,7 +15,7 @@ from deploytool.engine.events import parse_line
 from deploytool.engine.spec import RunSpec
 from deploytool.errors import InfraError
 from deploytool.infra import proctree
-from deploytool.infra.base import Job
+from deploytool.infra.base import Job, deliver_lines
 from deploytool.infra.process import ProcessInfrastructure
 
 INFRA = ProcessInfrastructure()  # looks for a job's leftovers in the whole process table
@@ -308,3 +308,20 @@ def test_a_subreaper_leaves_no_zombie_of_what_it_killed(adopting: ProcessInfrast
     adopted, grandchild = (int(pid) for pid in out.lines[0].split())
     wait_for(lambda: not Path(f"/proc/{adopted}").exists())  # killed and reaped by this (subreaper) process
     assert not alive(grandchild)
+
+
+def test_output_lines_lose_their_endings_and_a_failing_receiver_does_not_stop_the_reading(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One reader for process and container output (infra.base.deliver_lines): CRLF and LF endings go, invalid
+    UTF-8 is replaced, and a receiver that raises is reported once while every line is still read."""
+    got: list[str] = []
+
+    def receiver(line: str) -> None:
+        got.append(line)
+        if line.startswith("bad"):
+            raise ValueError(line)
+
+    deliver_lines([b"one\r\n", b"bad 1\n", b"bad 2\n", b"\xff tail"], receiver)
+    assert got == ["one", "bad 1", "bad 2", "\ufffd tail"]
+    assert [r.message for r in caplog.records].count("output callback failed; further failures are not reported") == 1
