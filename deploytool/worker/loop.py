@@ -164,7 +164,7 @@ class Worker:
         self._flush(running, also=partial(self._record_job_ids, ids) if ids else None)  # one write per pass
         for active, _ in ids:
             active.info_recorded = True  # committed (a failed write is tried again by the next pass)
-        self._reap(now if clock_given else self.store.now())  # writing a flood of log lines can take seconds
+        self._reap(now if clock_given else None)  # None: the store's time when each outcome is written
         self.sweeper.tick(now)
         if self.claiming:
             self._schedule(now)
@@ -274,7 +274,7 @@ class Worker:
 
     # --- outcomes ------------------------------------------------------------------------------------------
 
-    def _reap(self, now: datetime) -> None:
+    def _reap(self, now: datetime | None) -> None:
         # A job leaves `active` once its logs and outcome are stored (store away: deploytool.worker.outage).
         for run_id in [r for r, a in self.active.items() if a.done]:
             active = self.active[run_id]
@@ -298,8 +298,7 @@ class Worker:
                attempt: int | None = None, **fields: Any) -> bool:  # fmt: skip
         """Record a state of a run this worker holds (at `attempt`, if given), with its crash retry; False if it
         no longer holds it (the outcome recorded meanwhile stays). StoreUnavailableError: try again later."""
-        final = StateWrite(self.store, self.name, run_id, state, message, now=now or self.store.now(), attempt=attempt,
-                           **fields)  # fmt: skip
+        final = StateWrite(self.store, self.name, run_id, state, message, now=now, attempt=attempt, **fields)
         final()
         return self._recorded(final)
 

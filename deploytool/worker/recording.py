@@ -56,14 +56,19 @@ def record_state(
 
 class StateWrite:
     """`record_state` as a write to run later, e.g. inside the transaction that stores the run's last log lines
-    (`write_outputs(..., also=...)`: its lines and its outcome commit together). `result` is record_state's."""
+    (`write_outputs(..., also=...)`: its lines and its outcome commit together). `result` is record_state's.
+    `now` None: the store's time when it is written (after the lines: the outcome is recorded then)."""
 
     def __init__(
-        self, store: Store, worker_name: str, run_id: str, state: RunState, message: str, **fields: Any
-    ) -> None:
+        self, store: Store, worker_name: str, run_id: str, state: RunState, message: str, *, now: datetime | None,
+        **fields: Any,
+    ) -> None:  # fmt: skip
         self.store, self.worker_name, self.run_id, self.state, self.message = store, worker_name, run_id, state, message
-        self.fields = fields
+        self.now, self.fields = now, fields
         self.result: tuple[FlowRun, FlowRun | None] | None = None
 
     def __call__(self) -> None:
-        self.result = record_state(self.store, self.worker_name, self.run_id, self.state, self.message, **self.fields)
+        now = self.now or self.store.now()
+        self.result = record_state(
+            self.store, self.worker_name, self.run_id, self.state, self.message, now=now, **self.fields
+        )

@@ -143,9 +143,9 @@ def test_the_end_time_is_when_the_outcome_is_recorded_not_when_the_pass_began(
     wait_for(lambda: all(a.done for a in w.active.values()))
     flush = w._flush
 
-    def slow_flush(*args: Any) -> None:  # as writing 100 000 log lines of a chatty flow does
+    def slow_flush(*args: Any, **kwargs: Any) -> None:  # as writing 100 000 log lines of a chatty flow does
         time.sleep(0.5)
-        flush(*args)
+        flush(*args, **kwargs)
 
     monkeypatch.setattr(w, "_flush", slow_flush)
     began = utcnow()
