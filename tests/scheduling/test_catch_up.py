@@ -155,3 +155,16 @@ def test_all_makes_up_more_slots_than_one_walk_step_when_max_runs_allows(store: 
     schedule_runs(store, back, horizon=horizon)
     due = times(auto_runs(store, d, RunState.SCHEDULED))
     assert due[:1051] == [NOW + timedelta(seconds=1)] + [NOW + timedelta(seconds=s) for s in range(51, 1101)]
+
+
+def test_all_with_a_max_runs_over_the_walk_s_limit_makes_up_the_whole_gap_and_nothing_before_it() -> None:
+    """`scheduler --max-runs 25000` after 20,499 missed slots of a per-second schedule: more than the walk takes
+    before it skips ahead, fewer than max_runs. Every slot of the gap is made up, none from before the last pass.
+    (The slots `catch_up: all` makes up, without creating 20,000 runs in a store.)"""
+    from deploytool.config.schedules import normalise_schedule
+    from deploytool.scheduling.scheduler import _due_slots
+
+    mark = NOW + timedelta(seconds=1)  # the last slot the pass before the gap created
+    back = mark + timedelta(seconds=20_499)
+    slots = _due_slots(normalise_schedule({"interval": 1}), mark, back, 25_000)
+    assert len(slots) == 20_499 and (slots[0], slots[-1]) == (mark + timedelta(seconds=1), back)
