@@ -15,7 +15,7 @@ import pytest
 
 from tests.services import in_ci
 
-pytest_plugins = ["tests.docker_support"]
+pytest_plugins = ["tests.docker_support", "tests.templating_support"]
 
 _REAL_HOME = Path(os.path.expanduser("~"))
 _REAL_STORE = _REAL_HOME / ".deploytool"

@@ -4,7 +4,6 @@ what `find_refs` and `check_tree` report. Each message is what `validate`, `depl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from deploytool.templating import (
     render_tree,
 )
 from deploytool.templating.limits import LIMIT_HINT
-from deploytool.templating.parse import compile_expression
 
 VALUES: dict[str, Any] = {
     "env": {"HOME": "/home/u", "SECS": "5", "TAG": "v1"},
@@ -39,13 +37,7 @@ RUN = TemplateContext.for_phase(Phase.RUN, **VALUES)
 BARE = TemplateContext.for_phase(Phase.RUN, runtime={})  # no steps, no run-time values
 
 
-@pytest.fixture(autouse=True)
-def _compile_afresh() -> Iterator[None]:
-    """Compiled placeholders are cached per process; each test compiles its own (so it checks the code as it
-    is, e.g. under mutation testing, whose runner compiled them before)."""
-    compile_expression.cache_clear()
-    yield
-    compile_expression.cache_clear()
+pytestmark = pytest.mark.usefixtures("compiled_afresh")  # tests/templating_support.py
 
 
 def _error(template: Any, ctx: TemplateContext = RUN) -> str:

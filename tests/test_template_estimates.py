@@ -19,6 +19,8 @@ import pytest
 from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
 from deploytool.templating.limits import LIMIT_HINT
 
+pytestmark = pytest.mark.usefixtures("compiled_afresh")  # tests/templating_support.py
+
 FIXED: dict[str, Any] = {"lines": "a\nb\nc\nde", "items": ["x", "y"], "tabs": "\t" * 10, "big": "a" * 600000}
 # The variable `v` of a row, made from N.
 VALUES: dict[str, Callable[[int], Any]] = {

@@ -13,6 +13,8 @@ from deploytool.templating import Phase, PlaceholderError, TemplateContext, rend
 from tests.config.memlimit import run_limited
 from tests.worker.helpers import make_deployment, make_pool, queue_run, state_of, tick_until, worker, write_flow
 
+pytestmark = pytest.mark.usefixtures("compiled_afresh")  # tests/templating_support.py
+
 CTX = TemplateContext.for_phase(
     Phase.RUN, runtime={"flow_run": {"name": "brave-fox"}}, variables={"text": "a\nb\nc", "items": ["x", "y"]}
 )

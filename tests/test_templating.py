@@ -22,6 +22,8 @@ from deploytool.templating import (
     render_tree,
 )
 
+pytestmark = pytest.mark.usefixtures("compiled_afresh")  # tests/templating_support.py
+
 VALUES: dict[str, Any] = {
     "env": {"HOME": "/home/u", "SECS": "5", "TAG": "v1"},
     "variables": {"n": 42, "cfg": {"a": [1, 2], "b": "x"}, "flag": False},
