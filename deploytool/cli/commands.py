@@ -1,9 +1,10 @@
-"""The top-level commands: the module that registers each, and its line in `deploytool --help`.
+"""The top-level commands: the module that declares each, and its line in `deploytool --help`.
 
 Standard library only: `deploytool --help` (and `deploytool` alone) is drawn from this table without importing
-typer or any command module (DESIGN.md, "Fast"); every other command registers just the module that holds it
-(cli/app.py). tests/cli/test_help.py holds this table to what the registered commands say of themselves.
-To add a top-level command or group: its module's `register(app)`, and one line here.
+typer or any command module (DESIGN.md, "Fast"); every other command is parsed from cli/command_table.py
+(cli/parser.py), and typer, when it is needed, registers just the module that holds the command (cli/app.py).
+tests/cli/test_help.py holds this table to what the declared commands say of themselves.
+To add a top-level command or group: declare it in its module's GROUPS (cli/params.py), and one line here.
 
 `deploytool COMMAND ... --help` is drawn without typer too, from cli/help_screens.py: every command's help screen
 as typer records it (cli/helpgen.py writes that file). Each screen is used only while the sources it was made
