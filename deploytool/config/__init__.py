@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from deploytool.errors import DeploytoolError
 
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from deploytool.config.project import (
         PROJECT_FILENAMES,
         DeploymentSpec,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from deploytool.config.yamlload import Path  # a type only: no yaml for the code that formats key paths
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from deploytool.config.keypath import format_path
 from deploytool.errors import ConfigIssue, close_matches, did_you_mean
 from deploytool.pkgfiles import files
 from deploytool.steps.registry import unknown_step_message
 
+TYPE_CHECKING = False  # not typing's: `import typing` costs every command a few ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from jsonschema import ValidationError
 
     from deploytool.config.yamlload import Path, Positions  # types only: `deploytool schema` needs no yaml
