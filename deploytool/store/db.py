@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
@@ -25,9 +24,6 @@ from deploytool.store import sqlite_file
 from deploytool.store.changes import Topic
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
-
-if TYPE_CHECKING:
-    from deploytool.store.sqlstore import SqlStore
 
 SQLITE = Dialect(name="sqlite", insertion_order="rowid", for_update="", skip_locked="")
 
@@ -237,20 +233,3 @@ class SqliteDatabase(Database):
     def close(self) -> None:
         with self._lock:
             self.conn.close()
-
-
-def open_sqlite(path: str) -> SqlStore:
-    """Open (creating and migrating as needed) the SQLite store at `path`; `":memory:"` for a private one.
-
-    DeploytoolError if the file is not a deploytool store, stays locked, or comes from a newer version.
-    """
-    from deploytool.store.sqlite_migrate import migrate
-    from deploytool.store.sqlstore import SqlStore
-
-    db = SqliteDatabase(connect(path), str(Path(path).expanduser()) if path != MEMORY else MEMORY)
-    try:
-        migrate(db)
-    except BaseException:
-        db.close()
-        raise
-    return SqlStore(db)

@@ -24,7 +24,7 @@ def open_store(target: Path | str) -> Store:
         from deploytool.store.postgres import open_postgres
 
         return open_postgres(str(target))
-    from deploytool.store.db import open_sqlite
+    from deploytool.store.sqlite_migrate import open_sqlite
 
     return open_sqlite(sqlite_path(target))
 

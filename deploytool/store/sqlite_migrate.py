@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
 from deploytool.pkgfiles import files
 from deploytool.store.db import SqliteDatabase, _is_locked, connect, locked_error
+from deploytool.store.urls import MEMORY
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+
+    from deploytool.store.sqlstore import SqlStore
 
 
 def _migration_names(folder: Traversable) -> dict[int, str]:
@@ -152,3 +156,19 @@ def migrate_sqlite(path: str) -> tuple[int, list[int]]:
         return version, pending if before else migration_versions()
     finally:
         db.close()
+
+
+def open_sqlite(path: str) -> SqlStore:
+    """Open (creating and migrating as needed) the SQLite store at `path`; `":memory:"` for a private one.
+
+    DeploytoolError if the file is not a deploytool store, stays locked, or comes from a newer version.
+    """
+    from deploytool.store.sqlstore import SqlStore
+
+    db = SqliteDatabase(connect(path), str(Path(path).expanduser()) if path != MEMORY else MEMORY)
+    try:
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return SqlStore(db)
