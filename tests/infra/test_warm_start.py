@@ -61,8 +61,12 @@ def test_a_warm_run_starts_as_a_cold_one_would(store: Store, project: Path) -> N
         one.pop("ppid")
     assert seen[1] == seen[0]
     assert seen[2] == seen[0]
-    # The same descriptors (stdin /dev/null, stdout and stderr one pipe), plus the warm job's report socket.
-    assert [{fd: kind for fd, kind in one.items() if kind != "socket"} for one in fds] == [fds[0]] * 3
+    # The same descriptors (stdin /dev/null, stdout and stderr one pipe), plus the warm job's report socket. A warm
+    # job's watchdog thread reads /proc/WORKER/stat at each poll (its parent is the zygote, not the worker): the
+    # flow may list that descriptor while it is open for a moment (close-on-exec, never inherited); not kept.
+    watchdog = f"/proc/{os.getpid()}/stat"
+    kept = [{fd: kind for fd, kind in one.items() if kind not in ("socket", watchdog)} for one in fds]
+    assert kept == [fds[0]] * 3
     assert [sorted(one.values()).count("socket") for one in fds] == [0, 1, 1]
     assert seen[0]["path"][1:3] == [str(project.resolve()), "/opt/nowhere"]
     assert seen[0]["path"][3] == str(project.resolve() / "rel")
@@ -252,6 +256,7 @@ def test_a_zygote_that_stops_answering_fails_over_to_a_cold_start_logged_once(
         assert second not in (first, os.getpid())  # a new zygote serves the next run
         first = second
     os.kill(first, signal.SIGKILL)  # a zygote that died between runs is started again
+    wait_for(lambda: not alive(first))  # died (the kernel's doing, not instant on a loaded machine), not dying
     assert parent() not in (first, os.getpid())
     warnings = [r.getMessage() for r in caplog.records if "warm start failed" in r.getMessage()]
     assert len(warnings) == 1, warnings
