@@ -6,6 +6,7 @@
 #   ./scripts/mutation.sh jobvars templating # some of them: jobvars templating scheduling runs
 #   MUTATION_JOBS=2 ./scripts/mutation.sh    # mutants tested at once (default 1: a shared 2-core machine)
 #   MUTATION_FRESH=1 ./scripts/mutation.sh   # start again from this checkout (default: go on where it stopped)
+#   MUTATION_MEMORY_MB=8192 ./scripts/mutation.sh  # address space per process (default 4096; 0: no limit)
 #   MUTATION_MUTANTS='deploytool.store.runs.*find* deploytool.store.runs.*counts*' ./scripts/mutation.sh runs
 #                                            # only these mutants (names as `mutmut results` prints them, with
 #                                            # * wildcards): check the survivors again after adding tests
@@ -80,7 +81,13 @@ for target in "${targets[@]}"; do
   say "== $target: mutating ${MUTATE[$target]}; tests: ${TESTS[$target]}"
   start=$SECONDS
   read -r -a only <<<"${MUTATION_MUTANTS:-}"  # split on spaces, no file name expansion of the * in them
-  (cd "$work" && nice -n 19 "$VENV_BIN/mutmut" run --max-children "${MUTATION_JOBS:-1}" "${only[@]}") \
+  # A mutant that loops building a value (some of templating's do) would take the machine's memory before its
+  # timeout: each process gets at most MUTATION_MEMORY_MB of address space (0: no limit); past it the tests
+  # fail with MemoryError and the mutant counts as killed.
+  memory_mb="${MUTATION_MEMORY_MB:-4096}"
+  limit="unlimited"
+  [[ "$memory_mb" != 0 ]] && limit=$((memory_mb * 1024))
+  (cd "$work" && ulimit -v "$limit" && nice -n 19 "$VENV_BIN/mutmut" run --max-children "${MUTATION_JOBS:-1}" "${only[@]}") \
     >"$work/run.log" 2>&1 \
     || { tail -n 30 "$work/run.log"; say "mutmut run failed for $target"; exit 1; }
   (cd "$work" && "$VENV_BIN/mutmut" results --all true) >"$work/results.txt" 2>&1 || true
