@@ -20,12 +20,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 from typing import NamedTuple
 
-PR_SET_CHILD_SUBREAPER = 36
+from deploytool.engine import orphan  # the prctl call the engine makes too
+
 _POLL_INTERVAL = 0.05
 _lock = threading.Lock()
 _subreaper: bool | None = None  # None: not asked yet in this process
@@ -69,25 +69,13 @@ def become_subreaper() -> bool:
     global _subreaper
     with _lock:
         if _subreaper is None:
-            _subreaper = _set_subreaper() and _children_file(os.getpid()) is not None
+            _subreaper = orphan.become_subreaper() and _children_file(os.getpid()) is not None
         return _subreaper
 
 
 def adopting() -> bool:
     """True when this process adopts its descendants' orphans (`become_subreaper` succeeded)."""
     return _subreaper is True
-
-
-def _set_subreaper() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
 
 
 def job_started(pid: int) -> None:
