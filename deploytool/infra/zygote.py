@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from deploytool.engine.spec import ZYGOTE_FD_ENV, ZYGOTE_ROOM_BYTES, ZYGOTE_ROOM_ENV
+from deploytool.infra import proctree
 
 log = logging.getLogger(__name__)
 
@@ -305,10 +306,5 @@ def enabled(configuration: Mapping[str, Any]) -> bool:
 
 
 def _same_living(pid: int, start: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:  # noqa: PTH123
-            text = fh.read()
-    except OSError:
-        return False
-    fields = text[text.rindex(b")") + 2 :].split()
-    return int(fields[19]) == start and fields[0] not in (b"Z", b"X")
+    proc = proctree.stat(pid)
+    return proc is not None and proc.start == start and proc.state not in ("Z", "X")
