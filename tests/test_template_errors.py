@@ -216,6 +216,41 @@ def test_one_render_builds_at_most_ten_million_characters_in_all() -> None:
     )
 
 
+HUGE = "a" * 999_999  # as a value 1,000,001 characters (its quotes count): one over the limit
+
+
+@pytest.mark.parametrize(
+    ("template", "name"),
+    [
+        ("{{ variables.big }}", "variables.big"),
+        ("{{ prefect.variables.big }}", "prefect.variables.big"),
+        ("{{ variables.cfg.big }}", "variables.cfg.big"),
+        ("{{ variables.cfg['big'] }}", "variables.cfg.big"),
+        ("{{ variables.cfg }}", "variables.cfg"),
+        ("{{ variables.big | default('x') }}", "variables.big"),
+        ("x-{{ variables.big }}", "variables.big"),
+        ("{{ $BIG }}", "$BIG"),
+        ("{{ env['BIG'] }}", "env.BIG"),
+        ("{{ prefect.blocks.secret.big }}", "prefect.blocks.secret.big"),
+        ("{{ build-image.big }}", "build-image.big"),
+        ("{{ flow_run.big }}", "flow_run.big"),
+    ],
+)
+def test_a_stored_value_over_the_limit_is_refused_naming_the_reference_that_read_it(template: str, name: str) -> None:
+    ctx = TemplateContext.for_phase(
+        Phase.RUN,
+        env={"BIG": HUGE},
+        variables={"big": HUGE, "cfg": {"big": HUGE}},
+        blocks={("secret", "big"): {"value": HUGE}},
+        steps={"build-image": {"big": HUGE}},
+        runtime={"flow_run": {"big": HUGE}},
+    )
+    placeholder = template.removeprefix("x-")
+    assert _error(template, ctx) == (
+        f"image: too large: {name} holds a value over 1,000,000 characters in {placeholder} ({LIMIT_HINT})"
+    )
+
+
 def test_find_refs_says_where_each_reference_is_how_it_is_written_and_what_it_names() -> None:
     tree = {
         "a": "{{ variables.n }} and more",

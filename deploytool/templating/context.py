@@ -155,9 +155,14 @@ class Ref:
     @property
     def name(self) -> str:
         """The reference as a user would write it: `$HOME`, `build-image.image`, `prefect.blocks.secret.x`."""
-        if self.head == "$":
-            return "$" + ".".join(map(str, self.parts[1:]))
-        return ".".join(map(str, self.parts))
+        return ref_name(self.parts)
+
+
+def ref_name(parts: tuple[str | int, ...]) -> str:
+    """A reference's parts as a user would write them: `$HOME`, `build-image.image`, `prefect.blocks.secret.x`."""
+    if parts[0] == "$":
+        return "$" + ".".join(map(str, parts[1:]))
+    return ".".join(map(str, parts))
 
 
 def join_path(path: str, key: Any) -> str:

@@ -64,6 +64,13 @@ def check_result(value: Any, what: str) -> Any:
     return value
 
 
+def check_read(value: Any, name: str) -> Any:
+    """`value` read by the reference `name`, or TooLarge when it is over MAX_VALUE."""
+    if measure(value) > MAX_VALUE:
+        raise TooLarge(f"{name} holds a value over {MAX_VALUE:,} characters")
+    return value
+
+
 def check_estimate(size: int, what: str) -> None:
     if size > MAX_VALUE:
         raise TooLarge(f"{what} would build a value over {MAX_VALUE:,} characters")

@@ -11,7 +11,7 @@ from typing import Any
 
 from deploytool.errors import did_you_mean
 from deploytool.templating import limits
-from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable
+from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable, ref_name
 
 ENV_REF = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\$([A-Za-z_]\w*)""")
 # Prefect's names may contain '-' (step ids, block slugs): a leading dotted name is taken whole, as Prefect does.
@@ -177,6 +177,8 @@ def jinja() -> Any:
         def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             if __obj is _concat:
                 return _concat(*args)
+            if __obj is __context.get("_ref"):  # a reference (`variables.x`): too large, it names what it read
+                return limits.check_read(super().call(__context, __obj, *args, **kwargs), ref_name(args))
             name = getattr(__obj, "__name__", "a call")
             owner = getattr(__obj, "__self__", None)
             if isinstance(owner, str):
