@@ -182,3 +182,43 @@ def test_a_command_that_reads_blocks_loads_the_secret_box_only_then(tmp_path: Pa
 def test_deploytool_schema_reads_its_file_without_importlib_resources() -> None:
     loaded = _modules("from deploytool.config.schema_check import schema_text\nassert schema_text()")
     assert loaded.isdisjoint(NOT_AT_START | {"yaml", "typing"}), loaded & (NOT_AT_START | {"yaml", "typing"})
+
+
+def _loaded_at_the_call(args: list[str]) -> set[str]:
+    """The modules loaded when `deploytool ARGS`, parsed from its recorded table, is about to call its function
+    (where benchmarks/bench_cli.py's start-up ends): a fresh interpreter without site (no editable-install
+    finder, which loads pathlib and importlib itself), importing deploytool from this checkout."""
+    probe = (
+        "import os, sys\nimport deploytool.cli.parser as parser\n"
+        "def called(path):\n    print(' '.join(sorted(sys.modules)))\n    raise SystemExit(0)\n"
+        "parser._record_startup = called\nos.environ[parser.STARTUP_ENV] = 'unused'\n"
+        f"from deploytool.cli.entry import main\nmain({args!r})"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    env.pop("_DEPLOYTOOL_COMPLETE", None)
+    done = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), f"deploytool {' '.join(args)} was not parsed from its recorded table"
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["work-pool", "ls"],
+        ["work-queue", "ls"],
+        ["deployment", "ls"],
+        ["flow-run", "ls"],
+        ["variable", "ls"],
+        ["block", "ls"],
+        ["worker", "ls"],
+        ["store", "info"],
+        ["run", "flow/deployment"],
+    ],
+)
+def test_a_command_s_start_up_loads_only_parsing(args: list[str]) -> None:
+    """Until a command's function is called, only the parser, the command's module and what it declares load:
+    no pathlib (its parameters' Path is for type checking), json, importlib or typing (issue 17, item 4)."""
+    loaded = _loaded_at_the_call(args)
+    unwanted = NOT_AT_START | {"pathlib", "json", "importlib", "typing", "datetime", "sqlite3"}
+    assert loaded.isdisjoint(unwanted), loaded & unwanted

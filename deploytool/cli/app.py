@@ -14,6 +14,7 @@ import importlib
 import inspect
 import typing
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -112,7 +113,8 @@ def _typer_info(declared: params.Option | params.Argument) -> Any:
 
 def declared_parameters(function: Callable[..., Any]) -> list[tuple[inspect.Parameter, Any, Any]]:
     """Each parameter of a command function: its signature entry, its type, and its Option or Argument."""
-    hints = typing.get_type_hints(function, localns={"Annotated": Annotated}, include_extras=True)
+    # Command modules import Annotated and Path for type checking only (not at a command's start).
+    hints = typing.get_type_hints(function, localns={"Annotated": Annotated, "Path": Path}, include_extras=True)
     found = []
     for parameter in inspect.signature(function).parameters.values():
         hint = hints[parameter.name]

@@ -13,17 +13,17 @@ if TYPE_CHECKING:
 
 # help_fingerprint() (cli/sources.py) of each module when the table was recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 626914224,
-    'deploy_cmds': 1997804348,
-    'run_cmds': 4169214628,
-    'pool_cmds': 3235744941,
-    'queue_cmds': 3119414606,
-    'value_cmds': 3492310168,
-    'worker_cmds': 1426705969,
-    'worker_list_cmds': 3355275476,
-    'scheduler_cmds': 892614037,
-    'ui_cmds': 3009230700,
-    'store_cmds': 463282324,
+    'config_cmds': 815903892,
+    'deploy_cmds': 157857903,
+    'run_cmds': 907083728,
+    'pool_cmds': 2921988818,
+    'queue_cmds': 3008387700,
+    'value_cmds': 1916170649,
+    'worker_cmds': 1042904795,
+    'worker_list_cmds': 1438466077,
+    'scheduler_cmds': 1732347790,
+    'ui_cmds': 345872116,
+    'store_cmds': 1093964920,
 }
 
 # `deploytool WORDS ...` -> (group's module, function's module, function, parameters): cli/parser.py.

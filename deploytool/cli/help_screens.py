@@ -11,16 +11,16 @@ from deploytool.cli.helpbox import Block
 
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
-    'config_cmds': 626914224,
-    'deploy_cmds': 1997804348,
-    'pool_cmds': 3235744941,
-    'queue_cmds': 3119414606,
-    'value_cmds': 3492310168,
-    'run_cmds': 4169214628,
-    'worker_cmds': 1426705969,
-    'scheduler_cmds': 892614037,
-    'ui_cmds': 3009230700,
-    'store_cmds': 463282324,
+    'config_cmds': 815903892,
+    'deploy_cmds': 157857903,
+    'pool_cmds': 2921988818,
+    'queue_cmds': 3008387700,
+    'value_cmds': 1916170649,
+    'run_cmds': 907083728,
+    'worker_cmds': 1042904795,
+    'scheduler_cmds': 1732347790,
+    'ui_cmds': 345872116,
+    'store_cmds': 1093964920,
 }
 
 # `deploytool WORDS --help` -> its blocks (cli/helpbox.py, `draw`), one command a line.

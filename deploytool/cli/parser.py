@@ -225,10 +225,8 @@ def _convert(value: str, param: Param) -> Any:
         enum_name, choices = extra
         if value not in choices:
             raise _Typer  # "'xml' is not one of 'text', 'json'."
-        import importlib
-
         module, _, name = enum_name.partition(":")
-        return getattr(importlib.import_module(module), name)(value)
+        return getattr(_module(module), name)(value)
     if kind == "path":
         try:
             if os.path.exists(value) and not os.access(value, os.R_OK):
@@ -252,13 +250,11 @@ def invoke(call: Call) -> int:
     """Call the parsed command's function as typer would: its exit code, with Ctrl-C, a closed pipe, an end of
     input and a usage error the command finds itself handled as typer (click) handles them. Other errors go to
     the caller (cli/entry.py, the error boundary)."""
-    import importlib
-
     from deploytool.cli.params import BadParameter
 
     if call.store is not None:
         use_store(call.store)
-    function = getattr(importlib.import_module(f"deploytool.cli.{call.module}"), call.function)
+    function = getattr(_module(f"deploytool.cli.{call.module}"), call.function)
     if STARTUP_ENV in os.environ:
         _record_startup(os.environ[STARTUP_ENV])
     try:
@@ -281,6 +277,13 @@ def invoke(call: Call) -> int:
         sys.stderr = _quiet_flush(sys.stderr)
         return 1
     return 0
+
+
+def _module(name: str) -> Any:
+    """The module `name` (dotted), imported: importlib.import_module's result without importing importlib (and
+    warnings) at every command's start."""
+    __import__(name)
+    return sys.modules[name]
 
 
 def _record_startup(path: str) -> None:

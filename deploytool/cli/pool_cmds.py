@@ -6,7 +6,6 @@ Each command parses its arguments, calls one function of deploytool.core.pools a
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, local_time, print_json, print_table
@@ -15,6 +14,7 @@ from deploytool.cli.store_access import open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Annotated, Any
 
 

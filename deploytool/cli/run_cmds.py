@@ -6,7 +6,6 @@ Exit codes of watching are in deploytool.core.watch (0 completed, 3 failed, 4 cr
 
 from __future__ import annotations
 
-import json
 import sys
 
 from deploytool.cli.json_errors import json_errors
@@ -272,6 +271,8 @@ def logs(
     ] = OutputFormat.text,
 ) -> None:
     """Print a run's logs (the flow's output, the engine's and the worker's messages)."""
+    import json
+
     from deploytool.core.runs import resolve_run
     from deploytool.core.watch import follow_logs
 

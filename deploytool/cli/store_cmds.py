@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from pathlib import Path
 
 from deploytool.cli.json_errors import json_errors
 from deploytool.cli.output import OutputFormat, print_json, print_table
@@ -16,6 +15,7 @@ from deploytool.cli.params import OUTPUT, Group, Option
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Annotated, Any
 
 GROUP = "store"
@@ -37,8 +37,6 @@ def _target() -> str:
 def info(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show the store in use: backend, URL (password hidden), schema version, the secret key's id and what it
     holds."""
-    from dataclasses import asdict
-
     from deploytool.core.secret_keys import key_info
     from deploytool.store import Store, latest_version
 
@@ -49,7 +47,7 @@ def info(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
             "schema_version": store.schema_version(),
             "latest_schema_version": latest_version(store.backend),
             "counts": store.table_counts(),
-            "secret_key": asdict(key_info(store)),
+            "secret_key": key_info(store).to_dict(),
         }
     if output == OutputFormat.json:
         print_json("store-info", data)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False  # not typing's: imported at the start of the flow-run commands
 if TYPE_CHECKING:
     from deploytool.core.run_summary import RunDetail
@@ -12,6 +10,8 @@ if TYPE_CHECKING:
 def print_inspect_tail(detail: RunDetail) -> None:
     """Print an inspected run's (`core.runs.inspect_run`) exit code, infrastructure id, idempotency key,
     parameters, job variables, log count and one line per task run."""
+    import json
+
     for key, value in (
         ("exit_code", detail.exit_code),
         ("infrastructure_id", detail.infrastructure_id),

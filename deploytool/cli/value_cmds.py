@@ -5,7 +5,6 @@ Secret block values are never printed: inspect masks them, and no command offers
 
 from __future__ import annotations
 
-import json
 import sys
 
 from deploytool.cli.json_errors import json_errors
@@ -54,6 +53,8 @@ def get(
     output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Print a variable's value (text as is, anything else as JSON)."""
+    import json
+
     from deploytool.core.values import get_variable
 
     with json_errors("variable", output), open_store() as store:
@@ -68,6 +69,8 @@ def get(
 @variable_app.command("ls")
 def ls_variables(output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """List variables and their values."""
+    import json
+
     from deploytool.core.values import list_variables
 
     with json_errors("variable-list", output), open_store() as store:
@@ -152,6 +155,8 @@ def ls_blocks(
 @block_app.command("inspect")
 def inspect_block(ref: Annotated[str, BLOCK], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Show a block, with its secret values masked."""
+    import json
+
     from deploytool.core.values import inspect_block as inspect_block_
 
     with json_errors("block", output), open_store() as store:
