@@ -144,8 +144,6 @@ def validate_job_variables(
     another). Unknown variables are errors (Prefect ignores them silently). A value that is still a whole
     placeholder (a secret or run-time value, resolved at launch) is checked then, not now. `layer_of` is the
     provenance from merge_layers; `check_required` is for run creation, when every layer is known."""
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped, unused-ignore]
-
     props = _properties(base_job_template)
     issues: list[JobVariableIssue] = []
     for key in values:
@@ -156,6 +154,10 @@ def validate_job_variables(
     if not check_required:
         schema.pop("required", None)
     known = {k: v for k, v in values.items() if k in props}
+    if _fits(schema, known):
+        return issues
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped, unused-ignore]
+
     for err in sorted(_validator(schema).iter_errors(known), key=lambda e: list(map(str, e.absolute_path))):
         if isinstance(err.instance, str) and is_placeholder(err.instance):
             continue
@@ -317,6 +319,25 @@ def _properties(template: Mapping[str, Any]) -> dict[str, Any]:
     variables = template.get("variables")
     props = variables.get("properties") if isinstance(variables, Mapping) else None
     return dict(props) if isinstance(props, Mapping) else {}
+
+
+# The dialect jsonschema reads a schema without `$schema` as (below); the only one schema_lite evaluates.
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _fits(schema: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether `values` surely fit `schema`, answered without jsonschema (whose import is most of a `deploytool
+    run`'s CPU): True when config/schema_lite can evaluate every keyword of the schema and finds nothing wrong.
+    Otherwise (a problem to word, a keyword or dialect schema_lite does not evaluate) jsonschema decides, as
+    before: schema_lite is held to jsonschema's results (tests/test_jobvars_schema_lite.py)."""
+    from deploytool.config.schema_lite import Validator, unsupported_keywords
+
+    if schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12 or unsupported_keywords(schema):
+        return False
+    try:
+        return next(Validator(schema).iter_errors(values), None) is None
+    except Exception:  # a schema schema_lite cannot read (a boolean subschema, a reference it cannot follow...)
+        return False
 
 
 def _validator(schema: Mapping[str, Any]) -> Any:

@@ -222,3 +222,14 @@ def test_a_command_s_start_up_loads_only_parsing(args: list[str]) -> None:
     loaded = _loaded_at_the_call(args)
     unwanted = NOT_AT_START | {"pathlib", "json", "importlib", "typing", "datetime", "sqlite3"}
     assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
+def test_a_run_whose_job_variables_fit_loads_no_jsonschema(tmp_path: Path) -> None:
+    """`deploytool run` checks the run's merged job variables against the pool's schema at every run: values that
+    fit are told so by config/schema_lite, without jsonschema's import (issue 17, item 4)."""
+    loaded = _listing(
+        tmp_path,
+        "from deploytool.core.runs import submit_run\nsubmit_run(store, 'f/d')\n"
+        "submit_run(store, 'f/d', job_variables={'env': {'A': '1'}, 'working_dir': '/tmp'})",
+    )
+    assert "deploytool.jobvars" in loaded and "jsonschema" not in loaded

@@ -38,7 +38,11 @@ SUPPORTED = frozenset(
         "oneOf",
     }
 )
-ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default"})
+# jsonschema validates `format` only with a format checker, which deploytool never gives it: an annotation too.
+ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples", "format"}
+    | {"readOnly", "writeOnly", "deprecated"}
+)
 
 
 @record(frozen=False)
@@ -155,7 +159,14 @@ def _enum(v: Validator, instance: Any, value: Any, schema: Any, path: Any) -> It
 
 
 def _equal(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+    """jsonschema's equality: a boolean equals only a boolean, inside lists and objects too."""
+    if isinstance(a, str) or isinstance(b, str):
+        return bool(a == b)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[key], b[key]) for key in a)
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else bool(a == b)
 
 
 def _minimum(v: Validator, instance: Any, value: Any, schema: Any, path: Any) -> Iterator[SchemaError]:
