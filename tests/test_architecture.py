@@ -233,3 +233,18 @@ def test_a_run_whose_job_variables_fit_loads_no_jsonschema(tmp_path: Path) -> No
         "submit_run(store, 'f/d', job_variables={'env': {'A': '1'}, 'working_dir': '/tmp'})",
     )
     assert "deploytool.jobvars" in loaded and "jsonschema" not in loaded
+
+
+def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:
+    """`deployment ls` shows each deployment's next run: scheduling's identity module computes it without the
+    scheduler's pass, dataclasses (inspect, ast, dis) or logging (issue 17, item 4)."""
+    loaded = _modules(
+        "from deploytool.models import Deployment, utcnow\nimport deploytool.core.deployments\n"
+        "from deploytool.scheduling import next_run_time\n"
+        "schedules = [{'cron': '0 2 * * *', 'timezone': 'Europe/Berlin'}, {'interval': 3600}]\n"
+        "d = Deployment(flow_name='f', name='d', entrypoint='f.py:f', pool_name='p', schedules=schedules)\n"
+        "assert next_run_time(d, utcnow())"
+    )
+    assert "deploytool.scheduling.identity" in loaded
+    unwanted = {"dataclasses", "inspect", "logging", "deploytool.scheduling.scheduler", "deploytool.config.flowscan"}
+    assert loaded.isdisjoint(unwanted), loaded & unwanted

@@ -10,25 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import Schedule, ScheduleError, check_schedule, normalise_schedule
 from deploytool.errors import DeploytoolError
 from deploytool.models import Deployment
+from deploytool.records import record
 from deploytool.store import AUTO_PREFIX
 
-log = logging.getLogger("deploytool.scheduler")
+TYPE_CHECKING = False  # not typing's: `deployment ls` imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 CATCH_UP_POLICIES = ("all", "latest", "none")
 DEFAULT_CATCH_UP = "latest"
 
 
-@dataclass(frozen=True)
+@record
 class LiveSchedule:
     """One active schedule of a deployment: its identity, its normal form and the item as stored."""
 
@@ -82,7 +82,11 @@ def live_schedules(deployment: Deployment) -> list[LiveSchedule]:
             schedule = normalise_schedule(item)
         except (ScheduleError, ValueError, TypeError) as exc:
             # deploy validated it; a store edited by hand, or an older deploytool, could still hold one
-            log.warning("deployment %s: schedule %s is skipped: %s", deployment.full_name, dict(item), exc)
+            import logging  # only for a schedule to skip: listing deployments loads no logging
+
+            logging.getLogger("deploytool.scheduler").warning(
+                "deployment %s: schedule %s is skipped: %s", deployment.full_name, dict(item), exc
+            )
             continue
         if schedule.active:
             sid = schedule_id(schedule)

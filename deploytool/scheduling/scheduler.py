@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import collections
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from deploytool.config.flowscan import check_parameters
 from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import Schedule
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError
 from deploytool.models import Deployment, FlowRun, RunState
+from deploytool.records import field, record
 from deploytool.scheduling.identity import (
     CATCH_UP_POLICIES,
     DEFAULT_CATCH_UP,
@@ -42,6 +41,10 @@ from deploytool.scheduling.identity import (
 )
 from deploytool.store import Store
 
+TYPE_CHECKING = False  # not typing's
+if TYPE_CHECKING:
+    from typing import Any
+
 log = logging.getLogger("deploytool.scheduler")
 
 SCHEDULE_EVERY_SECONDS = 10.0  # how often a worker (or `deploytool scheduler`) makes a pass
@@ -50,7 +53,7 @@ _WALK_LIMIT = 20_000
 _MAX_HORIZON_SECONDS = 10 * 365 * 86400.0  # far enough for any schedule, and within datetime's range
 
 
-@dataclass(frozen=True)
+@record
 class Horizon:
     """How far ahead runs are created: at least `min_runs` and `min_seconds`, at most `max_runs`/`max_seconds`."""
 
@@ -96,7 +99,7 @@ class Horizon:
         return kept[: max(self.max_runs - have, 0)]
 
 
-@dataclass
+@record(frozen=False)
 class PassReport:
     """What one pass did."""
 
