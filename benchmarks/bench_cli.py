@@ -19,8 +19,12 @@ command function, the start-up is the whole process.
 
 The target (issue 17, item 4): every command's median start-up CPU within 3x the median CPU of `python -c pass`
 in the same environment; the whole command's CPU is reported beside it (what the command then does: open the
-store, query, print). CPU is judged because other work on the machine disturbs it much less than wall time;
-`--wall` judges the median wall start-up against 3x the baseline's instead (on a quiet machine).
+store, query, print). A median of fewer than 5 runs is refused (at 3 runs a --help measured 3.0x and failed by
+rounding), and a command whose median lies within 10 % of the target, either side, is run `--runs` more times,
+each round with the baseline again, and judged on all its runs: a real miss still fails, a noisy round does not
+decide alone. Ratios are printed with two decimals. CPU is judged because other work on the machine disturbs it
+much less than wall time; `--wall` judges the median wall start-up against 3x the baseline's instead (on a quiet
+machine).
 
 The commands: `--version`, `--help`, the `--help` of every command and group (enumerated from the application,
 cli/helpgen.py), and the cheap real commands of each kind (`validate` of both examples, `schema`, `ls` of every
@@ -63,6 +67,8 @@ from benchlib import (
 # and a command is parsed from its recorded table (cli/parser.py).
 VERSION_FORBIDDEN = ("typer", "click", "rich")
 FACTOR = 3.0  # every command's median start-up within 3x the bare interpreter's
+MIN_RUNS = 5  # a median of fewer runs is noise: at --runs 3, one --help measured 3.0x and failed by rounding
+CLOSE = 0.1  # a median within 10 % of the target, either side, is decided on twice the runs
 STARTUP_ENV = "DEPLOYTOOL_BENCH_STARTUP_FILE"  # cli/parser.py: CPU and monotonic time at the command's call
 
 
@@ -148,25 +154,15 @@ def measure(cases: list[Case], runs: int, warmups: int, env: dict[str, str], *, 
             done = run_timed(case.argv, cwd=REPO_ROOT, env=env)
             if done.returncode != 0:
                 raise BenchError(describe_failure(case.argv, done))
-    probe = tmp / "startup"
-    probe_env = {**env, STARTUP_ENV: str(probe)}
     for _ in range(runs):
         for case in cases:
-            probe.unlink(missing_ok=True)
-            spawned = time.monotonic()
-            done = run_timed(case.argv, cwd=REPO_ROOT, env=probe_env if case.probed else env, capture=False)
-            if done.returncode != 0:
-                raise BenchError(f"`{' '.join(case.argv)}` exited {done.returncode} during the measured runs")
-            case.stats.samples.append(done.seconds)
-            case.cpu.append(done.cpu_seconds)
-            case.rss_kib = max(case.rss_kib, done.max_rss_kib)
-            if case.probed:
-                if probe.exists():
-                    cpu, called = (float(x) for x in probe.read_text(encoding="utf-8").split())
-                    case.startup_cpu.append(cpu)
-                    case.startup_wall.append(called - spawned)
-                else:
-                    case.untabled += 1
+            run_once(case, env, tmp)
+    # A median within CLOSE of its target is decided on more runs: `runs` more rounds of those cases, each round
+    # with the baseline again, so that one noisy round cannot make or break the verdict.
+    close = close_calls(cases, wall)
+    for _ in range(runs if close else 0):
+        for case in [cases[0], *close]:
+            run_once(case, env, tmp)
     baseline = cases[0].stats.median if wall else statistics.median(cases[0].cpu)
     for case in cases:
         if case.checked:
@@ -176,6 +172,41 @@ def measure(cases: list[Case], runs: int, warmups: int, env: dict[str, str], *, 
             argv = case.argv
         if argv is not None:
             case.imports = imported_modules(argv, cwd=REPO_ROOT, env=env)
+
+
+def run_once(case: Case, env: dict[str, str], tmp: Path) -> None:
+    """One measured run of `case`: its wall time, CPU and peak RSS, and its start-up from the CLI's probe."""
+    probe = tmp / "startup"
+    probe.unlink(missing_ok=True)
+    spawned = time.monotonic()
+    done = run_timed(
+        case.argv, cwd=REPO_ROOT, env={**env, STARTUP_ENV: str(probe)} if case.probed else env, capture=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"`{' '.join(case.argv)}` exited {done.returncode} during the measured runs")
+    case.stats.samples.append(done.seconds)
+    case.cpu.append(done.cpu_seconds)
+    case.rss_kib = max(case.rss_kib, done.max_rss_kib)
+    if case.probed:
+        if probe.exists():
+            cpu, called = (float(x) for x in probe.read_text(encoding="utf-8").split())
+            case.startup_cpu.append(cpu)
+            case.startup_wall.append(called - spawned)
+        else:
+            case.untabled += 1
+
+
+def close_calls(cases: list[Case], wall: bool) -> list[Case]:
+    """The judged cases whose median start-up lies within CLOSE of the target, either side."""
+    baseline = judged(cases[0], wall)
+    if not baseline:
+        return []
+    target = FACTOR * baseline
+    return [
+        case
+        for case in cases
+        if case.checked and (figure := judged(case, wall)) is not None and abs(figure / target - 1) <= CLOSE
+    ]
 
 
 def heavy(imports: dict[str, float] | None) -> list[str]:
@@ -226,15 +257,16 @@ def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int
     print(f"deploytool CLI start-up: {runs} runs after {warmups} warm-ups of a fresh process, in ms;")
     print(f"target: every deploytool command's {what} within {FACTOR:g}x the baseline's")
     print("(start-up: spawn -> the command's function called; --help and --version: the whole process)")
+    print(f"a median within {CLOSE:.0%} of the target, either side, is decided on twice the runs (column runs)")
     print(", ".join(f"{k}: {v}" for k, v in info.items()))
     print()
     rows = []
     for case in cases:
         s = case.stats
         figure = judged(case, wall)
-        ratio = f"{figure / baseline:.1f}x" if baseline > 0 and figure is not None else "-"
+        ratio = f"{figure / baseline:.2f}x" if baseline > 0 and figure is not None else "-"
         whole = statistics.median(case.cpu) if case.cpu else None
-        whole_ratio = f"{whole / whole_baseline:.1f}x" if whole is not None and whole_baseline > 0 else "-"
+        whole_ratio = f"{whole / whole_baseline:.2f}x" if whole is not None and whole_baseline > 0 else "-"
         target = f"<= {case.target_ms:.0f}" if case.target_ms is not None else "-"
         startup_cpu = _ms(case.startup_cpu) if case.probed else "="
         startup_wall = _ms(case.startup_wall) if case.probed else "="
@@ -247,6 +279,7 @@ def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int
                 ratio,
                 target,
                 verdict(case, wall),
+                str(len(case.cpu)),
                 _ms(case.cpu),
                 whole_ratio,
                 ms(s.median),
@@ -261,6 +294,7 @@ def report_text(cases: list[Case], info: dict[str, str], runs: int, warmups: int
         "vs baseline",
         "target",
         "result",
+        "runs",
         "whole CPU",
         "whole vs baseline",
         "whole wall",
@@ -308,6 +342,7 @@ def report_json(cases: list[Case], info: dict[str, str], runs: int, warmups: int
                 "cpu_median_ms": round(statistics.median(case.cpu) * 1000, 1) if case.cpu else None,
                 "startup_cpu_median_ms": _round_ms(case.startup_cpu) if case.probed else None,
                 "startup_wall_median_ms": _round_ms(case.startup_wall) if case.probed else None,
+                "measured_runs": len(case.cpu),
                 "untabled_runs": case.untabled,
                 "max_rss_kib": case.rss_kib,
                 "target_ms": case.target_ms,
@@ -346,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         "--wall", action="store_true", help="judge the median wall start-up, not CPU (on a quiet machine only)"
     )
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.warmups < 0:
-        parser.error("--runs must be at least 1 and --warmups at least 0")
+    if args.runs < MIN_RUNS or args.warmups < 0:
+        parser.error(f"--runs must be at least {MIN_RUNS} (a median of fewer runs is noise) and --warmups at least 0")
     with tempfile.TemporaryDirectory(prefix="deploytool-bench-") as tmp:
         # A throw-away home: the benchmark never touches the user's store.
         env = {**os.environ, "DEPLOYTOOL_HOME": str(Path(tmp) / "home")}
