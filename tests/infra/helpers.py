@@ -1,11 +1,19 @@
-"""Helpers shared by the Docker tests: a wheel of this checkout, to install into an image offline."""
+"""Helpers shared by the Docker tests: an image of flows with this checkout installed offline (from a wheel made
+here), and the deployments and containers of a docker pool's runs."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import textwrap
+import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
+
+from deploytool.infra.docker_config import RUN_ID_LABEL
+from deploytool.models import Deployment
+from deploytool.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,3 +36,42 @@ def build_wheel(directory: Path) -> Path:
         for name, data in contents.items():
             archive.writestr(name, data)
     return wheel
+
+
+def flows_image(
+    client: Any, base_image: str, labels: dict[str, str], context: Path, flows: str, name: str, *, label: bool = False
+) -> str:
+    """Build an image FROM `base_image` with this checkout installed (build_wheel) and `flows` (dedented) as
+    /opt/flows/flows.py in its working directory, in the folder `context`, with `labels`; its tag,
+    `deploytool-test/NAME:<random>`. With `label`, its Dockerfile sets the labels too (LABEL)."""
+    wheel = build_wheel(context)
+    (context / "flows.py").write_text(textwrap.dedent(flows))
+    dockerfile = (
+        f"FROM {base_image}\n"
+        f"COPY {wheel.name} /tmp/\n"
+        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
+        "WORKDIR /opt/flows\n"
+        "COPY flows.py /opt/flows/\n"
+    )
+    if label:
+        dockerfile += "LABEL " + " ".join(f'"{k}"="{v}"' for k, v in labels.items()) + "\n"
+    (context / "Dockerfile").write_text(dockerfile)
+    tag = f"deploytool-test/{name}:{uuid.uuid4().hex[:12]}"
+    client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=labels)
+    return tag
+
+
+def docker_deployment(
+    store: Store, pool: str, image: str, entry: str, labels: dict[str, str], **job_variables: Any
+) -> Deployment:
+    """The deployment `ENTRY/d` of the flow `entry` of flows_image's image, on the docker pool `pool`."""
+    variables = {"image": image, "image_pull_policy": "Never", "labels": dict(labels), **job_variables}
+    stored, _ = store.deployments.upsert(
+        Deployment(flow_name=entry, name="d", entrypoint=f"flows.py:{entry}", pool_name=pool, job_variables=variables)
+    )
+    return stored
+
+
+def containers_of(client: Any, run_id: str) -> list[Any]:
+    """The run's containers (summaries: no inspect per container, which races their removal)."""
+    return list(client.api.containers(all=True, filters={"label": f"{RUN_ID_LABEL}={run_id}"}))

@@ -4,8 +4,6 @@ removed by the worker's sweep; a restarted worker's reconciliation keeps it with
 
 from __future__ import annotations
 
-import textwrap
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,11 +12,10 @@ from typing import Any
 import pytest
 
 from deploytool import jobvars
-from deploytool.infra.docker_config import RUN_ID_LABEL
 from deploytool.models import Deployment, RunState, WorkPool
 from deploytool.store import Store
 from tests.docker_support import DockerJanitor
-from tests.infra.helpers import build_wheel
+from tests.infra.helpers import containers_of, docker_deployment, flows_image
 from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
 
@@ -42,16 +39,7 @@ def slow(seconds: float = 600):
 
 
 def deployment(store: Store, image: str, entry: str, labels: dict[str, str], **job_variables: Any) -> Deployment:
-    variables = {"image": image, "image_pull_policy": "Never", "labels": dict(labels), **job_variables}
-    stored, _ = store.deployments.upsert(
-        Deployment(flow_name=entry, name="d", entrypoint=f"flows.py:{entry}", pool_name=POOL, job_variables=variables)
-    )
-    return stored
-
-
-def containers_of(client: Any, run_id: str) -> list[Any]:
-    """The run's containers (summaries: no inspect per container, which races their removal)."""
-    return list(client.api.containers(all=True, filters={"label": f"{RUN_ID_LABEL}={run_id}"}))
+    return docker_deployment(store, POOL, image, entry, labels, **job_variables)
 
 
 def docker_worker(store: Store, **options: Any) -> Any:
@@ -64,16 +52,7 @@ def worker_image(
 ) -> str:
     """FLOWS in an image with this checkout installed."""
     context = tmp_path_factory.mktemp("retention-image")
-    wheel = build_wheel(context)
-    (context / "flows.py").write_text(textwrap.dedent(FLOWS))
-    (context / "Dockerfile").write_text(
-        f"FROM {base_image}\nCOPY {wheel.name} /tmp/\n"
-        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
-        "WORKDIR /opt/flows\nCOPY flows.py /opt/flows/\n"
-    )
-    tag = f"deploytool-test/retention:{uuid.uuid4().hex[:12]}"
-    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=docker_labels)
-    return tag
+    return flows_image(docker_client, base_image, docker_labels, context, FLOWS, "retention")
 
 
 @pytest.fixture

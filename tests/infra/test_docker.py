@@ -8,7 +8,6 @@ in its working directory. Every container and image carries the session's labels
 from __future__ import annotations
 
 import subprocess
-import textwrap
 import threading
 import time
 import uuid
@@ -34,7 +33,7 @@ from deploytool.infra.docker_config import (
     split_image,
 )
 from tests.docker_support import DockerJanitor, LocalRegistry, make_tiny_image
-from tests.infra.helpers import build_wheel
+from tests.infra.helpers import flows_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,20 +85,7 @@ def flow_image(
     docker_client: Any, base_image: str, docker_labels: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     context = tmp_path_factory.mktemp("flow-image")
-    wheel = build_wheel(context)
-    (context / "flows.py").write_text(textwrap.dedent(FLOWS))
-    labels = " ".join(f'"{k}"="{v}"' for k, v in docker_labels.items())
-    (context / "Dockerfile").write_text(
-        f"FROM {base_image}\n"
-        f"COPY {wheel.name} /tmp/\n"
-        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
-        "WORKDIR /opt/flows\n"
-        "COPY flows.py /opt/flows/\n"
-        f"LABEL {labels}\n"
-    )
-    tag = f"deploytool-test/docker-infra:{uuid.uuid4().hex[:12]}"
-    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=docker_labels)
-    return tag
+    return flows_image(docker_client, base_image, docker_labels, context, FLOWS, "docker-infra", label=True)
 
 
 # --- helpers --------------------------------------------------------------------------------------------

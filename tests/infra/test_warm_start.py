@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,9 @@ from deploytool.infra import zygote as warm
 from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
 from tests.infra.warm_helpers import FACTS_FLOW, alive, deployment, facts, zygote_of
-from tests.worker.helpers import log_text, make_pool, queue_run, state_of, tick_until, wait_for, worker
+from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for, worker
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="warm start needs Linux /proc")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store" / "deploytool.db") as opened:
-        make_pool(opened)
-        yield opened
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    return directory
 
 
 def _run(store: Store, w, dep, **fields):  # type: ignore[no-untyped-def]

@@ -3,10 +3,8 @@ watches the worker, not the zygote, and ends every process of the job; the zygot
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +13,9 @@ import pytest
 from deploytool.infra.process import run_processes
 from deploytool.store import Store
 from tests.infra.warm_helpers import alive, deployment, zygote_of
-from tests.worker.helpers import log_text, make_pool, queue_run, wait_for
+from tests.worker.helpers import log_text, queue_run, wait_for
+from tests.worker_support import kill, start_worker
 
-MAIN = Path(__file__).resolve().parents[1] / "worker" / "worker_main.py"
 PATIENCE = 120.0  # a failure bound for a loaded machine, not a speed target
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="warm start needs Linux /proc")
@@ -43,33 +41,16 @@ time.sleep(600)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "deploytool.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    with Store.open(db_path) as opened:
-        make_pool(opened)
-        yield opened
-
-
-@pytest.fixture
 def worker_process(db_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(db_path.parent)}
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", "doomed"]
-    proc = subprocess.Popen([*command, "--heartbeat-seconds", "0.5", "--stop-grace", "1"], env=env)
+    env = {"DEPLOYTOOL_HOME": str(db_path.parent)}
+    proc = start_worker("doomed", "--heartbeat-seconds", "0.5", "--stop-grace", "1", env=env)
     yield proc
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    kill(proc)
 
 
 def test_kill_9_of_the_worker_ends_every_process_of_its_warm_job_and_its_zygote(
-    store: Store, tmp_path: Path, worker_process: subprocess.Popen[bytes]
+    store: Store, project: Path, worker_process: subprocess.Popen[bytes]
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
     pids_file = project / "pids"
     run = queue_run(store, deployment(store, project, FLOW.format(pids=str(pids_file)), warm_start=True))
     wait_for(lambda: "children started" in log_text(store, run.id), PATIENCE)

@@ -2,24 +2,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from deploytool.store import Store
-from tests.worker.helpers import make_pool
+from tests.worker_support import db_path, store
 
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "deploytool.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    with Store.open(db_path) as opened:
-        make_pool(opened)
-        yield opened
+__all__ = ["db_path", "other_local_zone", "store"]  # db_path and store: tests/worker_support.py
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the store tests: a real SQLite file per test, with one process pool and deployment."""
+"""Fixtures for the store tests: a real SQLite file per test, with one process pool and deployment; a fresh store
+of each backend (`store_factory`, `any_store`, and `shared` with the worker tests' pool)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from deploytool.models import Deployment, WorkPool
 from deploytool.store import Store
 from tests.store import pg_cluster as pg
 from tests.store.backends import BACKENDS, StoreFactory, sqlite_factory
+from tests.worker.helpers import make_pool
+from tests.worker_support import project
+
+__all__ = ["project"]  # a project directory, as the worker tests have (tests/worker_support.py)
 
 
 @pytest.fixture
@@ -75,4 +80,12 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactor
 @pytest.fixture
 def any_store(store_factory: StoreFactory) -> Iterator[Store]:
     with store_factory.open() as s:
+        yield s
+
+
+@pytest.fixture
+def shared(store_factory: StoreFactory) -> Iterator[Store]:
+    """A fresh store of each backend with the process pool `p` of the worker tests (tests/worker/helpers.py)."""
+    with store_factory.open() as s:
+        make_pool(s)
         yield s

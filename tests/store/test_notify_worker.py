@@ -5,10 +5,8 @@ was claimed) with a safety net far below the poll interval; it asserts no speed 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,8 +19,8 @@ from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
 from tests.store import pg_cluster as pg
 from tests.worker.helpers import make_deployment, make_pool, queue_run, state_of, wait_for, worker, write_flow
+from tests.worker_support import start_worker
 
-MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
 POLL = 60.0  # the worker's poll interval: a claim that waited for a poll would take this long
 WITHIN = 30.0  # the safety net for "at once": half the poll interval
 
@@ -35,13 +33,10 @@ def url(postgres: pg.Cluster) -> str:
 @pytest.fixture
 def worker_process(url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     log = tmp_path / "worker.log"
-    env = {**os.environ, "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(tmp_path / "worker-host")}
+    env = {"DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(tmp_path / "worker-host")}
     with Store.open(url) as store:
         make_pool(store)
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", "far"]
-    command += ["--poll-seconds", str(POLL), "--heartbeat-seconds", "300"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = start_worker("far", "--poll-seconds", str(POLL), "--heartbeat-seconds", "300", env=env, log=log)
     try:
         yield proc, log
     finally:

@@ -13,7 +13,6 @@ import re
 import sqlite3
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from deploytool.store.sealing import SEALED_SCHEMA_VERSION
 from tests.store import pg_cluster as pg
 from tests.store.backends import StoreFactory
 from tests.store.helpers import deploytool
-from tests.worker.helpers import log_text, make_deployment, make_pool, queue_run, tick_until, worker, write_flow
+from tests.worker.helpers import log_text, make_deployment, queue_run, tick_until, worker, write_flow
 
 SECRET = "hunter2-Pa55-s3cr3t"
 TOKEN = "ghp_0123456789abcdefSECRET"
@@ -89,13 +88,6 @@ def test_a_select_on_postgresql_shows_no_secret(postgres: pg.Cluster) -> None:
 
 
 # --- the worker decrypts at launch ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared(store_factory: StoreFactory) -> Iterator[Store]:
-    with store_factory.open() as store:
-        make_pool(store)
-        yield store
 
 
 def _secret_run(store: Store, project: Path, out: Path) -> str:

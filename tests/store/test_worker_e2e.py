@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,6 @@ from tests.store.backends import StoreFactory
 from tests.worker.helpers import (
     log_text,
     make_deployment,
-    make_pool,
     queue_run,
     state_of,
     tick_until,
@@ -30,22 +27,7 @@ from tests.worker.helpers import (
     worker,
     write_flow,
 )
-
-MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def shared(store_factory: StoreFactory) -> Iterator[Store]:
-    with store_factory.open() as store:
-        make_pool(store)
-        yield store
+from tests.worker_support import WorkerProcesses
 
 
 def test_a_run_completes_and_a_failing_one_fails_with_their_logs(shared: Store, project: Path) -> None:
@@ -64,38 +46,16 @@ def test_a_run_completes_and_a_failing_one_fails_with_their_logs(shared: Store, 
     assert shared.workers.list() == []
 
 
-class _Workers:
-    def __init__(self, url: str, log_dir: Path) -> None:
-        self.url, self.log_dir = url, log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "DEPLOYTOOL_STORE_URL": self.url}
-        command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name, *args]
-        with open(self.log_dir / f"{name}.log", "wb") as out:
-            self.procs[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        return self.procs[name]
-
-    def output(self, name: str) -> str:
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")
-
-    def kill_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.fixture
-def processes(store_factory: StoreFactory, tmp_path: Path) -> Iterator[_Workers]:
-    started = _Workers(store_factory.url, tmp_path)
+def processes(store_factory: StoreFactory, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    started = WorkerProcesses(tmp_path, {"DEPLOYTOOL_STORE_URL": store_factory.url})
     yield started
     started.kill_all()
 
 
 @pytest.mark.slow
 def test_three_worker_processes_execute_each_run_exactly_once(
-    shared: Store, processes: _Workers, project: Path
+    shared: Store, processes: WorkerProcesses, project: Path
 ) -> None:
     ledger = project / "ledger"
     entry = write_flow(
@@ -119,7 +79,9 @@ def test_three_worker_processes_execute_each_run_exactly_once(
 
 
 @pytest.mark.slow
-def test_a_killed_worker_s_run_is_recovered_by_another(shared: Store, processes: _Workers, project: Path) -> None:
+def test_a_killed_worker_s_run_is_recovered_by_another(
+    shared: Store, processes: WorkerProcesses, project: Path
+) -> None:
     pid_file = project / "pid"
     slow = make_deployment(
         shared,

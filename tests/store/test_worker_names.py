@@ -5,11 +5,7 @@ pid cannot be checked) is refused while the first one's heartbeat is fresh, and 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,25 +13,15 @@ import pytest
 from deploytool.errors import DeploytoolError
 from deploytool.store import Store
 from tests.store.backends import StoreFactory
-from tests.worker.helpers import make_pool, wait_for, worker
-
-MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
-
-
-@pytest.fixture
-def shared(store_factory: StoreFactory) -> Iterator[Store]:
-    with store_factory.open() as store:
-        make_pool(store)
-        yield store
+from tests.worker.helpers import wait_for, worker
+from tests.worker_support import start_worker
 
 
 def test_the_same_name_on_another_host_is_refused_while_the_first_worker_beats(
     shared: Store, store_factory: StoreFactory, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "DEPLOYTOOL_STORE_URL": store_factory.url, "DEPLOYTOOL_HOME": str(tmp_path / "home-a")}
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", "twin", "--heartbeat-seconds"]
-    with open(tmp_path / "first.log", "wb") as out:
-        first = subprocess.Popen([*command, "1"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    env = {"DEPLOYTOOL_STORE_URL": store_factory.url, "DEPLOYTOOL_HOME": str(tmp_path / "home-a")}
+    first = start_worker("twin", "--heartbeat-seconds", "1", env=env, log=tmp_path / "first.log")
     try:
         wait_for(lambda: [w.name for w in shared.workers.list("p")] == ["twin"])
         with store_factory.open() as elsewhere:

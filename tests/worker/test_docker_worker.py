@@ -2,7 +2,7 @@
 and reconciliation after a worker is killed with SIGKILL (its containers survive it).
 
 The flows run in an image built once per session FROM the local base image with a wheel of this checkout
-installed offline (tests.infra.test_docker.build_wheel). Every container carries the session's labels.
+installed offline (tests.infra.helpers.flows_image). Every container carries the session's labels.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ import pytest
 
 from deploytool import jobvars
 from deploytool.infra import docker_api
-from deploytool.infra.docker_config import RUN_ID_LABEL
 from deploytool.models import TERMINAL, Deployment, RunState, WorkPool
 from deploytool.store import Store
-from tests.infra.helpers import build_wheel
+from tests.infra.helpers import containers_of, docker_deployment, flows_image
 from tests.worker.helpers import FAST, log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
+from tests.worker_support import WORKER_MAIN, start_worker
 
 REPO = Path(__file__).resolve().parents[2]
-MAIN = Path(__file__).with_name("worker_main.py")
 POOL = "dp"
 
 FLOWS = """
@@ -61,18 +60,7 @@ def worker_image(
     docker_client: Any, base_image: str, docker_labels: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     context = tmp_path_factory.mktemp("worker-image")
-    wheel = build_wheel(context)
-    (context / "flows.py").write_text(textwrap.dedent(FLOWS))
-    (context / "Dockerfile").write_text(
-        f"FROM {base_image}\n"
-        f"COPY {wheel.name} /tmp/\n"
-        f"RUN pip install --no-deps --no-index /tmp/{wheel.name} && rm /tmp/{wheel.name}\n"
-        "WORKDIR /opt/flows\n"
-        "COPY flows.py /opt/flows/\n"
-    )
-    tag = f"deploytool-test/docker-worker:{uuid.uuid4().hex[:12]}"
-    docker_client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=docker_labels)
-    return tag
+    return flows_image(docker_client, base_image, docker_labels, context, FLOWS, "docker-worker")
 
 
 @pytest.fixture
@@ -84,16 +72,7 @@ def store(isolated_home: Path) -> Iterator[Store]:
 
 
 def deployment(store: Store, image: str, entry: str, labels: dict[str, str], **job_variables: Any) -> Deployment:
-    variables = {"image": image, "image_pull_policy": "Never", "labels": dict(labels), **job_variables}
-    stored, _ = store.deployments.upsert(
-        Deployment(flow_name=entry, name="d", entrypoint=f"flows.py:{entry}", pool_name=POOL, job_variables=variables)
-    )
-    return stored
-
-
-def containers_of(client: Any, run_id: str) -> list[Any]:
-    """The run's containers (summaries: no inspect per container, which races their removal)."""
-    return list(client.api.containers(all=True, filters={"label": f"{RUN_ID_LABEL}={run_id}"}))
+    return docker_deployment(store, POOL, image, entry, labels, **job_variables)
 
 
 def docker_worker(store: Store, **options: Any) -> Any:
@@ -151,8 +130,8 @@ def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
     run_id = created.stdout.split("(")[1].split(")")[0]
     env = {**os.environ, "DEPLOYTOOL_HOME": str(isolated_home)}
     worker = subprocess.run(
-        [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--run-once", "--heartbeat-seconds", "0.5"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, str(WORKER_MAIN), "worker", "start", "--pool", POOL, "--run-once",
+         "--heartbeat-seconds", "0.5"], env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert worker.returncode == 0, worker.stdout + worker.stderr
     logs = cli(isolated_home, "flow-run", "logs", run_id[:8]).stdout
@@ -274,11 +253,8 @@ def test_a_slow_pull_keeps_the_loop_beating_and_a_cancel_during_it_is_honoured(
 
 
 def start_worker_process(home: Path, name: str, log_file: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(home)}
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--name", name,
-               "--heartbeat-seconds", "2", "--stop-grace", "1"]  # fmt: skip
-    with open(log_file, "ab") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    options = ("--heartbeat-seconds", "2", "--stop-grace", "1")
+    return start_worker(name, *options, env={"DEPLOYTOOL_HOME": str(home)}, log=log_file, pool=POOL)
 
 
 @pytest.mark.parametrize("exited", [False, True], ids=["still-running", "exited-meanwhile"])
@@ -349,11 +325,8 @@ def test_the_container_of_a_run_recovered_as_crashed_by_another_worker_is_stoppe
 
 
 def _worker_on(home: Path, docker_host: str, log_file: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(home), "DOCKER_HOST": docker_host}
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", POOL, "--name", "dw",
-               "--heartbeat-seconds", "0.5"]  # fmt: skip
-    with open(log_file, "ab") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    env = {"DEPLOYTOOL_HOME": str(home), "DOCKER_HOST": docker_host}
+    return start_worker("dw", "--heartbeat-seconds", "0.5", env=env, log=log_file, pool=POOL)
 
 
 def _beats(store: Store, count: int) -> None:

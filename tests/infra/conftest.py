@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.worker_support import db_path, project, store
+
+__all__ = ["db_path", "project", "store"]  # the warm-start tests run the real worker (tests/worker_support.py)
