@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.store.dashboard_api import FailingDeployment, HourCount
 from deploytool.store.rows import dt, ts
-from deploytool.store.run_rows import ACTIVE_SQL, SELECT, run_from_row
+from deploytool.store.run_rows import ACTIVE_SQL, SELECT, newest_runs, run_from_row
 from deploytool.store.sql import Database
 
 _STATES_SQL = ", ".join(f"'{s.value}'" for s in RunState)
@@ -125,10 +125,4 @@ class DashboardQueries:
         if created_until is not None:
             where.append("created < ?")
             args.append(ts(created_until))
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"{SELECT}{clause} ORDER BY created DESC, {self._db.dialect.insertion_order} DESC LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-        return [run_from_row(r) for r in rows]
+        return newest_runs(self._db, where, args, limit)

@@ -8,10 +8,9 @@ from typing import Any
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import ACTIVE, DEFAULT_QUEUE, RunState, WorkPool, utcnow
 from deploytool.records import replace
-from deploytool.store.rows import dt, dump, load, ts
+from deploytool.store.rows import UNSET, dt, dump, given, load, ts
 from deploytool.store.sql import Database, Row
 
-_UNSET: Any = object()
 _ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
 assert {RunState(s) for s in ("PENDING", "RUNNING", "CANCELLING")} == ACTIVE
 
@@ -97,24 +96,20 @@ class WorkPoolRepo:
         self,
         name: str,
         *,
-        base_job_template: dict[str, Any] = _UNSET,
-        concurrency_limit: int | None = _UNSET,
-        paused: bool = _UNSET,
-        description: str | None = _UNSET,
+        base_job_template: dict[str, Any] = UNSET,
+        concurrency_limit: int | None = UNSET,
+        paused: bool = UNSET,
+        description: str | None = UNSET,
     ) -> WorkPool:
         """Change the given fields only (pass `concurrency_limit=None` to remove the limit)."""
         with self._db.transaction() as conn:
-            pool = self.get(name)
-            changes: dict[str, Any] = {"updated": utcnow()}
-            if base_job_template is not _UNSET:
-                changes["base_job_template"] = base_job_template
-            if concurrency_limit is not _UNSET:
-                changes["concurrency_limit"] = concurrency_limit
-            if paused is not _UNSET:
-                changes["paused"] = paused
-            if description is not _UNSET:
-                changes["description"] = description
-            pool = replace(pool, **changes)
+            changes = given(
+                base_job_template=base_job_template,
+                concurrency_limit=concurrency_limit,
+                paused=paused,
+                description=description,
+            )
+            pool = replace(self.get(name), updated=utcnow(), **changes)
             conn.execute(
                 "UPDATE work_pools SET base_job_template = ?, concurrency_limit = ?, paused = ?,"
                 " description = ?, updated = ? WHERE name = ?",

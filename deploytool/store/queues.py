@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import DEFAULT_QUEUE, WorkQueue, utcnow
 from deploytool.records import replace
 from deploytool.store.pools import pool_not_found
-from deploytool.store.rows import dt, ts
+from deploytool.store.rows import UNSET, dt, given, ts
 from deploytool.store.sql import Connection, Database, Row
-
-_UNSET: Any = object()
 
 
 def queue_from_row(row: Row) -> WorkQueue:
@@ -105,21 +102,14 @@ class WorkQueueRepo:
         pool_name: str,
         name: str,
         *,
-        priority: int = _UNSET,
-        concurrency_limit: int | None = _UNSET,
-        paused: bool = _UNSET,
+        priority: int = UNSET,
+        concurrency_limit: int | None = UNSET,
+        paused: bool = UNSET,
     ) -> WorkQueue:
         """Change the given fields only (pass `concurrency_limit=None` to remove the limit)."""
         with self._db.transaction() as conn:
-            queue = self.get(pool_name, name)
-            changes: dict[str, Any] = {"updated": utcnow()}
-            if priority is not _UNSET:
-                changes["priority"] = priority
-            if concurrency_limit is not _UNSET:
-                changes["concurrency_limit"] = concurrency_limit
-            if paused is not _UNSET:
-                changes["paused"] = paused
-            queue = replace(queue, **changes)
+            changes = given(priority=priority, concurrency_limit=concurrency_limit, paused=paused)
+            queue = replace(self.get(pool_name, name), updated=utcnow(), **changes)
             conn.execute(
                 "UPDATE work_queues SET priority = ?, concurrency_limit = ?, paused = ?, updated = ?"
                 " WHERE pool_name = ? AND name = ?",

@@ -1,10 +1,19 @@
-"""Conversions between model values and SQLite column values, shared by the repositories."""
+"""Conversions between model values and SQLite column values, and the fields an update was given, shared by the
+repositories."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from typing import Any
+
+# The default of an update's keyword that was not given (None is a value: `concurrency_limit=None` removes it).
+UNSET: Any = object()
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields an update was given: those not UNSET."""
+    return {name: value for name, value in fields.items() if value is not UNSET}
 
 
 def ts(value: datetime) -> str:

@@ -71,6 +71,17 @@ def run_values(run: FlowRun) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+def newest_runs(db: Database, where: Sequence[str], args: Sequence[object], limit: int) -> list[FlowRun]:
+    """At most `limit` runs matching every condition of `where` (with their `args`), the newest first (by creation,
+    then by insertion)."""
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    with db.read() as conn:
+        rows = conn.execute(
+            f"{SELECT}{clause} ORDER BY created DESC, {db.dialect.insertion_order} DESC LIMIT ?", (*args, limit)
+        ).fetchall()
+    return [run_from_row(r) for r in rows]
+
+
 def check_transition(run: FlowRun, new: RunState, *, retry: bool = False) -> None:
     """Refuse (ConflictError) a state change that `ALLOWED_TRANSITIONS` does not allow.
 

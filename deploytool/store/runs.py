@@ -34,6 +34,7 @@ from deploytool.store.run_rows import (
     check_holder,
     check_transition,
     has_room,
+    newest_runs,
     open_queues,
     run_from_row,
     run_values,
@@ -125,13 +126,7 @@ class FlowRunRepo:
         if pool_name is not None:
             where.append("pool_name = ?")
             args.append(pool_name)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"{SELECT}{clause} ORDER BY created DESC, {self._db.dialect.insertion_order} DESC LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-        return [run_from_row(r) for r in rows]
+        return newest_runs(self._db, where, args, limit)
 
     def counts(self) -> dict[str, RunCounts]:
         """Per pool name: runs queued (SCHEDULED) and running (PENDING, RUNNING, CANCELLING). Pools with
