@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from deploytool.core.deployments import find
 from deploytool.errors import DeploytoolError, NotFoundError
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import WorkPool
 from deploytool.store import Store
 from tests.core.helpers import add_deployment
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "deploytool.db") as s:
-        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
-        add_deployment(s)
-        yield s
 
 
 def test_a_unique_deployment_name_needs_no_flow(store: Store) -> None:

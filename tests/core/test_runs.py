@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,19 +11,9 @@ from deploytool.core import runs as core
 from deploytool.core import when
 from deploytool.core.watch import LogEvent, PoolEvent, StateEvent, follow_logs, watch_run
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, UsageError
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import FlowRun, LogLine, PoolStatus, RunState, WorkPool, utcnow
+from deploytool.models import FlowRun, LogLine, PoolStatus, RunState, utcnow
 from deploytool.store import Store
 from tests.core.helpers import add_deployment, simulate_worker
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "deploytool.db") as s:
-        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
-        add_deployment(s)
-        yield s
-
 
 # --- parameters ----------------------------------------------------------------------------------------------
 

@@ -1,0 +1,22 @@
+"""Fixtures of the core tests (a module that needs another store defines its own `store`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploytool.jobvars import default_base_job_template
+from deploytool.models import WorkPool
+from deploytool.store import Store
+from tests.core.helpers import add_deployment
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A store file with the process pool `local` and the deployment `etl/daily` (tests.core.helpers)."""
+    with Store.open(tmp_path / "deploytool.db") as s:
+        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
+        add_deployment(s)
+        yield s
