@@ -16,22 +16,39 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import signal
 import sys
 import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
-from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from deploytool.runcontext import RUN_LOGGER_NAME, TaskRunner, flow_run_scope, get_run_logger, prints_to_log
+from deploytool.runcontext import RUN_LOGGER_NAME, flow_run_scope, get_run_logger, prints_to_log
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: every job imports this module, and not typing (issue 17)
+if TYPE_CHECKING:
+    import logging
+    from datetime import timedelta
+    from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+    from deploytool.runcontext import TaskRunner
+
+    P = ParamSpec("P")
+    R = TypeVar("R")
+
+    class _Generic(Generic[P, R]):
+        """Flow's base for type checkers: a flow is generic in its function's parameters and return type."""
+
+else:
+    P = R = None
+
+    class _Generic:
+        """At run time `Flow[...]` is a plain alias (types.GenericAlias), as for builtin generics."""
+
+        __class_getitem__ = classmethod(types.GenericAlias)
+
 
 __all__ = ["RUN_LOGGER_NAME", "DockerImage", "Flow", "FlowTimeoutError", "flow", "get_run_logger"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 RetryDelay = float | Sequence[float]
 
@@ -50,7 +67,7 @@ class AttemptListener:
         """The attempt raised `error`; `retry_in` is the delay before the next attempt, None when none follows."""
 
 
-class Flow(Generic[P, R]):
+class Flow(_Generic[P, R]):
     """A function made into a flow by `@flow`. Calling it runs the function locally with the flow's options."""
 
     def __init__(
@@ -192,22 +209,23 @@ class Flow(Generic[P, R]):
         )
 
 
-@overload
-def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
+if TYPE_CHECKING:  # typing.overload is for type checkers only
 
+    @overload
+    def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
 
-@overload
-def flow(
-    *,
-    name: str | None = None,
-    log_prints: bool = False,
-    retries: int = 0,
-    retry_delay_seconds: RetryDelay = 0,
-    timeout_seconds: float | None = None,
-    description: str | None = None,
-    version: str | None = None,
-    task_runner: TaskRunner | None = None,
-) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+    @overload
+    def flow(
+        *,
+        name: str | None = None,
+        log_prints: bool = False,
+        retries: int = 0,
+        retry_delay_seconds: RetryDelay = 0,
+        timeout_seconds: float | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        task_runner: TaskRunner | None = None,
+    ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
 def flow(
@@ -364,6 +382,8 @@ def _ensure_console_logging() -> None:
     # A flow called from a script should show its run logger's INFO records (and log_prints output) even when
     # the script never configured logging; inside the engine, or once logging is configured, do nothing.
     global _console_handler
+    import logging
+
     logger = get_run_logger()
     if _console_handler is not None or logger.handlers or logging.getLogger().handlers:
         return

@@ -9,11 +9,23 @@ from __future__ import annotations
 import builtins
 import contextlib
 import contextvars
-import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple, Protocol
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    import logging
+    from typing import Any, Protocol
+
+    class TaskRunner(Protocol):
+        """What `@flow(task_runner=...)` takes: deploytool.tasks.ThreadPoolTaskRunner (each flow run gets a
+        `duplicate()`, shut down when the run ends)."""
+
+        def duplicate(self) -> TaskRunner: ...
+
+        def shutdown(self, wait: bool = True) -> None: ...
+
 
 RUN_LOGGER_NAME = "deploytool.flow_run"
 """The name of the logger `get_run_logger()` returns. The engine sends its records to the run's logs."""
@@ -25,16 +37,9 @@ def get_run_logger() -> logging.Logger:
     Inside a job its records go to the run's logs, with their level. Called elsewhere it is an ordinary
     logger, which a local flow call shows on standard error when logging is not configured.
     """
+    import logging  # imported when a flow logs: a job whose flow never does is spared it (issue 17)
+
     return logging.getLogger(RUN_LOGGER_NAME)
-
-
-class TaskRunner(Protocol):
-    """What `@flow(task_runner=...)` takes: deploytool.tasks.ThreadPoolTaskRunner (each flow run gets a
-    `duplicate()`, shut down when the run ends)."""
-
-    def duplicate(self) -> TaskRunner: ...
-
-    def shutdown(self, wait: bool = True) -> None: ...
 
 
 class FlowRunContext:
@@ -84,15 +89,23 @@ def current_flow_run() -> FlowRunContext | None:
     return _flow_run.get()
 
 
-class TaskRunInfo(NamedTuple):
+class TaskRunInfo:
     """What a TaskListener learns about a task run."""
 
-    id: str
-    name: str  # the task run's name: the task's name and a number (extract-0, extract-1, ...)
-    task_name: str
-    max_attempts: int
-    tags: tuple[str, ...]
-    attempts: list[int]  # one item: the current attempt number (updated in place)
+    __slots__ = ("attempts", "id", "max_attempts", "name", "tags", "task_name")
+
+    def __init__(
+        self, id: str, name: str, task_name: str, max_attempts: int, tags: tuple[str, ...], attempts: list[int]
+    ) -> None:
+        self.id = id
+        self.name = name  # the task run's name: the task's name and a number (extract-0, extract-1, ...)
+        self.task_name = task_name
+        self.max_attempts = max_attempts
+        self.tags = tags
+        self.attempts = attempts  # one item: the current attempt number (updated in place)
+
+    def __repr__(self) -> str:
+        return f"TaskRunInfo(id={self.id!r}, name={self.name!r}, task_name={self.task_name!r})"
 
 
 class TaskListener:

@@ -16,10 +16,11 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
 if TYPE_CHECKING:
     from importlib.abc import Loader
+    from typing import Any
 
 PACKAGE = "deploytool.engine.prefect_compat"
 COMPAT_ENV = "DEPLOYTOOL_PREFECT_COMPAT"
@@ -68,9 +69,8 @@ class PrefectFinder:
             from deploytool.engine.prefect_compat._support import unsupported
 
             raise unsupported(fullname)
-        return importlib.machinery.ModuleSpec(
-            fullname, cast("Loader", _AliasLoader(compat)), is_package=found.submodule_search_locations is not None
-        )
+        loader: Loader = _AliasLoader(compat)  # type: ignore[assignment]  # what a loader needs, not its base class
+        return importlib.machinery.ModuleSpec(fullname, loader, is_package=found.submodule_search_locations is not None)
 
 
 def _finds(finder: Any, name: str) -> bool:

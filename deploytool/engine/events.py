@@ -10,14 +10,15 @@ mid-line and `parse_line` splits the line into that text and the event. Kinds an
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
 import threading
-import traceback
-from datetime import UTC, datetime
-from typing import Any
+import time
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 EVENT_MARKER = "::deploytool-event::"
 
@@ -47,9 +48,17 @@ _PACKAGE_DIR = (
 _DEFERRED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGALRM}
 
 
+def iso_time(seconds: float) -> str:
+    """A POSIX timestamp as ISO 8601 in UTC with milliseconds (`2026-05-01T09:00:01.234+00:00`), as
+    `datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")` gives it, without importing
+    datetime in every job."""
+    whole, micros = divmod(round(seconds * 1_000_000), 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros // 1000:03d}+00:00"
+
+
 def format_event(kind: str, **fields: Any) -> str:
     """The line (without its newline) for an event. Values that JSON cannot encode are written as repr()."""
-    payload = {"event": kind, "time": datetime.now(UTC).isoformat(timespec="milliseconds"), **fields}
+    payload = {"event": kind, "time": iso_time(time.time()), **fields}
     return EVENT_MARKER + json.dumps(payload, default=repr, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -82,6 +91,8 @@ def exception_fields(error: BaseException) -> dict[str, Any]:
         tb = tb.tb_next
     if tb is None and not isinstance(error, SyntaxError):
         tb = error.__traceback__
+    import traceback  # only a failure pays for it (and the linecache, tokenize and re it loads)
+
     text = "".join(traceback.format_exception(type(error), error, tb))
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "... (traceback cut) ...\n" + text[-MAX_TRACEBACK_CHARS:]
@@ -140,24 +151,3 @@ class EventWriter:
                 except OSError:
                     return  # nobody is reading any more (the worker went away): nothing left to report to
                 view = view[written:]
-
-
-class EventLogHandler(logging.Handler):
-    """Sends log records as `log` events: level, logger name and the message (with any traceback)."""
-
-    def __init__(self, writer: EventWriter, level: int = logging.NOTSET) -> None:
-        super().__init__(level)
-        self._writer = writer
-        self.setFormatter(logging.Formatter("%(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._writer.emit(
-                LOG,
-                level=record.levelname,
-                logger=record.name,
-                message=self.format(record),
-                time=datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            )
-        except Exception:
-            self.handleError(record)

@@ -10,9 +10,12 @@ import sys
 import types
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
 
 from deploytool.flows import Flow
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class LoadError(Exception):

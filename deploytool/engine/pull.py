@@ -16,9 +16,12 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from deploytool.engine import events
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 STEP_HOOK_MODULE = "deploytool.steps.pull"
 # set_working_directory and the names Prefect gives it (deploytool.steps.registry; a test holds them equal).

@@ -7,7 +7,6 @@ exit code from deploytool.engine.spec, unless the process is killed with SIGKILL
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -15,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 from deploytool.engine import compat, events, logsetup, orphan
 from deploytool.engine.load import LoadError, check_parameters, load_flow
@@ -32,6 +30,10 @@ from deploytool.engine.spec import (
 )
 from deploytool.flows import AttemptListener, Flow, FlowTimeoutError, run_attempts
 from deploytool.runcontext import TaskListener, TaskRunInfo, set_task_listener
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 SIGNAL_EXIT_GRACE_SECONDS = 2.0
 """After SIGTERM/SIGINT, how long the flow may take to unwind before the engine exits regardless."""
@@ -174,7 +176,9 @@ def main() -> int:
 
     _install_signal_handlers(reporter)
     orphan.die_with_parent()
-    _route_logging(reporter.writer)
+    # Records of the run logger and the flow's own loggers at DEPLOYTOOL_LOG_LEVEL (INFO), of libraries at
+    # DEPLOYTOOL_LIBRARY_LOG_LEVEL (WARNING), become `log` events, from the job's first `import logging` on.
+    logsetup.route(reporter.writer, os.environ)
     set_task_listener(_TaskEvents(reporter))
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # keep the flow's prints in order with the events
@@ -291,19 +295,6 @@ def _install_signal_handlers(reporter: _EventReporter) -> None:
 
     for signum in _SIGNAL_EXIT_CODES:
         signal.signal(signum, on_signal)
-
-
-def _route_logging(writer: events.EventWriter) -> None:
-    # Records of the run logger and the flow's own loggers at DEPLOYTOOL_LOG_LEVEL (INFO), of libraries at
-    # DEPLOYTOOL_LIBRARY_LOG_LEVEL (WARNING), become `log` events (deploytool.engine.logsetup).
-    flow_level, library_level, problems = logsetup.levels(os.environ)
-    handler = events.EventLogHandler(writer)
-    handler.addFilter(logsetup.LevelFilter(flow_level, library_level))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(min(flow_level, library_level))
-    for problem in problems:
-        logging.getLogger("deploytool.engine").warning(problem)
 
 
 def _limit_linger(code: int) -> None:

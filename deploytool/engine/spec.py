@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: a job does not import typing (issue 17)
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC_ENV = "DEPLOYTOOL_RUN_SPEC"
 """The environment variable holding the run spec as JSON."""

@@ -75,9 +75,12 @@ def _path_tail() -> list[str] | None:
 
 
 def _preload() -> None:
-    # What every run imports (the engine's main sequence and what it loads), and ctypes for the subreaper.
+    # What every run imports (the engine's main sequence and what it loads), and ctypes for the subreaper; and
+    # what most flows import though a cold engine no longer does (logging, typing): paid once here, not per run.
     import ctypes  # noqa: F401
+    import logging  # noqa: F401
     import runpy  # noqa: F401
+    import typing  # noqa: F401
 
     import deploytool.engine.runner  # noqa: F401
 

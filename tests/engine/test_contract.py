@@ -49,6 +49,15 @@ def test_a_spec_too_large_for_the_environment_is_refused() -> None:
     assert info.value.hint
 
 
+@pytest.mark.parametrize(
+    "seconds", [0.0, 1.0005, 1764754807.5604999, 1764754807.9999996, 1764754807.999, 1780000000.123456, 4102444799.9995]
+)
+def test_event_times_are_what_datetime_writes(seconds: float) -> None:
+    from datetime import UTC, datetime
+
+    assert events.iso_time(seconds) == datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
 def test_event_lines_and_plain_lines() -> None:
     line = events.format_event("completed", exit_code=0, result_repr="'ok'")
     assert line.startswith("::deploytool-event::{")
