@@ -13,17 +13,17 @@ applies a retry as one checked transition (CRASHED -> SCHEDULED), docs/concurren
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from deploytool.models import FlowRun, RunState
+from deploytool.records import record
 
 DEFAULT_BACKOFF_SECONDS = 30.0
 DEFAULT_MAX_BACKOFF_SECONDS = 600.0
 
 
-@dataclass(frozen=True)
+@record
 class CrashRetryPolicy:
     """At most `max` automatic retries of a crashed run, the n-th after `delay(n)` seconds."""
 
@@ -62,7 +62,7 @@ def normalise(value: Any) -> dict[str, Any] | None:
     }
 
 
-@dataclass(frozen=True)
+@record
 class CrashRetry:
     """The decision to queue a crashed run again: retry `number` of `max`, due at `at`."""
 

@@ -9,13 +9,12 @@ rules. jsonschema is imported only inside the functions that validate.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import did_you_mean
+from deploytool.records import record, replace
 from deploytool.templating import (
     NAMESPACES,
     PlaceholderError,
@@ -35,7 +34,7 @@ _RUN_TIME_OK = frozenset({"flow_run", "deployment", "ctx", "prefect.blocks", "pr
 Layers = Sequence[tuple[str, Mapping[str, Any] | None]]
 
 
-@dataclass(frozen=True)
+@record
 class JobVariableIssue:
     """One problem with job variables or a base job template: where (key path), what, and from which layer."""
 
@@ -51,7 +50,7 @@ class JobVariableIssue:
         return f"{where}{self.message}{layer}{hint}"
 
 
-@dataclass(frozen=True)
+@record
 class ValueSource:
     """One leaf of a final job configuration and where its value came from (a layer name, TEMPLATE_LITERAL,
     "template" for text built from several values, or UNSET)."""
@@ -202,7 +201,7 @@ def validate_base_job_template(template: Any) -> list[JobVariableIssue]:
                 issues.append(JobVariableIssue(ref.path, f"{ref.raw} names no variable of the template", hint=hint))
     defaults = {k: p["default"] for k, p in props.items() if isinstance(p, Mapping) and "default" in p}
     for issue in validate_job_variables(defaults, template):
-        issues.append(dataclasses.replace(issue, path=join_path("variables.properties", issue.path), layer=None))
+        issues.append(replace(issue, path=join_path("variables.properties", issue.path), layer=None))
     return issues
 
 

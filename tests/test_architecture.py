@@ -248,3 +248,20 @@ def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:
     assert "deploytool.scheduling.identity" in loaded
     unwanted = {"dataclasses", "inspect", "logging", "deploytool.scheduling.scheduler", "deploytool.config.flowscan"}
     assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
+@pytest.mark.parametrize("example", ["prefect.yaml", "deploy.yaml"])
+def test_validate_loads_no_dataclasses_or_inspect(example: str) -> None:
+    """`validate` reads the project file, its steps, job variables and each entrypoint's flow: templating, jobvars
+    and the steps declare records, and a flow's docstring is cleaned without inspect (issue 17, item 4)."""
+    call = f"main(['validate', '--file', {str(PACKAGE.parent / 'examples' / example)!r}])"
+    loaded = _modules(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    assert {call} == 0"
+    )
+    assert "deploytool.config.flowscan" in loaded and "deploytool.steps.base" in loaded
+    assert loaded.isdisjoint({"dataclasses", "inspect", "jsonschema"}), loaded & {
+        "dataclasses",
+        "inspect",
+        "jsonschema",
+    }

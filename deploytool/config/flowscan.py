@@ -204,7 +204,7 @@ def _flow_info(node: FunctionNode, path: Path, in_class: bool) -> FlowInfo:
                 unresolved.append(keyword.arg)
     name = options.get("name")
     flow_name = name if isinstance(name, str) and name else node.name.replace("_", "-")
-    docstring = ast.get_docstring(node)
+    docstring = docstring_of(node)
     description = options.get("description")
     return FlowInfo(
         function=node.name,
@@ -218,6 +218,28 @@ def _flow_info(node: FunctionNode, path: Path, in_class: bool) -> FlowInfo:
         parameter_schema=parameter_schema(node, docstring, skip_first=in_class and _is_bound(node)),
         is_async=isinstance(node, ast.AsyncFunctionDef),
     )
+
+
+def docstring_of(node: FunctionNode) -> str | None:
+    """`ast.get_docstring(node)`, without the import of inspect (with dis and tokenize) it makes for cleandoc."""
+    text = ast.get_docstring(node, clean=False)
+    return None if text is None else cleandoc(text)
+
+
+def cleandoc(doc: str) -> str:
+    """`inspect.cleandoc`: tabs expanded, the first line's leading space and the other lines' common indentation
+    removed, blank lines at either end dropped."""
+    lines = doc.expandtabs().split("\n")
+    margins = [len(line) - len(line.lstrip()) for line in lines[1:] if line.lstrip()]
+    lines[0] = lines[0].lstrip()
+    if margins:
+        margin = min(margins)
+        lines[1:] = [line[margin:] for line in lines[1:]]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _is_bound(node: FunctionNode) -> bool:

@@ -11,17 +11,16 @@ the flow-run job (the engine), whose start-up must not pay for jinja2, jsonschem
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from deploytool.errors import StepError, did_you_mean
+from deploytool.records import field, record
 from deploytool.redaction import Redactor
 
 OutputSink = Callable[[str, str], None]
@@ -34,7 +33,7 @@ StepFunction = Callable[..., dict[str, Any]]
 """`step(ctx, /, **inputs) -> outputs`: a step implementation (see the module docstring)."""
 
 
-@dataclass
+@record(frozen=False)
 class StepContext:
     """The world one sequence of steps runs in.
 
@@ -50,7 +49,7 @@ class StepContext:
     env: Mapping[str, str] | None = None
     secrets: set[str] = field(default_factory=set)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    _redactor: Redactor | None = field(default=None, init=False, repr=False, compare=False)
+    _redactor: Redactor | None = field(default=None, repr=False, compare=False)
 
     def base_env(self) -> dict[str, str]:
         return dict(os.environ if self.env is None else self.env)
@@ -78,7 +77,7 @@ class StepContext:
         return (self.cwd / Path(path).expanduser()).resolve()
 
 
-@dataclass(frozen=True)
+@record
 class ProcessResult:
     returncode: int
     stdout: str
@@ -182,6 +181,8 @@ def as_str_list(name: str, value: Any) -> list[str]:
 
 def check_inputs(step_name: str, function: Callable[..., Any], inputs: Mapping[str, Any]) -> None:
     """Refuse inputs the implementation does not take, with a did-you-mean, instead of a TypeError."""
+    import inspect  # when a step runs: `validate` (which loads this module) runs none
+
     params = inspect.signature(function).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from deploytool.errors import StepError
+from deploytool.records import field, record
 
 _BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+@-]{0,254}$")
 _SHA = re.compile(r"^(?:[0-9a-fA-F]{7,40}|[0-9a-fA-F]{64})$")
@@ -28,7 +28,7 @@ _TRANSPORT = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # git's `<transport>::<a
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-@dataclass(frozen=True)
+@record
 class Auth:
     """How to authenticate one clone: an http.extraHeader config entry, and the values to redact everywhere."""
 

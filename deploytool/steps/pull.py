@@ -19,11 +19,11 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deploytool.errors import StepError
+from deploytool.records import record
 from deploytool.steps.base import OutputSink, StepContext, call_step, describe
 from deploytool.steps.builtins import IMPLEMENTATIONS
 from deploytool.steps.registry import canonical_step
@@ -36,7 +36,7 @@ _NAMESPACES = frozenset({"prefect", "env", "variables", "flow_run", "deployment"
 _LITERALS = {"'{{'": "{{", '"{{"': "{{", "'}}'": "}}", '"}}"': "}}"}
 
 
-@dataclass(frozen=True)
+@record
 class PullResult:
     """What the pull steps produced: outputs by step id, and the directory the flow should run in."""
 

@@ -14,12 +14,12 @@ to call the step with. `templating_render(context)` builds that callable from a 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from deploytool.errors import StepError
+from deploytool.records import replace
 from deploytool.steps.base import OutputSink, StepContext, call_step, describe
 from deploytool.steps.builtins import IMPLEMENTATIONS
 from deploytool.steps.registry import STEPS, canonical_step
@@ -95,7 +95,7 @@ def templating_render(context: TemplateContext) -> Render:
     from deploytool.templating import render_tree
 
     def render(inputs: dict[str, Any], outputs: Mapping[str, Mapping[str, Any]], path: str) -> dict[str, Any]:
-        ctx = dataclasses.replace(context, steps={**context.steps, **outputs})
+        ctx = replace(context, steps={**context.steps, **outputs})
         rendered = render_tree(inputs, ctx, path)
         assert isinstance(rendered, dict)
         return rendered

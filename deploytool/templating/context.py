@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from deploytool.errors import TemplateError
+from deploytool.records import field, record
 
 NAMESPACES = ("env", "prefect.variables", "prefect.blocks", "variables", "flow_run", "deployment", "ctx")
 RUNTIME_NAMESPACES = frozenset({"flow_run", "deployment", "ctx"})
@@ -86,7 +86,7 @@ class Phase(StrEnum):
     RUN = "run"
 
 
-@dataclass(frozen=True)
+@record
 class TemplateContext:
     """Everything a placeholder may refer to, and which namespaces to leave for a later phase.
 
@@ -130,7 +130,7 @@ class PlaceholderError(TemplateError):
         self.path, self.placeholder, self.reason = path, placeholder, reason
 
 
-@dataclass(frozen=True)
+@record
 class Ref:
     """One reference found by `find_refs`: where it is, how it is written, and what it names.
 

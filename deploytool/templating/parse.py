@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from deploytool.errors import did_you_mean
+from deploytool.records import record
 from deploytool.templating import limits
 from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable, ref_name
 
@@ -36,13 +36,13 @@ def looks_unsafe(expr: str) -> bool:
     return bool(_UNSAFE_NAME.search(bare) or _MUTATING_CALL.search(bare))
 
 
-@dataclass(frozen=True)
+@record
 class Segment:
     raw: str
     expr: str
 
 
-@dataclass(frozen=True)
+@record
 class Compiled:
     evaluate: Any  # jinja2.environment.TemplateExpression
     refs: tuple[tuple[str | int, ...], ...]
