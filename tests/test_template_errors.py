@@ -46,6 +46,7 @@ def _error(template: Any, ctx: TemplateContext = RUN) -> str:
     return str(info.value)
 
 
+UNSAFE_HINT = "placeholders may only read and combine values, not reach into Python objects"
 ENV_HINT = "set it, or give a default: {{ $NAME | default('x') }}"
 PREFECT_HINT = "use prefect.variables.X or prefect.blocks.T.N"
 RUNTIME_HINT = "it is set when a worker launches a run"
@@ -131,6 +132,17 @@ RUNTIME_HINT = "it is set when a worker launches a run"
             "unclosed placeholder in '{{ variables.n' (close it with '}}', or write a literal '{{' as {{ '{{' }})",
         ),
         ("{{}}", "empty placeholder in {{}}"),
+        ("{{ [1].append }}", f"unsafe expression refused in {{{{ [1].append }}}} ({UNSAFE_HINT})"),
+        ("{{ {'a': 1}.update }}", f"unsafe expression refused in {{{{ {{'a': 1}}.update }}}} ({UNSAFE_HINT})"),
+        (
+            "{{ variables.cfg.update({'a': 1}) }}",
+            f"unsafe expression refused in {{{{ variables.cfg.update({{'a': 1}}) }}}} ({UNSAFE_HINT})",
+        ),
+        (
+            "{{ ['b', 'a' * 999994] }}",  # each part is under the limit, the list is 1,000,003 characters as JSON
+            "too large: the placeholder builds a value over 1,000,000 characters in {{ ['b', 'a' * 999994] }}"
+            f" ({LIMIT_HINT})",
+        ),
     ],
 )
 def test_each_placeholder_error_says_exactly_what_and_what_to_do(template: str, message: str) -> None:
@@ -168,6 +180,8 @@ def test_an_error_at_the_root_of_a_render_names_no_key_path() -> None:
         ("{{ 'it\\'s }} here' }}", "it's }} here"),  # a quoted }} (and an escaped quote) does not close
         ("{{'}}'}}", "}}"),
         ('{{ "a}}" ~ \'"\' }}', 'a}}"'),
+        ("{{ 'it\\'' }}", "it'"),  # an escaped quote right before the closing one
+        ("{{ 'it\\'s \\'x\\'' }}", "it's 'x'"),
         ("{{ build-image.image }}", "reg/img:1"),  # a hyphenated step id is a name, not a subtraction
         ("{{ s-1.0 }}", "zero"),  # a number in a hyphenated name is the key 0 ...
         ("{{ s-1.items.0 }}", "a"),  # ... or an index
@@ -197,6 +211,18 @@ def test_names_are_not_the_environment_and_keep_the_environment_for_later() -> N
     assert render_tree(["{{ $HOME }}", "{{ image }}"], run) == ["/home/u", "img"]
     deploy = TemplateContext.for_phase(Phase.DEPLOY, env={"HOME": "/home/u"}, names=names, keep=["env"])
     assert render_tree(["{{ $HOME }}", "{{ image }}"], deploy) == ["{{ $HOME }}", "img"]
+
+
+def test_a_template_variable_names_itself_in_its_errors() -> None:
+    ctx = TemplateContext.for_phase(Phase.RUN, names={"image": "img", "cfg": {"tags": 1}})
+    assert _error("{{ image.tag }}", ctx) == "image: image (str) has no key 'tag' in {{ image.tag }}"
+    assert _error("{{ cfg.tag }}", ctx) == "image: cfg has no key 'tag' in {{ cfg.tag }} (did you mean 'tags'?)"
+
+
+def test_a_bare_namespace_that_is_kept_at_deploy_time_is_kept_whole() -> None:
+    deploy = TemplateContext.for_phase(Phase.DEPLOY, **VALUES)
+    tree = ["{{ prefect.blocks }}", "{{ flow_run }}", "{{ ctx }}"]
+    assert render_tree(tree, deploy) == tree
 
 
 def test_a_value_resolved_at_deploy_time_is_escaped_at_every_depth() -> None:

@@ -64,6 +64,7 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'| format'", "{{ '%s%s' | format('a' * N, 'b' * N) }}", None, 499993, "renders"),
     ("'| format'", "{{ '%(x)s%(y)s' | format(x='a' * N, y='b' * N) }}", None, 499987, "renders"),
     ("'| format'", "{{ variables.v | format('b' * 500000) }}", "%s+a", 499991, "renders"),
+    ("'| format'", "{{ 5 | format(x=variables.v) }}", "a", 999992, "renders"),
     ("'| replace'", "{{ ('a' * N) | replace('a', 'bb') }}", None, 500000, "built"),
     ("'| replace'", "{{ variables.big | replace('a', 'bb', N) }}", None, 400000, "built"),
     ("'| replace'", "{{ variables.big | replace('a', 'bb', count=N) }}", None, 400000, "built"),
@@ -75,6 +76,8 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'| join'", "{{ 'abc' | join('x' * N) }}", None, 333331, "renders"),
     ("'| join'", "{{ {'a': 1, 'b': 2} | join('x' * N) }}", None, 499994, "renders"),
     ("'| join'", "{{ (variables.items | map('upper')) | join('x' * N) }}", None, 124999, "renders"),
+    ("'| join'", "{{ variables.v | join(10 ** 9) }}", "list of a", 71428, "renders"),  # jinja joins with str(d)
+    ("'| join'", "{{ variables.v | join(none) }}", "list of a", 124999, "renders"),
     ("'| wordwrap'", "{{ ('a' * N) | wordwrap(1000000) }}", None, 500000, "renders"),
     ("'| wordwrap'", "{{ 'abc' | wordwrap(2, true, 'x' * N) }}", None, 333332, "renders"),
     ("'| wordwrap'", "{{ 'abc' | wordwrap(2, wrapstring='x' * N) }}", None, 333332, "renders"),
@@ -115,6 +118,7 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'.replace()'", "{{ ('a' * N).replace('a', 'bb') }}", None, 500000, "built"),
     ("'.replace()'", "{{ variables.big.replace('a', 'bb', N) }}", None, 400000, "built"),
     ("'.replace()'", "{{ ('a' * N).replace('', 'b') }}", None, 499999, "built"),
+    ("'.replace()'", "{{ 'ab'.replace('', 'x' * N) }}", None, 333332, "renders"),
     ("'.replace()'", "{{ ('a' * N).replace('a', 'bb', -1) }}", None, 500000, "built"),
     ("'.replace()'", "{{ ('ab' * N).replace('ab', 'xyz') }}", None, 333333, "built"),
     ("'.join()'", "{{ ('x' * N).join(['a', 'b']) }}", None, 499995, "renders"),
@@ -123,6 +127,8 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'.join()'", "{{ variables.v.join({'a': 1, 'b': 2}) }}", "x", 499994, "renders"),
     ("'.join()'", "{{ ('x' * N).join(('a', 'b', 'c')) }}", None, 333328, "renders"),
     ("'.format()'", "{{ '{:>N}'.format(1) }}", None, 999980, "renders"),
+    ("'.format()'", "{{ '{:>N}{:>N}'.format(1, 2) }}", None, 499978, "renders"),
+    ("'.format()'", "{{ '{:>N}'.format('a', 'b') }}", None, 999974, "renders"),
     ("'.format()'", "{{ '{0:{1}}'.format(1, N) }}", None, 999973, "renders"),
     ("'.format()'", "{{ '{x:{w}}'.format(x=1, w=N) }}", None, 999968, "renders"),
     ("'.format()'", "{{ '{0}{0}{0}'.format('a' * N) }}", None, 333319, "renders"),
@@ -134,6 +140,7 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'%'", "{{ '%-Nd' % 1 }}", None, 999990, "renders"),
     ("'%'", "{{ '%.Nf' % 1.5 }}", None, 999983, "renders"),
     ("'%'", "{{ '%*d' % (N, 1) }}", None, 999984, "renders"),
+    ("'%'", "{{ '%*s' % (N, 'a') }}", None, 999983, "renders"),
     ("'%'", "{{ '%(a)Ns' % {'a': 1} }}", None, 999982, "renders"),
     ("'%'", "{{ '%s%s' % ('a' * N, 'b' * N) }}", None, 499994, "renders"),
     ("'+'", "{{ ('a' * N) + ('a' * 500000) }}", None, 499996, "renders"),
@@ -145,6 +152,8 @@ ROWS: list[tuple[str, str, str | None, int, str]] = [
     ("'*'", "{{ ['a'] * N }}", None, 166666, "renders"),
     ("'*'", "{{ ('a',) * N }}", None, 166666, "renders"),
     ("'*'", "{{ N * ['a'] }}", None, 166666, "renders"),
+    ("'*'", "{{ [none] * N }}", None, 125000, "renders"),  # null, as JSON
+    ("'*'", "{{ [true] * N }}", None, 125000, "renders"),
 ]
 
 
@@ -162,3 +171,78 @@ def test_each_operation_is_refused_before_it_builds_just_past_the_largest_size_i
     assert str(refused) == (
         f"A: too large: {what} would build a value over 1,000,000 characters in {placeholder} ({LIMIT_HINT})"
     )
+
+
+UNDER: dict[str, Any] = {"big": "a" * 600_000, "many": ["a"] * 200_000, "p": 2**999, "q": 2**14_000}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ variables.big.expandtabs(0) }}", "a" * 600_000),
+        ("{{ variables.big.expandtabs(1) }}", "a" * 600_000),
+        ("{{ variables.big.replace('a', 'b', 0) }}", "a" * 600_000),
+        ("{{ variables.big.replace('a', '') }}", ""),
+        ("{{ variables.big.startswith('a') }}", True),
+        ("{{ variables.many | join }}", "a" * 200_000),
+        ("{{ 12 | replace('1', '9') }}", "92"),
+        ("{{ 42 | center(6) }}", "  42  "),
+        ("{{ '%s' % 5 }}", "5"),
+        ("{{ 2 * 1000001 }}", 2_000_002),
+        ("{{ 2 ** 100 }}", 2**100),
+        ("{{ 2 ** -100 }}", 2**-100),
+        ("{{ 2 ** -2 }}", 0.25),
+        ("{{ 2.5 ** 2 }}", 6.25),
+        ("{{ 2 ** true }}", 2),
+        ("{{ variables.p ** 14 }}", 2**13_986),
+        ("n={{ (2 ** 100) ** 70 }}", f"n={2**7000}"),
+    ],
+)
+def test_an_operation_whose_result_stays_under_the_limits_gives_it(template: str, expected: Any) -> None:
+    ctx = TemplateContext.for_phase(Phase.RUN, variables=UNDER)
+    assert render_tree({"A": template}, ctx) == {"A": expected}
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("{{ 2 ** 101 }}", "too large: '**' with an exponent over 100"),
+        ("{{ 2 ** -101 }}", "too large: '**' with an exponent over 100"),
+        ("{{ 2 ** 100.5 }}", "too large: '**' with an exponent over 100"),
+        ("{{ variables.p ** 15 }}", "too large: '**' would build a number over 14,000 bits"),
+        ("{{ variables.q ** 1 }}", "too large: '**' would build a number over 14,000 bits"),
+        ("{{ (2 ** 100) ** 70 * (2 ** 100) ** 70 }}", "too large: '*' builds a number over 14,000 bits"),
+        ("{{ variables.many | indent(1) }}", "too large: '| indent' would build a value over 1,000,000 characters"),
+        (
+            "{{ variables.big | wordwrap(2, true, 5) }}",
+            "too large: '| wordwrap' would build a value over 1,000,000 characters",
+        ),
+        # a value of another type than the operation takes fails as Python would say, whatever its size
+        (
+            "{{ 2 ** '3' }}",
+            "could not evaluate: TypeError: unsupported operand type(s) for ** or pow(): 'int' and 'str'",
+        ),
+        ("{{ 42 | indent }}", "could not evaluate: TypeError: unsupported operand type(s) for +=: 'int' and 'str'"),
+        (
+            "{{ 42 | indent(999997) }}",
+            "could not evaluate: TypeError: unsupported operand type(s) for +=: 'int' and 'str'",
+        ),
+        ("{{ 'a1'.replace('1', 2) }}", "could not evaluate: TypeError: replace() argument 2 must be str, not int"),
+        (
+            "{{ 'abc' | wordwrap(2, true, 5) }}",
+            "could not evaluate: AttributeError: 'int' object has no attribute 'join'",
+        ),
+        (
+            "{{ ('a' * 400000) | wordwrap(2, true, 5) }}",
+            "could not evaluate: AttributeError: 'int' object has no attribute 'join'",
+        ),
+    ],
+)
+def test_numbers_past_their_limits_and_values_of_the_wrong_type_are_refused_saying_why(
+    template: str, reason: str
+) -> None:
+    ctx = TemplateContext.for_phase(Phase.RUN, variables=UNDER)
+    with pytest.raises(PlaceholderError) as info:
+        render_tree({"A": template}, ctx)
+    hint = f" ({LIMIT_HINT})" if reason.startswith("too large") else ""
+    assert str(info.value) == f"A: {reason} in {template}{hint}"

@@ -21,6 +21,7 @@ from deploytool.templating import (
     join_path,
     render_tree,
 )
+from deploytool.templating.parse import looks_unsafe
 
 pytestmark = pytest.mark.usefixtures("compiled_afresh")  # tests/templating_support.py
 
@@ -233,29 +234,50 @@ def test_names_shadow_namespaces() -> None:
     assert render_tree("{{ $HOME }}", ctx) == "/h"
 
 
-@pytest.mark.parametrize(
-    "template",
-    [
-        "{{ ''.__class__.__mro__ }}",
-        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-        "{{ cycler.__init__.__globals__ }}",
-        "{{ joiner.__init__.__globals__.os }}",
-        "{{ self.__init__ }}",
-        "{{ lipsum.__globals__ }}",
-        "{{ namespace.__init__ }}",
-        "{{ (1).__class__ }}",
-        "{{ ''['__class__'] }}",
-        "{{ variables | attr('__class__') }}",
-        "{{ variables.cfg.__class__ }}",
-        "{{ build-image.__class__ }}",
-        "{{ _ref.__call__ }}",
-        "{{ variables.cfg.update({'a': 1}) }}",
-        "{{ [1].append(2) }}",
-    ],
-)
+ESCAPES = [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ joiner.__init__.__globals__.os }}",
+    "{{ self.__init__ }}",
+    "{{ lipsum.__globals__ }}",
+    "{{ namespace.__init__ }}",
+    "{{ (1).__class__ }}",
+    "{{ ''['__class__'] }}",
+    "{{ variables | attr('__class__') }}",
+    "{{ variables.cfg.__class__ }}",
+    "{{ build-image.__class__ }}",
+    "{{ _ref.__call__ }}",
+    "{{ variables.cfg.update({'a': 1}) }}",
+    "{{ [1].append(2) }}",
+]
+
+
+@pytest.mark.parametrize("template", ESCAPES)
 def test_sandbox_escapes_are_refused(template: str) -> None:
     with pytest.raises(PlaceholderError, match="unsafe expression refused"):
         render({"x": template})
+
+
+@pytest.mark.parametrize(
+    ("template", "unsafe"),
+    [
+        *((t, True) for t in ESCAPES),
+        ("{{ $MY_TAG | default('__none__') }}", False),  # underscores inside a string are text
+        ("{{ flow_run.name | replace('_', '-') ~ \"_x\" }}", False),
+        ("{{ variables.my_list | join(',') }}", False),
+        ("{{ variables.cfg.items }}", False),  # a key, not the dict method
+        ("{{ 'a'.upper() }}", False),
+    ],
+)
+def test_validate_calls_unsafe_what_the_sandbox_refuses(template: str, unsafe: bool) -> None:
+    # `deploytool validate` decides from the text alone (it does not import jinja2) what `deploy` would refuse
+    try:
+        render({"x": template})
+        refused = False
+    except PlaceholderError as exc:
+        refused = exc.reason == "unsafe expression refused"
+    assert (looks_unsafe(template[2:-2]), refused) == (unsafe, unsafe)
 
 
 @pytest.mark.parametrize("name", ["range", "dict", "lipsum", "cycler", "joiner", "namespace"])

@@ -15,7 +15,9 @@ from typing import Any
 
 MAX_VALUE = 1_000_000  # characters (or elements) one placeholder, and each step of its expression, may build
 MAX_RENDER = 10_000_000  # characters all the placeholders of one rendered tree may produce together
-MAX_EXPONENT_BITS = 65_536  # `a ** b` may give at most this many bits
+# Numbers may have at most this many bits (4,215 digits): Python writes no number over 4,300 digits as text
+# (sys.get_int_max_str_digits), so a bigger one could not be put in a string or stored.
+MAX_NUMBER_BITS = 14_000
 LIMIT_HINT = "placeholders may read and combine values, not build large ones (limits: docs/templating.md#limits)"
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -58,7 +60,9 @@ def measure(value: Any, budget: int = MAX_VALUE) -> int:
 
 
 def check_result(value: Any, what: str) -> Any:
-    """`value`, or TooLarge when it is over MAX_VALUE."""
+    """`value`, or TooLarge when it is over MAX_VALUE (a number: over MAX_NUMBER_BITS)."""
+    if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
+        raise TooLarge(f"{what} builds a number over {MAX_NUMBER_BITS:,} bits")
     if measure(value) > MAX_VALUE:
         raise TooLarge(f"{what} builds a value over {MAX_VALUE:,} characters")
     return value
@@ -173,7 +177,7 @@ def filter_estimate(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any])
         sep = arg(0, "d", "")
         items = measure(value)
         length = len(value) if isinstance(value, list | tuple | str | Mapping) else items
-        return items + length * (len(sep) if isinstance(sep, str) else 0)
+        return items + length * len(sep if isinstance(sep, str) else str(sep))  # jinja joins with str(d)
     if name == "wordwrap":
         wrap = arg(2, "wrapstring") or "\n"
         return _text_len(value) * (1 + (len(wrap) if isinstance(wrap, str) else 1))
@@ -204,13 +208,13 @@ def depth(value: Any, limit: int = 1_000) -> int:
 
 
 def check_power(left: Any, right: Any) -> None:
-    """`left ** right` stays a number of at most MAX_EXPONENT_BITS bits."""
+    """`left ** right` stays a number of at most MAX_NUMBER_BITS bits."""
     if not isinstance(right, int | float) or isinstance(right, bool):
         return
     if abs(right) > 100:
         raise TooLarge("'**' with an exponent over 100")
-    if isinstance(left, int) and right > 0 and left.bit_length() * right > MAX_EXPONENT_BITS:
-        raise TooLarge(f"'**' builds a number over {MAX_EXPONENT_BITS:,} bits")
+    if isinstance(left, int) and right > 0 and left.bit_length() * right > MAX_NUMBER_BITS:
+        raise TooLarge(f"'**' would build a number over {MAX_NUMBER_BITS:,} bits")
 
 
 def check_repeat(left: Any, right: Any) -> None:
