@@ -10,7 +10,10 @@ every start), N times each, interleaved so that load on the machine hits every c
   is spawned to the moment the flow function is called (the flow's first line reads CLOCK_MONOTONIC, which is
   system-wide on Linux, so both ends use one clock), and to the process's exit;
 - the same with the pull step users have: `set_working_directory` (what `prefect init` writes);
-- the same with a Prefect flow file (`from prefect import flow, task`, the compatibility layer).
+- the same with a Prefect flow file (`from prefect import flow, task`, the compatibility layer);
+- where a cold job's CPU goes, as processes that stop after each step: what `-m` loads (runpy, importlib.util),
+  plus the standard-library modules the engine imports, plus the engine's own modules; the whole job is the
+  "engine, no pull step" case.
 
 Then one `-X importtime` run of the engine with the pull step, listing the modules that cost most (what the
 remaining time is spent on; benchmarks/README.md discusses it).
@@ -63,6 +66,12 @@ def main():
 """
 
 
+# The standard-library modules a cold job imports for the engine itself (tests/engine/test_lean_start.py holds
+# that logging, typing, datetime and traceback are not among them unless the flow imports them).
+ENGINE_STDLIB = "threading, signal, json, contextvars, ctypes"
+RUNPY = "import runpy, importlib.util"  # what `python -m` loads before the module it runs
+
+
 def _spec(entrypoint: str, pull: list[dict[str, object]] | None = None) -> str:
     return json.dumps(
         {
@@ -108,6 +117,10 @@ def _measure(root: Path, python: str, runs: int, as_json: bool) -> int:
     cases: dict[str, tuple[list[str], dict[str, str] | None]] = {
         "python -I -S -c pass": ([python, "-I", "-S", "-c", "pass"], None),
         "python -c pass": ([python, "-c", "pass"], None),
+        # Where a cold job's CPU goes, step by step (each a process of its own; benchmarks/README.md).
+        "step: + what -m loads": ([python, "-c", RUNPY], None),
+        "step: + the engine's stdlib": ([python, "-c", f"{RUNPY}, {ENGINE_STDLIB}"], None),
+        "step: + the engine's modules": ([python, "-c", f"{RUNPY}, {ENGINE_STDLIB}, deploytool.engine.runner"], None),
         "engine, no pull step": ([python, "-m", "deploytool.engine"], {"DEPLOYTOOL_RUN_SPEC": _spec("flows.py:main")}),
         "engine, set_working_directory": (
             [python, "-m", "deploytool.engine"],
