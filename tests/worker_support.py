@@ -9,6 +9,7 @@ that defines a fixture of the same name uses its own.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -70,6 +71,13 @@ class WorkerProcesses:
 
     def output(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self, timeout: float) -> None:
+        """SIGTERM each worker, then wait for each to exit 0 (an AssertionError with its output if not)."""
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for name, proc in self.procs.items():
+            assert proc.wait(timeout) == 0, self.output(name)
 
     def kill_all(self) -> None:
         for proc in self.procs.values():

@@ -8,11 +8,14 @@ import hashlib
 import textwrap
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from deploytool import jobvars
 from deploytool.infra.docker_config import RUN_ID_LABEL
-from deploytool.models import Deployment
+from deploytool.models import Deployment, WorkPool
 from deploytool.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +62,14 @@ def flows_image(
     tag = f"deploytool-test/{name}:{uuid.uuid4().hex[:12]}"
     client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, labels=labels)
     return tag
+
+
+@contextmanager
+def docker_store(home: Path, pool: str) -> Iterator[Store]:
+    """The store of DEPLOYTOOL_HOME `home`, with the docker pool `pool` (its type's default base job template)."""
+    with Store.open(home / "deploytool.db") as opened:
+        opened.pools.create(WorkPool(pool, "docker", base_job_template=jobvars.default_base_job_template("docker")))
+        yield opened
 
 
 def docker_deployment(

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from deploytool import jobvars
-from deploytool.models import Deployment, RunState, WorkPool
+from deploytool.models import Deployment, RunState
 from deploytool.store import Store
 from tests.docker_support import DockerJanitor
-from tests.infra.helpers import containers_of, docker_deployment, flows_image
+from tests.infra.helpers import containers_of, docker_deployment, docker_store, flows_image
 from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
 
@@ -57,8 +56,7 @@ def worker_image(
 
 @pytest.fixture
 def store(isolated_home: Path) -> Iterator[Store]:
-    with Store.open(isolated_home / "deploytool.db") as opened:
-        opened.pools.create(WorkPool(POOL, "docker", base_job_template=jobvars.default_base_job_template("docker")))
+    with docker_store(isolated_home, POOL) as opened:
         yield opened
 
 

@@ -16,8 +16,8 @@ import pytest
 from deploytool.infra import zygote as warm
 from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
-from tests.infra.warm_helpers import FACTS_FLOW, alive, deployment, facts, zygote_of
-from tests.worker.helpers import log_text, queue_run, state_of, tick_until, wait_for, worker
+from tests.infra.warm_helpers import FACTS_FLOW, deployment, facts, zygote_of
+from tests.worker.helpers import alive, log_text, queue_run, state_of, tick_until, wait_for, worker
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="warm start needs Linux /proc")
 

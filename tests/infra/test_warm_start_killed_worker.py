@@ -12,8 +12,8 @@ import pytest
 
 from deploytool.infra.process import run_processes
 from deploytool.store import Store
-from tests.infra.warm_helpers import alive, deployment, zygote_of
-from tests.worker.helpers import log_text, queue_run, wait_for
+from tests.infra.warm_helpers import deployment, zygote_of
+from tests.worker.helpers import alive, log_text, queue_run, wait_for
 from tests.worker_support import kill, start_worker
 
 PATIENCE = 120.0  # a failure bound for a loaded machine, not a speed target

@@ -59,11 +59,3 @@ def facts(store: Store, run_id: str) -> dict[str, Any]:
 def zygote_of(pid: int) -> int:
     """The parent of a warm job's main process: its zygote."""
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

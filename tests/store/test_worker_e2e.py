@@ -18,8 +18,10 @@ from deploytool.models import ACTIVE, TERMINAL, RunState
 from deploytool.store import Store
 from tests.store.backends import StoreFactory
 from tests.worker.helpers import (
+    ledger_flow,
     log_text,
     make_deployment,
+    pid_file_flow,
     queue_run,
     state_of,
     tick_until,
@@ -58,21 +60,14 @@ def test_three_worker_processes_execute_each_run_exactly_once(
     shared: Store, processes: WorkerProcesses, project: Path
 ) -> None:
     ledger = project / "ledger"
-    entry = write_flow(
-        project,
-        f"import os\nfd = os.open({str(ledger)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
-        "os.write(fd, (os.environ['DEPLOYTOOL_RUN_ID'] + '\\n').encode())\nos.close(fd)",
-    )
+    entry = ledger_flow(project, ledger)
     deployment = make_deployment(shared, project, entry)
     with shared.transaction():
         runs = [queue_run(shared, deployment) for _ in range(60)]
     for index in range(3):
         processes.start(f"w{index}", "--limit", "4", "--heartbeat-seconds", "2")
     wait_for(lambda: not shared.runs.list(state=[RunState.SCHEDULED, *ACTIVE], limit=1), timeout=240)
-    for proc in processes.procs.values():
-        proc.send_signal(signal.SIGTERM)
-    for name, proc in processes.procs.items():
-        assert proc.wait(60) == 0, processes.output(name)
+    processes.stop_all(60)
     assert sorted(ledger.read_text().split()) == sorted(r.id for r in runs)
     assert {r.state for r in shared.runs.list(limit=100)} == {RunState.COMPLETED}
     assert shared.workers.list() == []
@@ -86,7 +81,7 @@ def test_a_killed_worker_s_run_is_recovered_by_another(
     slow = make_deployment(
         shared,
         project,
-        write_flow(project, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"),
+        pid_file_flow(project, pid_file),
         name="slow",
     )
     run = queue_run(shared, slow)

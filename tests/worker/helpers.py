@@ -33,6 +33,23 @@ def write_flow(directory: Path, body: str, *, name: str = "flow.py", func: str =
     return f"{name}:{func}"
 
 
+def ledger_flow(directory: Path, ledger: Path) -> str:
+    """Write a flow that appends its run's id to `ledger`, one line per execution (O_APPEND: whole lines however
+    many jobs write at once); return the entrypoint."""
+    return write_flow(
+        directory,
+        f"import os\nfd = os.open({str(ledger)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
+        "os.write(fd, (os.environ['DEPLOYTOOL_RUN_ID'] + '\\n').encode())\nos.close(fd)",
+    )
+
+
+def pid_file_flow(directory: Path, pid_file: Path) -> str:
+    """Write a flow that writes its process id to `pid_file` and sleeps 60 s; return the entrypoint."""
+    return write_flow(
+        directory, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"
+    )
+
+
 def make_deployment(
     store: Store, project: Path, entrypoint: str, *, name: str = "d", pool: str = POOL, **fields: Any
 ) -> Deployment:
@@ -83,6 +100,14 @@ def state_of(store: Store, run_id: str) -> RunState:
 
 def log_text(store: Store, run_id: str) -> str:
     return "\n".join(f"{x.level} {x.source} {x.message}" for x in store.logs.read(run_id, limit=100_000))
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists and has not ended (a zombie, ended but not yet reaped, has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:

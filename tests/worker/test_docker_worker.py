@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from deploytool import jobvars
 from deploytool.infra import docker_api
-from deploytool.models import TERMINAL, Deployment, RunState, WorkPool
+from deploytool.models import TERMINAL, Deployment, FlowRun, RunState
 from deploytool.store import Store
-from tests.infra.helpers import containers_of, docker_deployment, flows_image
+from deploytool.worker.loop import Worker
+from tests.infra.helpers import containers_of, docker_deployment, docker_store, flows_image
 from tests.worker.helpers import FAST, log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
 from tests.worker_support import WORKER_MAIN, start_worker
@@ -65,9 +65,7 @@ def worker_image(
 
 @pytest.fixture
 def store(isolated_home: Path) -> Iterator[Store]:
-    with Store.open(isolated_home / "deploytool.db") as opened:
-        template = jobvars.default_base_job_template("docker")
-        opened.pools.create(WorkPool(POOL, "docker", base_job_template=template))
+    with docker_store(isolated_home, POOL) as opened:
         yield opened
 
 
@@ -147,13 +145,19 @@ def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
 # --- states and messages ----------------------------------------------------------------------------------
 
 
-def test_cancel_stops_the_container_and_removes_it(
-    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
-) -> None:
-    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
+def _sleeping(store: Store, image: str, labels: dict[str, str]) -> tuple[FlowRun, Worker]:
+    """A run of `slow` (auto_remove) that has started: its worker ticked until the flow printed 'sleeping'."""
+    run = queue_run(store, deployment(store, image, "slow", labels, auto_remove=True))
     w = docker_worker(store)
     w.register()
     tick_until(w, lambda: "sleeping" in log_text(store, run.id), timeout=60)
+    return run, w
+
+
+def test_cancel_stops_the_container_and_removes_it(
+    store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
+) -> None:
+    run, w = _sleeping(store, worker_image, docker_labels)
     store.runs.set_state(run.id, RunState.CANCELLING, "cancel requested")
     finish(w, store, run.id)
     done = store.runs.get(run.id)
@@ -166,10 +170,7 @@ def test_cancel_stops_the_container_and_removes_it(
 def test_a_container_killed_from_outside_crashes_the_run_and_says_it_was_not_oom(
     store: Store, worker_image: str, docker_labels: dict[str, str], docker_client: Any
 ) -> None:
-    run = queue_run(store, deployment(store, worker_image, "slow", docker_labels, auto_remove=True))
-    w = docker_worker(store)
-    w.register()
-    tick_until(w, lambda: "sleeping" in log_text(store, run.id), timeout=60)
+    run, w = _sleeping(store, worker_image, docker_labels)
     docker_client.api.kill(containers_of(docker_client, run.id)[0]["Id"])
     finish(w, store, run.id)
     done = store.runs.get(run.id)

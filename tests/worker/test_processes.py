@@ -11,7 +11,16 @@ import pytest
 
 from deploytool.models import ACTIVE, TERMINAL, RunState
 from deploytool.store import Store
-from tests.worker.helpers import log_text, make_deployment, queue_run, wait_for, write_flow
+from tests.worker.helpers import (
+    alive,
+    ledger_flow,
+    log_text,
+    make_deployment,
+    pid_file_flow,
+    queue_run,
+    wait_for,
+    write_flow,
+)
 from tests.worker_support import WorkerProcesses
 
 HEARTBEAT = 0.5  # lease: 1.5 s
@@ -26,21 +35,10 @@ def workers(db_path: Path, tmp_path: Path) -> Iterator[WorkerProcesses]:
     started.kill_all()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.slow
 def test_three_workers_execute_300_runs_exactly_once(workers: WorkerProcesses, store: Store, project: Path) -> None:
     ledger = project / "ledger"
-    entry = write_flow(
-        project,
-        f"import os\nfd = os.open({str(ledger)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)\n"
-        "os.write(fd, (os.environ['DEPLOYTOOL_RUN_ID'] + '\\n').encode())\nos.close(fd)",
-    )
+    entry = ledger_flow(project, ledger)
     deployment = make_deployment(store, project, entry)
     with store.transaction():
         runs = [queue_run(store, deployment) for _ in range(300)]
@@ -49,10 +47,7 @@ def test_three_workers_execute_300_runs_exactly_once(workers: WorkerProcesses, s
         # recovered from a live worker is (correctly) CRASHED, not executed twice.
         workers.start(f"w{index}", "--limit", "4", "--heartbeat-seconds", "2")
     wait_for(lambda: not store.runs.list(state=[RunState.SCHEDULED, *ACTIVE], limit=1), timeout=240)
-    for proc in workers.procs.values():
-        proc.send_signal(signal.SIGTERM)
-    for name, proc in workers.procs.items():
-        assert proc.wait(30) == 0, workers.output(name)
+    workers.stop_all(30)
     executed = ledger.read_text().split()
     assert len(executed) == 300
     assert sorted(executed) == sorted(r.id for r in runs)
@@ -71,7 +66,7 @@ def test_a_killed_worker_s_run_is_crashed_by_another_worker_which_carries_on(
     slow = make_deployment(
         store,
         project,
-        write_flow(project, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"),
+        pid_file_flow(project, pid_file),
         name="slow",
     )
     quick = make_deployment(store, project, write_flow(project, "print('quick')", name="quick.py"), name="quick")
@@ -94,7 +89,7 @@ def test_a_killed_worker_s_run_is_crashed_by_another_worker_which_carries_on(
         assert store.runs.get(after.id).worker_name == "survivor"
         assert survivor.poll() is None
     finally:
-        if pid_file.exists() and _alive(int(pid_file.read_text())):
+        if pid_file.exists() and alive(int(pid_file.read_text())):
             os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
@@ -123,5 +118,5 @@ def test_sigterm_leaves_no_run_running_or_pending_without_an_owner(
         assert "worker 'w' shut down (received SIGTERM, after 2s)" in (states[run.id].state_message or "")
     assert all(states[r.id].state is RunState.SCHEDULED for r in waiting)
     assert not store.runs.list(state=ACTIVE, limit=10)
-    assert not any(_alive(int(p)) for p in pids.read_text().split())
+    assert not any(alive(int(p)) for p in pids.read_text().split())
     assert store.workers.list() == []
