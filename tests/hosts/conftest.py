@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +22,5 @@ def net(tmp_path: Path) -> Iterator[Network]:
 @pytest.fixture
 def server(net: Network) -> Iterator[pg.Cluster]:
     """A PostgreSQL server of the test's own, on 127.0.0.1 and on the hosts' network (a restart cannot hurt others)."""
-    try:
-        cluster = pg.start(listen=(net.gateway,), trusted=(net.cidr,))
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        pg.unavailable(str(exc))
-    try:
+    with pg.running(listen=(net.gateway,), trusted=(net.cidr,)) as cluster:
         yield cluster
-    finally:
-        cluster.stop()

@@ -3,7 +3,6 @@ of each backend (`store_factory`, `any_store`, and `shared` with the worker test
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,26 +45,16 @@ def deployment(store: Store, pool: WorkPool) -> Deployment:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[pg.Cluster | str]:
     """One PostgreSQL cluster for the session, or why there is none (see tests/store/pg_cluster.py)."""
-    try:
-        cluster = pg.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        yield str(exc)
-        return
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from pg.started()
 
 
 @pytest.fixture
 def postgres(pg_cluster: pg.Cluster | str, monkeypatch: pytest.MonkeyPatch) -> pg.Cluster:
     """The session's PostgreSQL cluster; skips (fails in CI) when none could be started. Every host of a
     PostgreSQL store is given its secret key explicitly: so is this test (and the processes it starts)."""
-    if isinstance(pg_cluster, str):
-        pg.unavailable(pg_cluster)
-    assert isinstance(pg_cluster, pg.Cluster)
+    cluster = pg.usable(pg_cluster)
     monkeypatch.setenv("DEPLOYTOOL_SECRET_KEY", pg.TEST_SECRET_KEY)
-    return pg_cluster
+    return cluster
 
 
 @pytest.fixture(params=BACKENDS)

@@ -18,8 +18,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -38,7 +41,7 @@ def required() -> bool:
     return os.environ.get("CI", "").lower() == "true" or os.environ.get("DEPLOYTOOL_REQUIRE_POSTGRES") == "1"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Fail (in CI) or skip (elsewhere) a test whose PostgreSQL server cannot run."""
     if required():
         pytest.fail(f"PostgreSQL is required here (CI=true) but {reason}", pytrace=False)
@@ -206,3 +209,38 @@ def _make_template(cluster: Cluster) -> None:
     cluster.sql(f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
     cluster.sql(f"CREATE DATABASE {TEMPLATE}")
     migrate_postgres(cluster.url(TEMPLATE))
+
+
+def started(listen: tuple[str, ...] = (), trusted: tuple[str, ...] = ()) -> Iterator[Cluster | str]:
+    """For a fixture shared by several tests (`yield from pg.started()`): a cluster (start's arguments), stopped
+    when the fixture ends, or why none could be started; each test that needs it calls `usable`."""
+    try:
+        cluster = start(listen, trusted)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        yield str(exc)
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def usable(found: Cluster | str) -> Cluster:
+    """The cluster `started` gave; skips (fails in CI) with the reason when it gave none."""
+    if isinstance(found, str):
+        unavailable(found)
+    return found
+
+
+@contextmanager
+def running(listen: tuple[str, ...] = (), trusted: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """A cluster of the caller's own (start's arguments), stopped at the end; skips (fails in CI) when none can be
+    started."""
+    try:
+        cluster = start(listen, trusted)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        unavailable(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

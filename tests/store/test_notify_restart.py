@@ -18,15 +18,8 @@ from tests.store.notify_helpers import POOL, Waiter, settled, setup_pool
 @pytest.fixture
 def own_cluster() -> Iterator[pg.Cluster]:
     """A cluster of this test's own: restarting the session's would cut other tests' connections."""
-    try:
-        cluster = pg.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        pg.unavailable(str(exc))
-        raise
-    try:
+    with pg.running() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _restart(cluster: pg.Cluster) -> None:
