@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 # help_fingerprint() (cli/sources.py) of each module when the table was recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
-    'deploy_cmds': 157857903,
-    'run_cmds': 907083728,
+    'deploy_cmds': 2278087159,
+    'run_cmds': 3150847874,
     'pool_cmds': 2921988818,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,

@@ -18,6 +18,7 @@ from deploytool.errors import EXIT_INTERRUPTED, DeploytoolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Annotated, Any
 
     from deploytool.models import FlowRun
@@ -306,15 +307,26 @@ def watch_cmd(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OU
         _watch(store, found, output)
 
 
+def _change(run_id: str, output: OutputFormat, change: Callable[[Store, str], FlowRun]) -> FlowRun | None:
+    """The run after `change` (cancel_run, delete_run, retry_run); None once it is printed as the JSON envelope
+    (--output json), for the command to end."""
+    from deploytool.core.runs import RunSummary
+
+    with json_errors("flow-run", output), open_store() as store:
+        changed = change(store, run_id)
+    if output == OutputFormat.json:
+        print_json("flow-run", RunSummary.of(changed).to_dict())
+        return None
+    return changed
+
+
 @flow_run_app.command()
 def cancel(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Cancel a run: a SCHEDULED one at once; a PENDING or RUNNING one is stopped by its worker."""
-    from deploytool.core.runs import RunSummary, cancel_run
+    from deploytool.core.runs import cancel_run
 
-    with json_errors("flow-run", output), open_store() as store:
-        cancelled = cancel_run(store, run_id)
-    if output == OutputFormat.json:
-        print_json("flow-run", RunSummary.of(cancelled).to_dict())
+    cancelled = _change(run_id, output, cancel_run)
+    if cancelled is None:
         return
     if cancelled.state.value == "CANCELLED":
         print(f"Cancelled flow run {cancelled.name} ({cancelled.id}).")
@@ -329,12 +341,10 @@ def cancel(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPU
 @flow_run_app.command()
 def delete(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Delete a run and its logs: a SCHEDULED or finished one (cancel a running one first)."""
-    from deploytool.core.runs import RunSummary, delete_run
+    from deploytool.core.runs import delete_run
 
-    with json_errors("flow-run", output), open_store() as store:
-        deleted = delete_run(store, run_id)
-    if output == OutputFormat.json:
-        print_json("flow-run", RunSummary.of(deleted).to_dict())
+    deleted = _change(run_id, output, delete_run)
+    if deleted is None:
         return
     print(f"Deleted flow run {deleted.name} ({deleted.id}), {deleted.state}, and its logs.")
 
@@ -365,12 +375,10 @@ def why(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] 
 @flow_run_app.command()
 def retry(run_id: Annotated[str, RUN_ID], output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text) -> None:
     """Queue a finished run (COMPLETED, FAILED, CRASHED, CANCELLED) again as the next attempt."""
-    from deploytool.core.runs import RunSummary, retry_run
+    from deploytool.core.runs import retry_run
 
-    with json_errors("flow-run", output), open_store() as store:
-        retried = retry_run(store, run_id)
-    if output == OutputFormat.json:
-        print_json("flow-run", RunSummary.of(retried).to_dict())
+    retried = _change(run_id, output, retry_run)
+    if retried is None:
         return
     print(f"Queued flow run {retried.name} ({retried.id}) again: attempt {retried.attempt}, SCHEDULED.")
     print(f"Follow it: deploytool flow-run watch {retried.id[:8]}", file=sys.stderr)
