@@ -253,15 +253,28 @@ def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:
 @pytest.mark.parametrize("example", ["prefect.yaml", "deploy.yaml"])
 def test_validate_loads_no_dataclasses_or_inspect(example: str) -> None:
     """`validate` reads the project file, its steps, job variables and each entrypoint's flow: templating, jobvars
-    and the steps declare records, and a flow's docstring is cleaned without inspect (issue 17, item 4)."""
+    and the steps declare records, a flow's docstring is cleaned without inspect, and what only running steps
+    (subprocess) or deploying (hashlib) needs is imported then (issue 17, item 4)."""
     call = f"main(['validate', '--file', {str(PACKAGE.parent / 'examples' / example)!r}])"
     loaded = _modules(
         "import contextlib, io\nfrom deploytool.cli.entry import main\n"
         f"with contextlib.redirect_stdout(io.StringIO()):\n    assert {call} == 0"
     )
     assert "deploytool.config.flowscan" in loaded and "deploytool.steps.base" in loaded
-    assert loaded.isdisjoint({"dataclasses", "inspect", "jsonschema"}), loaded & {
-        "dataclasses",
-        "inspect",
-        "jsonschema",
-    }
+    unwanted = {"dataclasses", "inspect", "jsonschema", "hashlib", "subprocess"}  # hashing and processes: deploy's
+    assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
+def test_reading_a_cron_schedule_starts_no_process() -> None:
+    """croniter asks platform.architecture() at import, which runs `file -b PYTHON` in a subprocess; deploytool
+    imports it through config/cron.py, which answers from the pointer size instead (issue 17, item 4)."""
+    probe = (
+        "import platform, subprocess, sys\nstarted = []\nreal = subprocess.Popen.__init__\n"
+        "def spy(self, args, *rest, **kwargs):\n    started.append(args)\n    real(self, args, *rest, **kwargs)\n"
+        "subprocess.Popen.__init__ = spy\nbefore = platform.architecture\n"
+        "from deploytool.config.schedule_times import next_times\nimport croniter\n"
+        "assert platform.architecture is before, 'platform.architecture is not itself again'\n"
+        "assert started == [], started\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from croniter import CroniterBadDateError, croniter
 from dateutil.rrule import rrule, rruleset, rrulestr
 
+from deploytool.config.cron import CroniterBadDateError, croniter
 from deploytool.config.schedules import DEFAULT_ANCHOR, Schedule
 
 

@@ -25,9 +25,9 @@ from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import CroniterBadDateError, CroniterError, croniter
 from dateutil.rrule import rrulestr
 
+from deploytool.config.cron import CroniterBadDateError, CroniterError, croniter
 from deploytool.errors import DeploytoolError, close_matches
 from deploytool.records import field, record
 
