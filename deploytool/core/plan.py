@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Literal
 
@@ -80,6 +79,8 @@ class Plan:
 
 def content_hash(deployment: Deployment) -> str:
     """A hash of everything a deploy writes, so an unchanged deployment is recognised and left alone."""
+    import hashlib  # when deploying: `validate` loads this module and hashes nothing
+
     fields = {name: getattr(deployment, name) for name in field_names(Deployment) if name not in _NOT_HASHED}
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

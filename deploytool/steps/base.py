@@ -12,8 +12,6 @@ the flow-run job (the engine), whose start-up must not pay for jinja2, jsonschem
 from __future__ import annotations
 
 import os
-import subprocess
-import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -97,6 +95,9 @@ def run_process(
     stdin is /dev/null, so a command that would prompt (git asking for a password) fails instead of hanging.
     Raises StepError when the program cannot be started at all.
     """
+    import subprocess  # when a step runs a program: `validate` (which loads this module) runs none
+    import threading
+
     try:
         proc = subprocess.Popen(
             list(argv),
