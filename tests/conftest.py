@@ -2,6 +2,8 @@
 
 Helpers that several test modules use live in helper modules (tests/services.py, tests/docker_support.py,
 tests/<area>/helpers.py, ...), never in a test module that others import (tests/test_suite_rules.py checks it).
+Fixtures that the conftests of several folders share live in a support module they import them from
+(tests/worker_support.py: a store with a process pool, a project directory, worker processes).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from deploytool.models import TERMINAL, Deployment, FlowRun, RunState
 from deploytool.store import Store
 from deploytool.worker.loop import Worker
 from tests.infra.helpers import containers_of, docker_deployment, docker_store, flows_image
+from tests.store.helpers import deploytool
 from tests.worker.helpers import FAST, log_text, queue_run, state_of, tick_until, wait_for
 from tests.worker.helpers import worker as make_worker
 from tests.worker_support import WORKER_MAIN, start_worker
@@ -84,11 +85,8 @@ def finish(w: Any, store: Store, run_id: str, timeout: float = 60) -> None:
 # --- through the CLI, as a user runs it -----------------------------------------------------------------
 
 
-def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "deploytool", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+def cli(home: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return deploytool(*args, env={"DEPLOYTOOL_HOME": str(home)}, cwd=cwd)
 
 
 def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
@@ -118,10 +116,7 @@ def test_deploy_run_and_logs_of_a_flow_in_a_container_through_the_cli(
         + "\n"
     )
     assert cli(isolated_home, "work-pool", "create", POOL, "--type", "docker").returncode == 0
-    deployed = subprocess.run(
-        [sys.executable, "-m", "deploytool", "deploy", "--all"],
-        cwd=project, env={**os.environ, "DEPLOYTOOL_HOME": str(isolated_home)}, capture_output=True, text=True,
-    )  # fmt: skip
+    deployed = cli(isolated_home, "deploy", "--all", cwd=project)
     assert deployed.returncode == 0, deployed.stderr
     created = cli(isolated_home, "run", "hello/in-docker", "--param", "name=Ada")
     assert created.returncode == 0, created.stderr
