@@ -34,6 +34,7 @@ from deploytool.infra.docker_config import (
 )
 from tests.docker_support import DockerJanitor, LocalRegistry, make_tiny_image
 from tests.infra.helpers import flows_image
+from tests.worker.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,13 +124,6 @@ def make_job(
     )
     configuration = {"image": image, "image_pull_policy": "Never", "labels": dict(test_labels), **config}
     return Job(run_id=run_id, configuration=configuration, env=spec.to_env())
-
-
-def wait_for(predicate: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
 
 
 def gone(client: Any, container_id: str) -> bool:
