@@ -76,6 +76,12 @@ def _mark(node: Node) -> Mark:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _issue_at(filename: str, node: Node, message: str, hint: str) -> ConfigIssue:
+    """A problem of the file at `node`'s line and column (the loader knows no key path yet)."""
+    line, col = _mark(node)
+    return ConfigIssue(filename, line, col, "", message, hint)
+
+
 class _PositionsMixin(yaml.constructor.SafeConstructor):
     """Safe construction that records positions and collects duplicate keys instead of dropping values.
 
@@ -97,13 +103,10 @@ class _PositionsMixin(yaml.constructor.SafeConstructor):
                 continue
             if key in seen:
                 first_line = seen[key].start_mark.line + 1
-                line, col = _mark(key_node)
                 self.issues.append(
-                    ConfigIssue(
+                    _issue_at(
                         self.filename,
-                        line,
-                        col,
-                        "",
+                        key_node,
                         f"duplicate key {key!r} (first defined at line {first_line})",
                         "YAML keeps only the last value, so the earlier one would be silently lost; "
                         "merge the two or rename one",
@@ -146,13 +149,10 @@ class _PositionsMixin(yaml.constructor.SafeConstructor):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
-                line, col = _mark(key_node)
                 self.issues.append(
-                    ConfigIssue(
+                    _issue_at(
                         self.filename,
-                        line,
-                        col,
-                        "",
+                        key_node,
                         "a mapping or list cannot be used as a key",
                         "an unquoted {{ placeholder }} is read as a nested mapping: quote it, "
                         'e.g. directory: "{{ clone.directory }}"',
@@ -210,8 +210,7 @@ def _check_expansion(root: Node, filename: str) -> None:
     open_nodes: set[int] = set()
 
     def refuse(node: Node, message: str, hint: str) -> _AliasBomb:
-        line, col = _mark(node)
-        return _AliasBomb(ConfigIssue(filename, line, col, "", message, hint))
+        return _AliasBomb(_issue_at(filename, node, message, hint))
 
     def too_deep(node: Node) -> _AliasBomb:
         message = f"nested more than {MAX_DEPTH} levels deep (counting what aliases stand for)"
