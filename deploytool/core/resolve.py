@@ -214,24 +214,19 @@ class Resolver:
         context = TemplateContext.for_phase(Phase.RUN, env=self.env, variables=self._variables, blocks=self._blocks)
         secrets = context.secret_values()
         base = self.project.base_dir
+        render = templating_render(context)
+        outputs: dict[str, dict[str, Any]] = {}
         try:
-            outputs = run_steps(
-                spec.build,
-                phase="build",
-                cwd=base,
-                render=templating_render(context),
-                on_output=self.on_output,
-                secrets=secrets,
-            )
-            outputs = run_steps(
-                spec.push,
-                phase="push",
-                cwd=base,
-                render=templating_render(context),
-                on_output=self.on_output,
-                secrets=secrets,
-                outputs=outputs,
-            )
+            for phase, phase_calls in (("build", spec.build), ("push", spec.push)):  # push steps see build's outputs
+                outputs = run_steps(
+                    phase_calls,
+                    phase=phase,
+                    cwd=base,
+                    render=render,
+                    on_output=self.on_output,
+                    secrets=secrets,
+                    outputs=outputs,
+                )
         except StepError:
             raise
         except DeploytoolError as exc:
