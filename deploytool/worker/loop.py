@@ -36,7 +36,7 @@ from deploytool.worker.outage import StoreOutage, lost_run
 from deploytool.worker.output import RunOutput, write_outputs
 from deploytool.worker.pacing import Pacer
 from deploytool.worker.reconcile import Reconciler
-from deploytool.worker.recording import StateWrite
+from deploytool.worker.recording import StateWrite, record_job_ids
 from deploytool.worker.starting import JobOutput, StartingRun, job_state, start_job
 
 log = logging.getLogger("deploytool.worker")
@@ -110,7 +110,7 @@ class Worker:
                 except Exception:  # a bug in one pass must not take the runs' owner down
                     log.exception("worker %s: unexpected error in the loop; carrying on", self.name)
                     self.wake.wait(1.0)
-                if self.done:
+                if self.done or self.outage.left_behind(self.claiming, list(self.active.values())):
                     break
                 self._sleep()
         finally:
@@ -161,7 +161,7 @@ class Worker:
             self._check_deadlines(now)
         ids = [(a, a.info.infrastructure_id) for a in self.active.values() if a.info and not a.info_recorded]
         running = [a.output for a in self.active.values() if not a.done]  # an ended run's go with its outcome
-        self._flush(running, also=partial(self._record_job_ids, ids) if ids else None)  # one write per pass
+        self._flush(running, also=partial(record_job_ids, self.store, self.name, ids) if ids else None)  # 1 write
         for active, _ in ids:
             active.info_recorded = True  # committed (a failed write is tried again by the next pass)
         self._reap(now if clock_given else None)  # None: the store's time when each outcome is written
@@ -175,25 +175,31 @@ class Worker:
         self._flush()
 
     def request_shutdown(self, reason: str = "shutdown requested") -> None:
-        """What SIGTERM/SIGINT do (safe in a signal handler: it only records the request)."""
+        """What SIGTERM/SIGINT do (from deploytool.worker.signals' thread): record it and end the pause at once."""
         self.signals.append(reason)
+        self.wake.set()
 
     def close(self, now: datetime | None = None) -> None:
-        """Stop what still runs (recording outcomes), release anything claimed but not started, deregister."""
+        """Stop what still runs (recording outcomes), release anything claimed but not started, deregister. With
+        the store away, what it could not record is left to recovery, and it says so (worker.outage.gave_up)."""
         now = now or self.store.now()
         for active in self.active.values():
             active.request_stop(SHUTDOWN, self.options.stop_grace_seconds, "before its runs were done")
         for active in list(self.active.values()):
             active.join()
-        self._flush()
-        self._reap(now)
-        for run in self.owned_runs():
-            if run.state is RunState.PENDING:
-                self.record(run.id, RunState.SCHEDULED, f"released by worker {self.name!r} when it stopped")
-            elif run.id not in self.active:
-                self.record(run.id, RunState.CRASHED, f"worker {self.name!r} stopped without a job for this run")
-        with contextlib.suppress(NotFoundError):
-            self.store.workers.delete(self.pool.name, self.name)
+        try:
+            self._flush()
+            self._reap(now)
+            for run in self.owned_runs():
+                if run.state is RunState.PENDING:
+                    self.record(run.id, RunState.SCHEDULED, f"released by worker {self.name!r} when it stopped")
+                elif run.id not in self.active:
+                    self.record(run.id, RunState.CRASHED, f"worker {self.name!r} stopped without a job for this run")
+            with contextlib.suppress(NotFoundError):
+                self.store.workers.delete(self.pool.name, self.name)
+        except StoreUnavailableError as exc:
+            self.outage.gave_up(exc, list(self.active.values()), self.options.lease)
+            return
         log.info("worker %s stopped: %d run(s) launched, %d finished", self.name, self.launched, self.finished)
 
     # --- heartbeat, ownership, deadlines ------------------------------------------------------------------
@@ -260,17 +266,10 @@ class Worker:
         self._shutdown_at = now + timedelta(seconds=self.options.shutdown_grace_seconds)
         self._shutdown_detail = f"({reason}, after {self.options.shutdown_grace_seconds:g}s)"
         if self.active:
-            log.warning(
-                "worker %s: %s: no more claims; %d run(s) may finish within %gs, then they are stopped",
-                self.name, reason, len(self.active), self.options.shutdown_grace_seconds,
-            )  # fmt: skip
+            log.warning("worker %s: %s: no more claims; %d run(s) may finish within %gs, then they are stopped",
+                        self.name, reason, len(self.active), self.options.shutdown_grace_seconds)  # fmt: skip
         else:
             log.info("worker %s: %s: stopping", self.name, reason)
-
-    def _record_job_ids(self, started: list[tuple[StartingRun, str]]) -> None:
-        """Store each started job's infrastructure id (pid, container id) on its run, once (in a transaction)."""
-        for active, job_id in started:
-            self.store.runs.set_infrastructure_id(active.run.id, self.name, job_id)
 
     # --- outcomes ------------------------------------------------------------------------------------------
 
@@ -395,5 +394,7 @@ class Worker:
         """The next pause between passes (deploytool.worker.pacing)."""
         return self.pacer.pause(idle=self.claiming and not self.active)
 
-    def _sleep(self) -> None:
-        self.pacer.sleep(idle=self.claiming and not self.active)
+    def _sleep(self) -> None:  # a long --poll-seconds still beats and ends the shutdown grace on time
+        due = min((t for t in (self._next_heartbeat, self._shutdown_at) if t is not None), default=None)
+        most = None if due is None else (due - self.store.now()).total_seconds()
+        self.pacer.sleep(idle=self.claiming and not self.active, most=most)

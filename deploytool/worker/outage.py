@@ -67,6 +67,26 @@ class StoreOutage:
                     active.run.id,
                 )
 
+    def left_behind(self, claiming: bool, active: list[ActiveRun]) -> bool:
+        """True when a stopping worker has nothing left to wait for but the store: it is away and every job has
+        ended (their outcomes wait). The worker then stops and leaves its runs to recovery (`gave_up`)."""
+        return not claiming and self.away and all(a.done for a in active)
+
+    def gave_up(self, exc: StoreUnavailableError, active: list[ActiveRun], lease_seconds: float) -> None:
+        """Say, as the worker stops without the store, which runs it leaves to recovery, and what becomes of them."""
+        for run in active:
+            log.warning(
+                "run %s (%s): its job has ended, but its outcome could not be recorded: left to recovery",
+                run.run.id, run.run.name,
+            )  # fmt: skip
+        held = f"{len(active)} run(s) left to recovery ({', '.join(a.run.id for a in active)})" if active else ""
+        log.error(
+            "worker %s stops without reaching the store (%s): %s; other workers record its runs CRASHED (and"
+            " re-queue any it had not started) once their lease of %gs expires; `deploytool worker ls` lists it as"
+            " stale meanwhile",
+            self.worker_name, exc.message, held or "no run of its own left to record", lease_seconds,
+        )  # fmt: skip
+
 
 def buffered(active: list[ActiveRun]) -> int:
     return sum(a.output.buffered for a in active)

@@ -5,8 +5,8 @@ up to `idle_poll_seconds`; a claimed run resets it. Every pause is a `Store.wait
 pool: a run of the pool that may have become claimable (queued, rescheduled, released, re-queued after a crash,
 a concurrency slot freed, the pool or a queue resumed) ends it at once. On PostgreSQL that is a LISTEN/NOTIFY
 wake-up, whichever host made the change; on SQLite the store's `data_version` is read every 0.1 s (any commit of
-another process ends the pause). A job that ends (the `wake` event) ends any pause too. Polling stays the
-fallback: a pause that nothing ends is a pass like any other.
+another process ends the pause). A job that ends or a stop signal (the `wake` event) ends any pause too. Polling
+stays the fallback: a pause that nothing ends is a pass like any other.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ class Pacer:
         self._idle_pause = min(self._idle_pause * 2, self.idle_limit) if self._idle_pause > 0 else self.poll_seconds
         return self._idle_pause
 
-    def sleep(self, idle: bool) -> None:
-        """Sleep the next pause, ended early by `wake` or by a change in the store that concerns the pool."""
+    def sleep(self, idle: bool, most: float | None = None) -> None:
+        """Sleep the next pause (at most `most` s when that is positive: a deadline), ended early by `wake` (a job
+        that ended, a stop signal) or by a change in the store that concerns the pool."""
         pause = self.pause(idle)
+        if most is not None and most > 0:
+            pause = min(pause, most)
         try:
             changed = self.store.wait_for_change(self.topics, pause, wake=self.wake)
         except Exception as exc:  # the next pass meets (and reports) whatever is wrong with the store

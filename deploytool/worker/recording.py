@@ -9,6 +9,7 @@ sends again because the answer to its COMMIT was lost finds its own state alread
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from deploytool.errors import ConflictError
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.store import Store
 from deploytool.worker.crashes import retry_after_crash
+from deploytool.worker.jobs import ActiveRun
 from deploytool.worker.output import WORKER
 
 log = logging.getLogger("deploytool.worker")
@@ -72,3 +74,9 @@ class StateWrite:
         self.result = record_state(
             self.store, self.worker_name, self.run_id, self.state, self.message, now=now, **self.fields
         )
+
+
+def record_job_ids(store: Store, worker_name: str, started: Sequence[tuple[ActiveRun, str]]) -> None:
+    """Store each started job's infrastructure id (pid, container id) on its run, once (in a transaction)."""
+    for active, job_id in started:
+        store.runs.set_infrastructure_id(active.run.id, worker_name, job_id)

@@ -13,13 +13,7 @@ Each test has a server of its own (it is stopped or cut), and waits for events, 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,12 +21,10 @@ import pytest
 
 from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
+from tests.reliability.helpers import WAIT, Workers, gone
 from tests.reliability.tcp_proxy import TcpProxy
 from tests.store import pg_cluster as pg
 from tests.worker.helpers import make_deployment, make_pool, queue_run, state_of, wait_for, write_flow
-
-MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
-WAIT = 240.0  # a safety net for a hung test on a loaded machine, never a speed check
 
 # Prints numbered lines until `release` exists, then 300 more, writes its pid and count to `done-N`, and ends.
 CHATTY = """
@@ -50,75 +42,6 @@ for j in range(1, 301):
     print(f'{n} after {j}', flush=True)
 (d / f'done-{n}').write_text(str(i))
 """
-
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[pg.Cluster | str]:
-    try:
-        cluster = pg.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        yield str(exc)
-        return
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def cluster(own_cluster: pg.Cluster | str) -> pg.Cluster:
-    if isinstance(own_cluster, str):
-        pg.unavailable(own_cluster)
-    assert isinstance(own_cluster, pg.Cluster)
-    return own_cluster
-
-
-class Workers:
-    """Real `deploytool worker start` processes, each with its own store URL and home (its own "host")."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, url: str, *args: str) -> subprocess.Popen[bytes]:
-        home = self.folder / f"home-{name}"
-        home.mkdir(exist_ok=True)
-        env = {**os.environ, "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
-        command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name, *args]
-        with open(self.folder / f"{name}.log", "wb") as out:
-            self.procs[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        return self.procs[name]
-
-    def log(self, name: str) -> str:
-        return (self.folder / f"{name}.log").read_text(errors="replace")
-
-    def stop(self, name: str) -> int:
-        proc = self.procs[name]
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(WAIT)
-
-    def kill_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    started = Workers(tmp_path)
-    yield started
-    started.kill_all()
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")  # ended, not yet reaped
-    return True
 
 
 def _lease_expired(store: Store, run_id: str) -> bool:
@@ -154,7 +77,7 @@ def test_a_postgresql_restart_loses_and_doubles_no_log_line_and_no_outcome(
     cluster.stop_server()
     wait_for(lambda: "the store is unreachable" in workers.log("w"), WAIT)  # past its reconnection window
     (project / "go").touch()  # the flows finish while the database is down
-    wait_for(lambda: all(_gone(pid) for pid in pids), WAIT)
+    wait_for(lambda: all(gone(pid) for pid in pids), WAIT)
     wait_for(lambda: all(f"run {r.id}: its job ended while the store is away" in workers.log("w") for r in runs), WAIT)
     back = datetime.now(UTC)
     cluster.start_server()
@@ -211,7 +134,7 @@ def test_a_worker_cut_off_longer_than_its_lease_stops_its_lost_runs_and_overwrit
             proxy.restore()
 
             stopped = int((project / "pid-2").read_text())
-            wait_for(lambda: _gone(stopped), WAIT)  # it learnt that it lost run 2 and stopped its job
+            wait_for(lambda: gone(stopped), WAIT)  # it learnt that it lost run 2 and stopped its job
             wait_for(lambda: "2 got SIGTERM and carries on" in _messages(store, stays.id), WAIT)  # then SIGKILL
             wait_for(lambda: "1 after 300" in _messages(store, ends.id), WAIT)  # late lines are still stored
             for run_id, before in recorded.items():
