@@ -74,6 +74,14 @@ ALLOWED_TRANSITIONS: Mapping[RunState, frozenset[RunState]] = {
 }
 
 
+class WorkerStatus(StrEnum):
+    """A worker as `worker ls`, `work-pool inspect` and the dashboard show it (deploytool.store.worker_status)."""
+
+    ONLINE = "online"
+    STALE = "stale"
+    OFFLINE = "offline"
+
+
 class PoolStatus(StrEnum):
     """A work pool's status: READY when a worker heartbeat is recent, PAUSED while paused."""
 

@@ -126,10 +126,9 @@ def inspect(
         print(f"  {q.name}: priority {q.priority}, limit {_limit(q.concurrency_limit)}, {q.status}")
     print("workers:" + ("" if detail.workers else " none"))
     for w in detail.workers:
-        online = "online" if w.online else "offline"
         seen = local_time(w.last_heartbeat, zone=True)
         trouble = f"; cannot take runs: {w.problem}" if w.problem else ""
-        print(f"  {w.name} on {w.host} (pid {w.pid}): {online}, last heartbeat {seen}{trouble}")
+        print(f"  {w.name} on {w.host} (pid {w.pid}): {w.status}, last heartbeat {seen}{trouble}")  # as worker ls
     print("base_job_template:")
     import json
 

@@ -19,7 +19,8 @@ def ls(
     pool: Annotated[str | None, Option("--pool", "-p", help="Only the workers of this pool.")] = None,
     output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
-    """List workers: host, pid, when each was last seen, its status (online, stale, offline) and its runs."""
+    """List workers: host, pid, when each was last seen, its status (online, stale, offline), its runs and any
+    problem that keeps it from taking runs."""
     from deploytool.worker.listing import list_workers
 
     with json_errors("worker-list", output), open_store() as store:
@@ -44,6 +45,11 @@ def ls(
         for w in workers
     ]
     print_table(None, ["name", "pool", "host", "pid", "last seen", "status", "runs"], rows, local_times=True)
+    from deploytool.store import cannot_take_runs
+
+    for w in workers:
+        if w["problem"] is not None:  # worded as `work-pool ls` and the dashboard word it
+            print(cannot_take_runs(w["name"], w["host"], w["problem"]))
 
 
 def prune(

@@ -3,13 +3,14 @@ results whose `to_dict()` is the JSON of `--output json` and of the dashboard's 
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from typing import Any
 
 from deploytool.core.pools import get_pool
-from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkPool, WorkQueue, utcnow
+from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue, utcnow
 from deploytool.records import record
-from deploytool.store import Store
+from deploytool.store import Store, cannot_take_runs, worker_status
 
 
 @record
@@ -87,13 +88,15 @@ class PoolSummary:
 
 @record
 class WorkerSummary:
-    """A worker of a pool as its last heartbeat left it; `online` when that heartbeat is recent."""
+    """A worker of a pool as its last heartbeat left it: its status as `worker ls` shows it (online, stale,
+    offline: deploytool.store.worker_status), and `online` when that is online."""
 
     name: str
     host: str
     pid: int
     last_heartbeat: datetime
     online: bool
+    status: WorkerStatus
     problem: str | None = None  # what its last heartbeat said keeps it from taking runs
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +106,7 @@ class WorkerSummary:
             "pid": self.pid,
             "last_heartbeat": self.last_heartbeat.isoformat(),
             "online": self.online,
+            "status": self.status.value,
             "problem": self.problem,
         }
 
@@ -165,7 +169,7 @@ def workers_problem(store: Store, pool: str, now: datetime) -> str | None:
     """What the pool's online workers report keeps them from taking runs (None when none reports a problem):
     `worker W on H cannot take runs: PROBLEM`, one per worker, joined by `; `."""
     said = [
-        f"worker {w.name} on {w.host} cannot take runs: {w.problem}"
+        cannot_take_runs(w.name, w.host, w.problem)
         for w in store.workers.list(pool)
         if w.problem is not None and store.workers.is_online(w, now)
     ]
@@ -180,11 +184,12 @@ def inspect_pool(store: Store, name: str, now: datetime | None = None) -> PoolDe
     return PoolDetail(
         summary=summary,
         queues=[QueueSummary.of(q, summary.status.value) for q in store.queues.list(name)],
-        workers=[_worker(store, w, now) for w in store.workers.list(name)],
+        workers=[_worker(w, now, socket.gethostname()) for w in store.workers.list(name)],
         base_job_template=pool.base_job_template,
     )
 
 
-def _worker(store: Store, worker: WorkerHeartbeat, now: datetime) -> WorkerSummary:
-    online = store.workers.is_online(worker, now)
-    return WorkerSummary(worker.name, worker.host, worker.pid, worker.last_heartbeat, online, worker.problem)
+def _worker(worker: WorkerHeartbeat, now: datetime, here: str) -> WorkerSummary:
+    status = worker_status(worker, now, here)  # the rule of `worker ls` too
+    online = status is WorkerStatus.ONLINE
+    return WorkerSummary(worker.name, worker.host, worker.pid, worker.last_heartbeat, online, status, worker.problem)

@@ -35,6 +35,7 @@ from deploytool.store.api import (
 from deploytool.store.changes import Topic
 from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
+from deploytool.store.worker_status import STALE_AFTER_SECONDS, cannot_take_runs, process_alive, worker_status
 
 set_opener(open_store)
 
@@ -63,6 +64,7 @@ __all__ = [
     "AUTO_PREFIX",
     "MEMORY",
     "ONLINE_WINDOW_SECONDS",
+    "STALE_AFTER_SECONDS",
     "BlockRepository",
     "CrashHook",
     "DeploymentRepository",
@@ -77,12 +79,15 @@ __all__ = [
     "WorkQueueRepository",
     "WorkerRepository",
     "backend_of",
+    "cannot_take_runs",
     "copy_store",
     "grant_role",
     "key_source",
     "latest_version",
     "migrate_store",
+    "process_alive",
     "redact_url",
     "redact_urls",
     "roles_with_grants",
+    "worker_status",
 ]

@@ -81,13 +81,18 @@ POOL = _obj(
     },
 )
 WORKER = _obj(
-    ["name", "host", "pid", "last_heartbeat", "online", "runs_held"],
+    ["name", "host", "pid", "last_heartbeat", "online", "status", "runs_held"],
     {
         "name": {"type": "string"},
         "host": {"type": "string"},
         "pid": {"type": "integer"},
         "last_heartbeat": TIME,
-        "online": {"type": "boolean"},
+        "online": {"type": "boolean", "description": "status is online"},
+        "status": {
+            "type": "string",
+            "enum": ["online", "stale", "offline"],
+            "description": "as `deploytool worker ls` shows it (docs/worker.md)",
+        },
         "problem": _nullable("string", description="what keeps it from taking runs (its Docker daemon is away)"),
         "runs_held": {"type": "integer"},
     },

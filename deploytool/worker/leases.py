@@ -22,9 +22,9 @@ from deploytool import pooltypes
 from deploytool.errors import DeploytoolError
 from deploytool.infra.process import end_processes, run_processes
 from deploytool.models import FlowRun, LogLine, RunState
-from deploytool.store import Store
+from deploytool.store import Store, process_alive
 from deploytool.worker.crashes import crash_hook
-from deploytool.worker.options import WorkerOptions, process_alive
+from deploytool.worker.options import WorkerOptions
 from deploytool.worker.output import WORKER
 
 log = logging.getLogger("deploytool.worker")

@@ -1,8 +1,6 @@
-"""What `deploytool worker ls` shows: each worker's host, pid, when it was last seen, its status and its runs.
-
-Status: `online` while its heartbeats come (the last one within a default lease, 15 s) and, on this host, its
-process runs; `stale` once its heartbeat is older than that or its process is gone (a worker killed with
-`kill -9`: its runs are or will be recovered); `offline` after the online window (90 s).
+"""What `deploytool worker ls` shows: each worker's host, pid, when it was last seen, its status, what keeps it from
+taking runs, and its runs. The status (online, stale, offline) and the problem's wording are those of
+`work-pool inspect` and the dashboard: one rule (deploytool.store.worker_status).
 """
 
 from __future__ import annotations
@@ -11,11 +9,8 @@ import socket
 from datetime import datetime
 from typing import Any
 
-from deploytool.models import ACTIVE, utcnow
-from deploytool.store import ONLINE_WINDOW_SECONDS, Store
-from deploytool.worker.options import DEFAULT_HEARTBEAT_SECONDS, LEASE_HEARTBEATS, process_alive
-
-STALE_AFTER_SECONDS = LEASE_HEARTBEATS * DEFAULT_HEARTBEAT_SECONDS
+from deploytool.models import ACTIVE, WorkerStatus, utcnow
+from deploytool.store import Store, worker_status
 
 
 def list_workers(store: Store, pool_name: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -36,12 +31,7 @@ def list_workers(store: Store, pool_name: str | None = None, now: datetime | Non
     here = socket.gethostname()
     for worker in store.workers.list(pool_name):
         age = (now - worker.last_heartbeat).total_seconds()
-        if age > ONLINE_WINDOW_SECONDS:
-            status = "offline"
-        elif age > STALE_AFTER_SECONDS or (worker.host == here and not process_alive(worker.pid)):
-            status = "stale"
-        else:
-            status = "online"
+        status = worker_status(worker, now, here)
         result.append(
             {
                 "name": worker.name,
@@ -50,8 +40,9 @@ def list_workers(store: Store, pool_name: str | None = None, now: datetime | Non
                 "pid": worker.pid,
                 "last_heartbeat": worker.last_heartbeat.isoformat(),
                 "seconds_since_heartbeat": round(max(age, 0.0), 1),
-                "online": status == "online",
-                "status": status,
+                "online": status is WorkerStatus.ONLINE,
+                "status": status.value,
+                "problem": worker.problem,
                 "runs": runs.get((worker.pool_name, worker.name), []),
             }
         )

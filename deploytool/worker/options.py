@@ -7,7 +7,6 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from math import isfinite
-from pathlib import Path
 
 DEFAULT_HEARTBEAT_SECONDS = 5.0
 LEASE_HEARTBEATS = 3  # a lease lasts three heartbeats: two may be missed before other workers recover the runs
@@ -26,20 +25,6 @@ def default_limit() -> int:
 def default_name() -> str:
     """`<host>-<pid>-<4 hex>`: unique, and says where to look."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
-
-
-def process_alive(pid: int) -> bool:
-    """True while a process of this pid exists on this machine and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists, under another user
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @dataclass(frozen=True)

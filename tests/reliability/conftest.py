@@ -57,7 +57,7 @@ def cluster(own_cluster: pg.Cluster | str) -> pg.Cluster:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store of each backend (PostgreSQL: a database on the module's own server), with pool `p`."""
     if request.param == "postgresql":
-        url = request.getfixturevalue("cluster").fresh_database()
+        url: str = request.getfixturevalue("cluster").fresh_database()
     else:
         url = f"sqlite:///{tmp_path / 'shared' / 'deploytool.db'}"
     with Store.open(url) as opened:

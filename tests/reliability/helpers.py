@@ -20,11 +20,13 @@ class Workers:
         self.folder = folder
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, url: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, url: str, *args: str, pool: str = "p", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         home = self.folder / f"home-{name}"
         home.mkdir(exist_ok=True)
-        env = {**os.environ, "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
-        command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name, *args]
+        env = {**os.environ, **(env or {}), "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
+        command = [sys.executable, str(MAIN), "worker", "start", "--pool", pool, "--name", name, *args]
         with open(self.folder / f"{name}.log", "wb") as out:
             self.procs[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         return self.procs[name]

@@ -1,9 +1,11 @@
-"""A worker acts on a stop signal at once, and stops cleanly when its store is away (docs/reliability.md, "SIGTERM
-of a worker"; docs/worker.md, "Shutdown").
+"""A worker acts on a stop signal at once, ends its shutdown grace on time and keeps beating whatever its
+`--poll-seconds`, and stops cleanly when its store is away (docs/reliability.md, "SIGTERM of a worker";
+docs/worker.md, "Shutdown").
 
 Real `deploytool worker start` processes on each backend: an SQLite file, and a PostgreSQL server of this module's
-own (one test stops it). The workers poll every 600 s: one that waited for its next pass to act on a signal would
-outlive every wait here (WAIT, a safety net of 240 s), so exiting at all is the proof. No test bounds a time.
+own (one test stops it). The workers poll and beat every 600 s: one that waited for its next pass to act on a
+signal would outlive every wait here (WAIT, a safety net of 240 s), so exiting at all is the proof. No test bounds
+a time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from deploytool.store import Store
 from tests.reliability.helpers import WAIT, Workers, gone
 from tests.worker.helpers import make_deployment, queue_run, state_of, wait_for, write_flow
 
-LONG_POLL = "600"  # seconds between passes: longer than WAIT
+LONG = ("--poll-seconds", "600", "--heartbeat-seconds", "600")  # a pass every 600 s: longer than WAIT
 
 SLEEPER = """
 import os, pathlib, time
@@ -45,7 +47,7 @@ def test_an_idle_worker_with_a_long_poll_stops_at_once_on_sigterm(
     project.mkdir()
     with Store.open(store_url) as store:
         run = queue_run(store, make_deployment(store, project, write_flow(project, "print('hi')")))
-        proc = workers.start("w", store_url, "--poll-seconds", LONG_POLL)
+        proc = workers.start("w", store_url, *LONG)
         wait_for(lambda: state_of(store, run.id) is RunState.COMPLETED, WAIT)  # then it pauses for 600 s
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(WAIT) == 0, workers.log("w")  # within WAIT: it did not wait out its pause
@@ -55,20 +57,38 @@ def test_an_idle_worker_with_a_long_poll_stops_at_once_on_sigterm(
     assert "Traceback" not in log
 
 
-def test_a_worker_with_a_long_poll_stops_its_run_when_the_shutdown_grace_ends(
-    store_url: str, workers: Workers, tmp_path: Path
+@pytest.mark.parametrize("grace", ["0", "1"])
+def test_a_worker_with_a_long_poll_stops_its_run_at_once_or_when_the_shutdown_grace_ends(
+    store_url: str, workers: Workers, tmp_path: Path, grace: str
 ) -> None:
+    # The job starts while the worker already pauses (nothing wakes it: no store change, no job ended).
     run_id, _, pid_file = _sleeper_run(store_url, tmp_path / "project")
-    proc = workers.start("w", store_url, "--poll-seconds", LONG_POLL, "--shutdown-grace", "1", "--stop-grace", "1")
+    proc = workers.start("w", store_url, *LONG, "--shutdown-grace", grace, "--stop-grace", "1")
     wait_for(pid_file.exists, WAIT)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(WAIT) == 0, workers.log("w")  # the grace of 1 s ended its pause, not the 600 s poll
+    assert proc.wait(WAIT) == 0, workers.log("w")  # the signal, then the grace, ended its pause: not the poll
     with Store.open(store_url) as store:
         done = store.runs.get(run_id)
     assert done.state is RunState.CRASHED
-    assert (done.state_message or "").startswith("worker 'w' shut down (received SIGTERM, after 1s)")
+    assert (done.state_message or "").startswith(f"worker 'w' shut down (received SIGTERM, after {grace}s)")
     assert gone(int(pid_file.read_text()))
     assert "Traceback" not in workers.log("w")
+
+
+def test_a_worker_with_a_long_poll_still_beats_and_renews_its_leases(
+    store_url: str, workers: Workers, tmp_path: Path
+) -> None:
+    run_id, _, pid_file = _sleeper_run(store_url, tmp_path / "project")
+    workers.start("w", store_url, "--poll-seconds", "600", "--heartbeat-seconds", "1", "--shutdown-grace", "0")
+    wait_for(pid_file.exists, WAIT)
+    with Store.open(store_url) as store:
+        first = store.runs.get(run_id).lease_expires
+        assert first is not None
+        for _ in range(2):  # two more heartbeats: each renews the lease (3 s), not one pass in 600 s
+            seen = store.runs.get(run_id).lease_expires
+            wait_for(lambda seen=seen: store.runs.get(run_id).lease_expires != seen, WAIT)
+        assert state_of(store, run_id) is RunState.RUNNING
+    assert workers.stop("w") == 0
 
 
 @pytest.mark.slow
