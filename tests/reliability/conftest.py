@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,23 +33,12 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def own_cluster() -> Iterator[pg.Cluster | str]:
     """A PostgreSQL server for the module's tests alone (they stop it or cut it off), or why there is none."""
-    try:
-        cluster = pg.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        yield str(exc)
-        return
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from pg.started()
 
 
 @pytest.fixture
 def cluster(own_cluster: pg.Cluster | str) -> pg.Cluster:
-    if isinstance(own_cluster, str):
-        pg.unavailable(own_cluster)
-    assert isinstance(own_cluster, pg.Cluster)
-    return own_cluster
+    return pg.usable(own_cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
