@@ -135,3 +135,18 @@ def test_importing_the_flow_api_stays_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_flow_types_can_be_written_in_annotations_that_python_evaluates() -> None:
+    """Flow is generic for type checkers only (a job does not import typing), yet `Flow[[int], str]` in a module
+    without `from __future__ import annotations` still evaluates, and typing sees its origin and arguments."""
+    import typing
+
+    alias = Flow[[int], str]
+    assert typing.get_origin(alias) is Flow and typing.get_args(alias) == ([int], str)
+
+    def make() -> Flow[[int], str]:
+        return flow(str)
+
+    assert typing.get_type_hints(make)["return"] == alias
+    assert isinstance(make(), Flow)

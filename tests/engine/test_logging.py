@@ -60,3 +60,28 @@ def test_a_bad_log_level_is_reported_at_start_even_when_the_flow_never_logs(tmp_
 def test_level_names_are_the_logging_module_s() -> None:
     assert logging.getLevelNamesMapping() == logsetup.LEVELS
     assert logsetup.levels({"DEPLOYTOOL_LOG_LEVEL": "warn", "DEPLOYTOOL_LIBRARY_LOG_LEVEL": " 5 "}) == (30, 5, [])
+
+
+PROBED_THEN_IMPORTED_IN_A_THREAD = """
+import importlib.util
+import threading
+
+assert importlib.util.find_spec("logging") is not None  # a library checking for an optional module first
+
+def main():
+    def work():
+        import logging
+
+        logging.getLogger("myproject.worker").warning("from a thread")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+"""
+
+
+def test_records_are_routed_when_logging_is_probed_first_and_imported_in_a_thread(tmp_path: Path) -> None:
+    write_flow(tmp_path, PROBED_THEN_IMPORTED_IN_A_THREAD)
+    run = run_engine(tmp_path, make_spec(), env={"PYTHONPATH": ""})
+    assert run.exit_code == 0, run.log
+    assert run.logs() == [("WARNING", "from a thread")]
