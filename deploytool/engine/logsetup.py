@@ -14,6 +14,7 @@ the first `import logging` of the job, before any code can log a record.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -82,18 +83,24 @@ class AfterImport:
     def __init__(self, name: str, then: Callable[[], None]) -> None:
         self.name = name
         self.then = then
+        self._finding = False
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname != self.name:
+        if fullname != self.name or self._finding:
             return None
-        for finder in sys.meta_path:
-            spec = None if finder is self else finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _RunAfter(self, spec.loader)  # type: ignore[assignment]
-                return spec
-        return None
+        # The module as the import system finds it without this finder (every other finder, old-style ones
+        # included, as importlib itself asks them).
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _RunAfter(self, spec.loader)  # type: ignore[assignment]
+        return spec
 
 
 class _RunAfter:

@@ -85,3 +85,24 @@ def test_records_are_routed_when_logging_is_probed_first_and_imported_in_a_threa
     run = run_engine(tmp_path, make_spec(), env={"PYTHONPATH": ""})
     assert run.exit_code == 0, run.log
     assert run.logs() == [("WARNING", "from a thread")]
+
+
+LEGACY_FINDER = """
+import sys
+
+class OldStyleImporter:  # find_module only, as old six or vendored importers have it
+    def find_module(self, fullname, path=None):
+        return None
+
+sys.meta_path.insert(0, OldStyleImporter())
+"""
+
+
+def test_records_are_routed_when_an_old_style_finder_is_on_the_import_path(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(LEGACY_FINDER)
+    write_flow(tmp_path, "import logging\n\ndef main():\n    logging.getLogger('myproject').warning('routed')\n")
+    run = run_engine(tmp_path, make_spec(), env={"PYTHONPATH": str(site), "PYTHONWARNINGS": "ignore"})
+    assert run.exit_code == 0, run.log
+    assert run.logs() == [("WARNING", "routed")]
