@@ -13,11 +13,13 @@ deploytool is measured as users install it: a wheel of this checkout in a fresh 
 `--editable` uses the running interpreter instead (an editable install's import hook adds to every import).
 The commands run round-robin, `--runs` times each after one warm-up, in a throw-away DEPLOYTOOL_HOME holding a
 pool, a deployment, a variable and a block. Each process's own CPU (os.wait4: user + system, the interpreter's
-start included) is judged against `python -c pass` in the same environment: at most BUDGET times it, which
-leaves the rest of issue 17's 3x for parsing, the command module and printing. `--modules` lists the modules
-each command imports beyond the bare interpreter.
+start included) is reported as a multiple of `python -c pass` in the same environment. Issue 17's target (3x) is
+a command's start-up, which `bench_cli.py` judges; a whole command's CPU here has no target of the issue: it is
+what the command's own work costs (YAML, croniter, SQLite), reported to find what to cut next. `--budget X` makes
+it a check (a command above X times `python -c pass` fails). `--modules` lists the modules each command imports
+beyond the bare interpreter.
 
-Exit status: 0 when every command is within its budget, 1 when one is not, 2 when a command cannot be run.
+Exit status: 1 when `--budget` is given and a command is above it, 2 when a command cannot be run, else 0.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlib import REPO_ROOT, BenchError, describe_failure, machine, make_install, print_table, run_timed
-
-BUDGET = 2.5  # a command's process CPU, besides parsing and printing, within 2.5x `python -c pass`
 
 # The columns every command's steps fall into, in the order they run.
 STEPS = ("models", "store", "core", "open", "work", "close")
@@ -191,16 +191,26 @@ def cell(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:.1f}"
 
 
-def report_text(cases: list[Case], baseline: Case, info: dict[str, str], runs: int, show_modules: bool) -> None:
+def within(case: Case, base: float, budget: float | None) -> bool:
+    return budget is None or statistics.median(case.process) <= budget * base
+
+
+def report_text(
+    cases: list[Case], baseline: Case, info: dict[str, str], runs: int, show_modules: bool, budget: float | None
+) -> None:
     base = statistics.median(baseline.process)
     print(f"{info['python']} on {info['cpus']} CPUs, load {info.get('loadavg', '?')}; median of {runs} runs, CPU in ms")
-    print(f"python -c pass: {base * 1000:.1f} ms CPU; budget {BUDGET:g}x = {BUDGET * base * 1000:.1f} ms\n")
+    limit = f"budget {budget:g}x = {budget * base * 1000:.1f} ms" if budget is not None else "no budget (--budget X)"
+    print(f"python -c pass: {base * 1000:.1f} ms CPU; {limit}\n")
     rows = []
     for case in cases:
         total = statistics.median(case.process)
-        verdict = "PASS" if total <= BUDGET * base else "FAIL"
-        rows.append([case.label, *(cell(case.median(s)) for s in STEPS), cell(total), f"{total / base:.1f}x", verdict])
-    print_table(["command", *STEPS, "process", "vs pass", f"<= {BUDGET:g}x"], rows)
+        row = [case.label, *(cell(case.median(s)) for s in STEPS), cell(total), f"{total / base:.1f}x"]
+        if budget is not None:
+            row.append("PASS" if within(case, base, budget) else "FAIL")
+        rows.append(row)
+    headers = ["command", *STEPS, "process", "vs pass"]
+    print_table(headers if budget is None else [*headers, f"<= {budget:g}x"], rows)
     if show_modules:
         for case in cases:
             print(f"\n{case.label}:")
@@ -210,18 +220,18 @@ def report_text(cases: list[Case], baseline: Case, info: dict[str, str], runs: i
                     print(f"  {step} ({len(names)}): {' '.join(names)}")
 
 
-def report_json(cases: list[Case], baseline: Case, info: dict[str, str], runs: int) -> None:
+def report_json(cases: list[Case], baseline: Case, info: dict[str, str], runs: int, budget: float | None) -> None:
     base = statistics.median(baseline.process)
     data = {
         "machine": info,
         "runs": runs,
-        "budget_factor": BUDGET,
+        "budget_factor": budget,
         "baseline_cpu_ms": base * 1000,
         "commands": {
             case.label: {
                 "steps_cpu_ms": {s: case.median(s) * 1000 for s in STEPS if case.median(s) is not None},  # type: ignore[operator]
                 "process_cpu_ms": statistics.median(case.process) * 1000,
-                "passed": statistics.median(case.process) <= BUDGET * base,
+                "passed": within(case, base, budget),
                 "modules": case.modules,
             }
             for case in cases
@@ -237,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--editable", action="store_true", help="use this interpreter's install, not a wheel")
     parser.add_argument("--modules", action="store_true", help="list the modules each step imports")
     parser.add_argument("--only", action="append", default=[], help="only this command (repeatable)")
+    parser.add_argument("--budget", type=float, help="fail when a command's CPU is above this many python -c pass")
     args = parser.parse_args(argv)
     cases = [Case(label, steps) for label, steps in COMMANDS.items() if not args.only or label in args.only]
     baseline = Case("python -c pass", {})
@@ -258,11 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     info = machine()
     if args.json:
-        report_json(cases, baseline, info, args.runs)
+        report_json(cases, baseline, info, args.runs, args.budget)
     else:
-        report_text(cases, baseline, info, args.runs, args.modules)
+        report_text(cases, baseline, info, args.runs, args.modules, args.budget)
     base = statistics.median(baseline.process)
-    return 0 if all(statistics.median(c.process) <= BUDGET * base for c in cases) else 1
+    return 0 if all(within(c, base, args.budget) for c in cases) else 1
 
 
 if __name__ == "__main__":
