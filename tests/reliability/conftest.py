@@ -9,25 +9,9 @@ from deploytool.store import Store
 from tests.reliability.helpers import Workers
 from tests.store import pg_cluster as pg
 from tests.worker.helpers import make_pool
+from tests.worker_support import db_path, project, store
 
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "deploytool.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    with Store.open(db_path) as opened:
-        make_pool(opened)
-        yield opened
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    return directory
+__all__ = ["db_path", "project", "store"]  # the fixtures of the worker tests (tests/worker_support.py)
 
 
 @pytest.fixture(scope="module")

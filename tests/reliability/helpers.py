@@ -6,10 +6,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-MAIN = Path(__file__).parents[1] / "worker" / "worker_main.py"
+from tests.worker_support import kill, start_worker
+
 WAIT = 240.0  # a safety net for a hung test on a loaded machine, never a speed check
 
 
@@ -25,10 +25,8 @@ class Workers:
     ) -> subprocess.Popen[bytes]:
         home = self.folder / f"home-{name}"
         home.mkdir(exist_ok=True)
-        env = {**os.environ, **(env or {}), "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
-        command = [sys.executable, str(MAIN), "worker", "start", "--pool", pool, "--name", name, *args]
-        with open(self.folder / f"{name}.log", "wb") as out:
-            self.procs[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        env = {**(env or {}), "DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
+        self.procs[name] = start_worker(name, *args, env=env, log=self.folder / f"{name}.log", pool=pool)
         return self.procs[name]
 
     def log(self, name: str) -> str:
@@ -41,9 +39,7 @@ class Workers:
 
     def kill_all(self) -> None:
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            kill(proc)
 
 
 def gone(pid: int) -> bool:

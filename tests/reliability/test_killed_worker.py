@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,8 @@ from deploytool.infra.process import run_processes
 from deploytool.models import RunState
 from deploytool.store import Store
 from tests.worker.helpers import log_text, make_deployment, queue_run, state_of, wait_for, write_flow
+from tests.worker_support import kill, start_worker
 
-MAIN = Path(__file__).resolve().parents[1] / "worker" / "worker_main.py"
 PATIENCE = 120.0  # a failure bound for a loaded machine, not a speed target
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
@@ -42,15 +41,12 @@ def workers(db_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill(proc)
 
 
 def _start_worker(db_path: Path, name: str, started: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(db_path.parent)}
-    command = [sys.executable, str(MAIN), "worker", "start", "--pool", "p", "--name", name]
-    proc = subprocess.Popen([*command, "--heartbeat-seconds", "0.5", "--stop-grace", "1"], env=env)
+    env = {"DEPLOYTOOL_HOME": str(db_path.parent)}
+    proc = start_worker(name, "--heartbeat-seconds", "0.5", "--stop-grace", "1", env=env)
     started.append(proc)
     return proc
 

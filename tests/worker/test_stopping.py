@@ -11,6 +11,7 @@ from deploytool.engine.events import format_event
 from deploytool.models import TERMINAL, RunState
 from deploytool.store import Store
 from tests.worker.helpers import (
+    alive,
     log_text,
     make_deployment,
     queue_run,
@@ -32,14 +33,6 @@ with open({pids!r}, "w") as f:
 print("ready", flush=True)
 time.sleep(300)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_cancel_stops_a_flow_that_ignores_sigterm_and_its_children(store: Store, project: Path) -> None:
