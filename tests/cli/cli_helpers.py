@@ -13,6 +13,7 @@ import pytest
 from deploytool.cli.entry import main
 from deploytool.settings import Settings
 from deploytool.store import Store
+from tests.core.helpers import add_deployment, add_local_pool
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,10 @@ class CLI:
 def open_store() -> Store:
     """The store the CLI uses (DEPLOYTOOL_HOME is isolated per test by tests/conftest.py)."""
     return Store.open(Settings.from_env().db_path)
+
+
+def add_etl_daily() -> None:
+    """In the test's store: the process pool `local` and the deployment `etl/daily` (tests/core/helpers.py)."""
+    with open_store() as store:
+        add_local_pool(store)
+        add_deployment(store)

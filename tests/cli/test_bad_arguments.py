@@ -17,11 +17,6 @@ DEEP = "[" * 5000 + "]" * 5000
 NESTED_101 = "[" * 101 + "]" * 101
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 def _refused(result: Result, *says: str) -> None:
     assert result.code in (1, 2), result
     assert "internal error" not in result.err and "Traceback" not in result.err

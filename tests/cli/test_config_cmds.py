@@ -15,11 +15,6 @@ from tests.cli.cli_helpers import CLI
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 def test_validate_the_example_prints_a_summary(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLES)
     result = cli("validate", "--file", "prefect.yaml")

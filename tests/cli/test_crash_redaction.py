@@ -16,11 +16,6 @@ from tests.cli.cli_helpers import CLI
 SECRET = "crash-s3cret-'q\"-Ü"
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 def test_an_internal_error_masks_the_secrets_this_process_handled(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
     import deploytool.core.values as values
 

@@ -32,11 +32,6 @@ deployments:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
-@pytest.fixture
 def pool(cli: CLI) -> str:
     assert cli("work-pool", "create", "local", "--type", "process").code == 0
     return "local"

@@ -12,11 +12,6 @@ from deploytool.models import Deployment, FlowRun, RunState, utcnow
 from tests.cli.cli_helpers import CLI, open_store
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 def _ls(cli: CLI) -> dict[str, dict[str, object]]:
     result = cli("work-pool", "ls", "--output", "json")
     assert result.code == 0, result.err

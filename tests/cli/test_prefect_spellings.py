@@ -8,17 +8,14 @@ from pathlib import Path
 import pytest
 
 from deploytool.core.pools import missing_pool
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import LogLine, RunState, WorkPool, utcnow
-from tests.cli.cli_helpers import CLI, open_store
+from deploytool.models import LogLine, RunState, utcnow
+from tests.cli.cli_helpers import CLI, add_etl_daily, open_store
 from tests.core.helpers import add_deployment
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    with open_store() as store:
-        store.pools.create(WorkPool("local", "process", default_base_job_template("process")))
-        add_deployment(store)
+    add_etl_daily()
     return CLI(capsys, monkeypatch)
 
 

@@ -13,11 +13,6 @@ from deploytool.cli.progress import LiveSteps, step_output
 from tests.cli.cli_helpers import CLI
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 def test_without_a_terminal_step_output_is_plain_lines(cli: CLI, tmp_path: Path) -> None:
     assert cli("work-pool", "create", "local", "--type", "process").code == 0
     (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n")

@@ -12,17 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import FlowRun, LogLine, RunState, WorkPool, utcnow
-from tests.cli.cli_helpers import CLI, open_store
-from tests.core.helpers import add_deployment, simulate_worker
+from deploytool.models import FlowRun, LogLine, RunState, utcnow
+from tests.cli.cli_helpers import CLI, add_etl_daily, open_store
+from tests.core.helpers import simulate_worker
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    with open_store() as store:
-        store.pools.create(WorkPool("local", "process", default_base_job_template("process")))
-        add_deployment(store)
+    add_etl_daily()
     return CLI(capsys, monkeypatch)
 
 

@@ -13,11 +13,6 @@ SECRET = "hunter2-s3cr3t"
 TOKEN = "ghp_0123456789abcdef"
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
-    return CLI(capsys, monkeypatch)
-
-
 @pytest.mark.parametrize(
     ("text", "value"),
     [

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import WorkPool
 from deploytool.store import Store
-from tests.core.helpers import add_deployment
+from tests.core.helpers import add_deployment, add_local_pool
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A store file with the process pool `local` and the deployment `etl/daily` (tests.core.helpers)."""
     with Store.open(tmp_path / "deploytool.db") as s:
-        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
+        add_local_pool(s)
         add_deployment(s)
         yield s

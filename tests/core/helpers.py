@@ -24,6 +24,11 @@ SCHEMA = {
 }
 
 
+def add_local_pool(store: Store) -> WorkPool:
+    """The process pool `local` (its type's default base job template), the pool of add_deployment's deployments."""
+    return store.pools.create(WorkPool("local", "process", default_base_job_template("process")))
+
+
 def add_deployment(store: Store, name: str = "daily", **changes: object) -> Deployment:
     fields: dict[str, object] = {
         "flow_name": "etl",

@@ -14,10 +14,10 @@ from deploytool import crashretry
 from deploytool.core.runs import retry_run
 from deploytool.core.why import explain
 from deploytool.errors import ConflictError
-from deploytool.jobvars import default_base_job_template
-from deploytool.models import Deployment, FlowRun, RunState, WorkPool
+from deploytool.models import Deployment, FlowRun, RunState
 from deploytool.store import Store
 from tests.cli.cli_helpers import CLI, open_store
+from tests.core.helpers import add_local_pool
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ def _run(store: Store, deployment: Deployment, at: datetime = NOW, name: str = "
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.open(tmp_path / "deploytool.db") as s:
-        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
+        add_local_pool(s)
         yield s
 
 
@@ -160,7 +160,7 @@ def test_retry_queues_a_finished_run_and_refuses_active_ones(store: Store) -> No
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CLI:
     with open_store() as s:
-        s.pools.create(WorkPool("local", "process", default_base_job_template("process")))
+        add_local_pool(s)
         _deployment(s)
     return CLI(capsys, monkeypatch)
 
