@@ -281,7 +281,7 @@ def test_find_refs_says_where_each_reference_is_how_it_is_written_and_what_it_na
     tree = {
         "a": "{{ variables.n }} and more",
         3: "{{ prefect }}",
-        "b": ["{{ prefect.variables.n }}", "{{ deployment.name }}", "x-{{ $HOME }}"],
+        "b": ["{{ prefect.variables.n }}", "{{ deployment.name }}", "x-{{ $HOME }}", "{{ $HOME.x.y }}"],
     }
     found = [(r.path, r.raw, r.expression, r.parts, r.whole, r.namespace, r.name) for r in find_refs(tree, "root")]
     assert found == [
@@ -306,6 +306,7 @@ def test_find_refs_says_where_each_reference_is_how_it_is_written_and_what_it_na
             "deployment.name",
         ),
         ("root.b[2]", "{{ $HOME }}", "$HOME", ("$", "HOME"), False, "env", "$HOME"),
+        ("root.b[3]", "{{ $HOME.x.y }}", "$HOME.x.y", ("$", "HOME", "x", "y"), True, "env", "$HOME.x.y"),
     ]
 
 
