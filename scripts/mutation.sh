@@ -4,6 +4,10 @@
 #
 #   ./scripts/mutation.sh                    # every target, one after the other
 #   ./scripts/mutation.sh jobvars templating # some of them: jobvars templating scheduling runs
+#   MUTATION_MUTANTS='...' ./scripts/mutation.sh runs-postgresql
+#                                            # `runs` with the contract tests on PostgreSQL too (a cluster per
+#                                            # mutant: seconds each; not in the default list): for the mutants
+#                                            # of code only PostgreSQL runs
 #   MUTATION_JOBS=2 ./scripts/mutation.sh    # mutants tested at once (default 1: a shared 2-core machine)
 #   MUTATION_FRESH=1 ./scripts/mutation.sh   # start again from this checkout (default: go on where it stopped)
 #   MUTATION_MEMORY_MB=8192 ./scripts/mutation.sh  # address space per process (default 4096; 0: no limit)
@@ -31,11 +35,13 @@ declare -A MUTATE=(
   [templating]="deploytool/templating/*"
   [scheduling]="deploytool/scheduling/*"
   [runs]="deploytool/store/runs.py"
+  [runs-postgresql]="deploytool/store/runs.py"
 )
 # extra pytest arguments of a target, one per line. `runs`: the store's tests on SQLite only (a PostgreSQL cluster
 # started for each mutant would make each one take seconds). `scheduling`: without the 14-second race of four
 # schedulers (it holds the store's idempotent insert, which `runs` mutates); with it every mutant of a pass took
 # 14 s or more, and mutmut, which runs the mutants it expects to be fastest first, never reached them.
+# `runs-postgresql`: the same tests as `runs` with the contract suite on PostgreSQL too (no -k).
 declare -A PYTEST_ARGS=(
   [runs]=$'-k\nnot postgresql'
   [scheduling]=$'-k\nnot racing'
@@ -48,11 +54,13 @@ declare -A TESTS=(
     tests/scheduling/test_scheduler_edges.py tests/scheduling/test_refused_parameters.py tests/scheduling/test_cli.py"
   [runs]="tests/store/test_runs.py tests/store/test_slots_and_retries.py tests/store/test_contract.py tests/store/test_run_books.py"
 )
+TESTS[runs-postgresql]=${TESTS[runs]}
+
 
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(jobvars templating scheduling runs)
 for target in "${targets[@]}"; do
-  [[ -n "${MUTATE[$target]:-}" ]] || { say "unknown target '$target' (jobvars templating scheduling runs)"; exit 2; }
+  [[ -n "${MUTATE[$target]:-}" ]] || { say "unknown target '$target' (jobvars templating scheduling runs runs-postgresql)"; exit 2; }
 done
 
 for target in "${targets[@]}"; do
