@@ -49,6 +49,21 @@ def _claim(store: Store, worker: str = "w1", at: datetime = NOW, queues: list[st
     return store.runs.claim_next(POOL, queues, worker, 30, at)
 
 
+def _waits_for_a_lock(factory: StoreFactory) -> bool:
+    """Whether a session of this PostgreSQL store waits for a lock. SQLite's writers wait inside SQLite, unseen,
+    and before they read anything: True at once."""
+    if factory.backend != "postgresql":
+        return True
+    import psycopg
+
+    with psycopg.connect(factory.url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE NOT l.granted AND a.datname = current_database()"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
 class TestStoreContract:
     # --- the store itself -------------------------------------------------------------------------------
 
@@ -330,6 +345,35 @@ class TestStoreContract:
         assert _claim(any_store).id == other.id  # type: ignore[union-attr]
         assert _claim(any_store) is None
         assert any_store.runs.get(waiting.id).state is RunState.SCHEDULED
+
+    def test_claimers_of_two_pools_keep_a_deployments_limit(self, store_factory: StoreFactory) -> None:
+        # A deployment moved pools: one run waits in each. A claimer of the new pool claims its run, not yet
+        # committed; a claimer of the old pool counted the deployment's active runs before that commit. It
+        # must count again once the first is done (PostgreSQL: under the deployment's row lock; SQLite: the
+        # write lock makes it wait before it counts) and take nothing: the limit is 1.
+        with store_factory.open() as store:
+            _pool(store)
+            _pool(store, "old")
+            d = _deployment(store, concurrency_limit={"limit": 1, "collision_strategy": "ENQUEUE"})
+            first = store.runs.create(run_for(d))
+            left = store.runs.create(run_for(d, pool_name="old"))
+        got: list[FlowRun | None] = []
+
+        def old_pool_claimer() -> None:
+            with store_factory.open() as own:
+                got.append(own.runs.claim_next("old", None, "w2", 30, NOW))
+
+        with store_factory.open() as holder:
+            with holder.transaction():
+                assert _claim(holder, "w1").id == first.id  # type: ignore[union-attr]
+                thread = threading.Thread(target=old_pool_claimer)
+                thread.start()
+                while thread.is_alive() and not _waits_for_a_lock(store_factory):
+                    thread.join(0.01)
+            thread.join()
+        assert got == [None]
+        with store_factory.open() as store:
+            assert store.runs.get(left.id).state is RunState.SCHEDULED
 
     def test_cancel_new_cancels_what_would_exceed_the_limit(self, any_store: Store) -> None:
         _pool(any_store)
