@@ -245,6 +245,31 @@ class TestStoreContract:
         with store_factory.open() as store:
             assert len(store.runs.list()) == 1
 
+    def test_a_creator_that_loses_the_insert_race_returns_the_winners_run(self, store_factory: StoreFactory) -> None:
+        # The first creator's run is written but not yet committed when the second looks the key up: it finds
+        # nothing, its insert then waits for the first and does nothing (PostgreSQL; SQLite's write lock makes
+        # it wait before it looks). It returns the first's run, stored once.
+        with store_factory.open() as store:
+            _pool(store)
+            d = _deployment(store)
+        got: list[FlowRun] = []
+
+        def second_creator() -> None:
+            with store_factory.open() as own:
+                got.append(own.runs.create(run_for(d, idempotency_key="same")))
+
+        with store_factory.open() as holder:
+            with holder.transaction():
+                first = holder.runs.create(run_for(d, idempotency_key="same"))
+                thread = threading.Thread(target=second_creator)
+                thread.start()
+                while thread.is_alive() and not _waits_for_a_lock(store_factory):
+                    thread.join(0.01)
+            thread.join()
+        assert [r.id for r in got] == [first.id]
+        with store_factory.open() as store:
+            assert [r.id for r in store.runs.list()] == [first.id]
+
     def test_runs_list_newest_first_filtered_and_counted(self, any_store: Store) -> None:
         _pool(any_store)
         _pool(any_store, "other")
