@@ -146,53 +146,113 @@ def schedule_runs(store: Store, now: datetime, pool: str | None = None, horizon:
 def schedule_deployment(
     store: Store, deployment_id: str, now: datetime, horizon: Horizon | None = None, report: PassReport | None = None
 ) -> PassReport:
-    """One deployment's pass (see the module docstring), in one write transaction."""
+    """One deployment's pass (see the module docstring).
+
+    What it would change is planned from reads first; only when that is something is it planned again, and done,
+    in one write transaction. So a pass with nothing to change (a filled horizon) opens no write transaction.
+    """
     horizon = horizon or Horizon()
     report = report if report is not None else PassReport()
-    with store.transaction():
-        deployment = store.deployments.get(deployment_id)
-        report.deployments += 1
-        lives = live_schedules(deployment)
-        waiting = store.schedules.waiting_runs(deployment.id)
-        deleted = _prune(store, deployment, lives, waiting, now)
-        report.deleted += len(deleted)
-        if not lives:
-            return report
-        marks = store.schedules.marks(deployment.id)
-        by_schedule: dict[str, list[FlowRun]] = collections.defaultdict(list)
-        for run in waiting:
-            if run.id not in deleted:
-                by_schedule[key_schedule(run.idempotency_key) or ""].append(run)
-        for live in lives:
-            # After a deletion the runs are remade from scratch (the mark says nothing about what is left).
-            mark = marks.get(live.id)
-            full = bool(deleted) or mark is None
-            _schedule_one(store, deployment, live, by_schedule[live.id], mark, full, now, horizon, report)
+    deployment = store.deployments.get(deployment_id)
+    plan = _plan(store, deployment, now, horizon)
+    if plan.writes:
+        with store.transaction():
+            deployment = store.deployments.get(deployment_id)
+            plan = _plan(store, deployment, now, horizon)
+            _apply(store, deployment, plan, now, report)
+    report.deployments += 1
+    for schedule_id, refused in plan.refused:
+        # `deploytool run` would refuse these parameters, so every run of this schedule would fail: make none,
+        # and say so once (not once per pass, nor as one failed run per slot). A redeploy that fixes the
+        # parameters changes the deployment, and the next pass schedules it.
+        if (deployment_id, schedule_id, refused) not in _reported:
+            _reported.add((deployment_id, schedule_id, refused))
+            report.errors.append(refused)
+            log.error("scheduler: %s", refused)
     return report
+
+
+@record(frozen=False)
+class _Plan:
+    """What one deployment's pass writes: marks of gone schedules to forget, stale runs to delete, missed runs to
+    cancel (with why), runs to create, marks to move; and the schedules whose parameters would be refused."""
+
+    gone_marks: bool = False
+    stale: set[str] = field(default_factory=set)
+    stale_keys: set[str] = field(default_factory=set)  # the stale runs' keys: their slots are made again
+    cancel: list[tuple[FlowRun, str]] = field(default_factory=list)
+    create: list[FlowRun] = field(default_factory=list)
+    marks: dict[str, datetime] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.gone_marks or self.stale or self.cancel or self.create or self.marks)
+
+
+def _plan(store: Store, deployment: Deployment, now: datetime, horizon: Horizon) -> _Plan:
+    lives = live_schedules(deployment)
+    waiting = store.schedules.waiting_runs(deployment.id)
+    marks = store.schedules.marks(deployment.id)
+    stale = _stale(deployment, lives, waiting, now)
+    plan = _Plan(
+        gone_marks=bool(marks.keys() - {live.id for live in lives}),
+        stale=stale,
+        stale_keys={r.idempotency_key for r in waiting if r.id in stale and r.idempotency_key},
+    )
+    by_schedule: dict[str, list[FlowRun]] = collections.defaultdict(list)
+    for run in waiting:
+        if run.id not in plan.stale:
+            by_schedule[key_schedule(run.idempotency_key) or ""].append(run)
+    for live in lives:
+        # After a deletion the runs are remade from scratch (the mark says nothing about what is left).
+        mark = marks.get(live.id)
+        full = bool(plan.stale) or mark is None
+        _plan_one(plan, store, deployment, live, by_schedule[live.id], mark, full, now, horizon)
+    return plan
+
+
+def _apply(store: Store, deployment: Deployment, plan: _Plan, now: datetime, report: PassReport) -> None:
+    if plan.gone_marks:
+        store.schedules.clear_marks(deployment.id, keep=[live.id for live in live_schedules(deployment)])
+    if plan.stale:
+        store.schedules.delete_waiting(plan.stale)
+    report.deleted += len(plan.stale)
+    for run, message in plan.cancel:
+        try:
+            store.runs.set_state(run.id, RunState.CANCELLED, message, now=now)
+            report.cancelled += 1
+        except ConflictError:
+            pass  # claimed meanwhile: it runs
+    for run in plan.create:
+        if store.runs.create(run).id == run.id:  # not a stale run claimed meanwhile (its key is taken)
+            report.created += 1
+    for schedule_id, until in plan.marks.items():
+        store.schedules.set_mark(deployment.id, schedule_id, until)
 
 
 def prune(store: Store, deployment: Deployment, now: datetime) -> int:
     """Delete the deployment's waiting auto-scheduled runs that its schedules no longer make; return how many.
 
-    Called by every pass, by deploy (in its transaction) and by pause. Forgets the marks of gone schedules.
+    Called by deploy (in its transaction) and by pause. Forgets the marks of gone schedules.
     """
-    waiting = store.schedules.waiting_runs(deployment.id)
-    return len(_prune(store, deployment, live_schedules(deployment), waiting, now))
+    lives = live_schedules(deployment)
+    stale = _stale(deployment, lives, store.schedules.waiting_runs(deployment.id), now)
+    with store.transaction():
+        store.schedules.clear_marks(deployment.id, keep=[live.id for live in lives])
+        if stale:
+            store.schedules.delete_waiting(stale)
+    return len(stale)
 
 
-def _prune(
-    store: Store, deployment: Deployment, lives: list[LiveSchedule], waiting: list[FlowRun], now: datetime
-) -> set[str]:
+def _stale(deployment: Deployment, lives: list[LiveSchedule], waiting: list[FlowRun], now: datetime) -> set[str]:
+    """The waiting runs a pass deletes: of a schedule that is gone, or future ones its schedule no longer makes."""
     by_id = {live.id: live for live in lives}
     stale = set()
     for run in waiting:
         live = by_id.get(key_schedule(run.idempotency_key) or "")
         if live is None or (run.scheduled_time > now and _outdated(run, live, deployment)):
             stale.add(run.id)
-    with store.transaction():
-        store.schedules.clear_marks(deployment.id, keep=by_id.keys())
-        if stale:
-            store.schedules.delete_waiting(stale)
     return stale
 
 
@@ -205,7 +265,8 @@ def _outdated(run: FlowRun, live: LiveSchedule, deployment: Deployment) -> bool:
     )
 
 
-def _schedule_one(
+def _plan_one(
+    plan: _Plan,
     store: Store,
     deployment: Deployment,
     live: LiveSchedule,
@@ -214,7 +275,6 @@ def _schedule_one(
     full: bool,
     now: datetime,
     horizon: Horizon,
-    report: PassReport,
 ) -> None:
     policy = deployment.catch_up if deployment.catch_up in CATCH_UP_POLICIES else DEFAULT_CATCH_UP
     overdue = [r for r in waiting if r.scheduled_time <= now]
@@ -238,11 +298,7 @@ def _schedule_one(
             f"and later runs of its schedule were due too); catch_up: {policy}"
             + (" keeps only the most recent missed run" if policy == "latest" else " skips missed runs")
         )
-        try:
-            store.runs.set_state(run.id, RunState.CANCELLED, message, now=now)
-            report.cancelled += 1
-        except ConflictError:
-            pass  # claimed meanwhile: it runs
+        plan.cancel.append((run, message))
 
     if full or mark is None:
         upcoming = horizon.upcoming(live.schedule, now)
@@ -250,23 +306,17 @@ def _schedule_one(
         upcoming = horizon.upcoming(live.schedule, now, mark, sum(1 for r in waiting if r.scheduled_time > now))
     slots = [(t, "caught up after a gap", True) for t in backfill] + [(t, "", False) for t in upcoming]
     keys = {run_key(deployment.id, live.id, t): (t, caught) for t, _, caught in slots}
-    existing = store.schedules.existing_keys(keys)
+    existing = store.schedules.existing_keys(keys) - plan.stale_keys
     parameters = live.run_parameters(deployment)
     refused = _refused_parameters(deployment, live, parameters)
     if refused is not None:
-        # `deploytool run` would refuse these parameters, so every run of this schedule would fail: make none,
-        # and say so once (not once per pass, nor as one failed run per slot). A redeploy that fixes the
-        # parameters changes the deployment, and the next pass schedules it.
-        if (deployment.id, live.id, refused) not in _reported:
-            _reported.add((deployment.id, live.id, refused))
-            report.errors.append(refused)
-            log.error("scheduler: %s", refused)
+        plan.refused.append((live.id, refused))
         return
     for key, (when, caught) in keys.items():
         if key in existing:
             continue
         note = f"; caught up (catch_up: {policy})" if caught else ""
-        store.runs.create(
+        plan.create.append(
             FlowRun(
                 flow_name=deployment.flow_name,
                 deployment_name=deployment.name,
@@ -280,9 +330,10 @@ def _schedule_one(
                 created=now,
             )
         )
-        report.created += 1
     until = max([now, *upcoming, *([mark] if mark else [])])
-    store.schedules.set_mark(deployment.id, live.id, until)
+    # A mark that moves past no slot changes nothing a later pass does (it would find the same slots): left alone.
+    if mark is None or (until > mark and _passed(live.schedule, mark, until)):
+        plan.marks[live.id] = until
 
 
 _reported: set[tuple[str, str, str]] = set()  # (deployment, schedule, message) already reported by this process

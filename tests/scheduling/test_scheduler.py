@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -203,6 +204,25 @@ def test_schedulers_racing_on_one_store_create_each_run_once(store: Store, db_pa
         assert len(slots) == len(set(slots))
         # interval 60: NOW+1min .. NOW+14min+60min; */5: 10:35 .. 11:40
         assert len(runs) == 74 + 14
+
+
+def test_a_pass_with_nothing_to_change_takes_no_write_lock(store: Store, db_path: Path) -> None:
+    """Once the horizons are filled a pass only reads: another process holding the write lock does not hold it up."""
+    deploy(store, [{"cron": "0 * * * *"}], name="hourly")
+    deploy(store, [{"rrule": "DTSTART:20250106T080000\nRRULE:FREQ=HOURLY;COUNT=2"}], name="ended")
+    deploy(store, [{"interval": 60, "active": False}], name="inactive")
+    deploy(store, [], name="unscheduled")
+    assert schedule_runs(store, NOW).created == 3
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a pass that wanted the lock would wait for it and then fail
+    try:
+        for later in (timedelta(0), timedelta(minutes=10), timedelta(minutes=29)):
+            report = schedule_runs(store, NOW + later)
+            assert report.deployments == 4 and not report.changed, report
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert schedule_runs(store, NOW + timedelta(hours=1)).created == 1  # something to make: it writes, as before
 
 
 def test_an_unexpected_error_in_one_deployment_does_not_stop_the_pass(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from deploytool.models import RunState, utcnow
 from deploytool.store import Store
@@ -37,6 +40,32 @@ def test_an_idle_pass_takes_no_write_lock(store: Store, tmp_path: Path) -> None:
         other.execute("ROLLBACK")
         other.close()
     w.close()
+
+
+def test_an_idle_worker_s_scheduler_passes_take_no_write_lock_once_the_horizon_is_filled(
+    store: Store, tmp_path: Path, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scheduler pass is due every 10 s; with the deployment's upcoming runs made, it has nothing to write (one
+    that wanted the lock would log that the store stayed locked)."""
+    now = utcnow()
+    hourly = {"cron": f"{(now.minute + 30) % 60} * * * *"}  # no run due within the minute the test covers
+    deployment = make_deployment(store, project, write_flow(project, "pass"), schedules=[hourly])
+    w = worker(store, heartbeat_seconds=3600.0)
+    w.register(now)
+    w.tick(now)  # its first scheduler pass makes the upcoming runs
+    made = store.runs.list(deployment_id=deployment.id, limit=100)
+    assert len(made) >= 3
+    other = sqlite3.connect(tmp_path / "store" / "deploytool.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a pass that wanted the lock would wait for it and then fail
+    try:
+        for i in range(5):
+            w.tick(now + timedelta(seconds=10 * (i + 1)))  # a scheduler pass each time; no heartbeat due
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    w.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert store.runs.list(deployment_id=deployment.id, limit=100) == made
 
 
 def test_a_run_queued_during_a_long_idle_pause_ends_the_pause(store: Store, tmp_path: Path, project: Path) -> None:
