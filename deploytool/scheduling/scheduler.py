@@ -1,8 +1,9 @@
 """The scheduler: turn deployments' schedules into SCHEDULED runs up to a horizon, and apply the catch-up policy.
 
 `schedule_runs(store, now)` is one pass. Workers call it for their pool every few seconds; `deploytool scheduler`
-calls it in a loop for every pool. Any number of passes may run at once, anywhere: each deployment is handled in
-one write transaction, and every run's idempotency key is derived from (deployment, schedule identity, time), so
+calls it in a loop for every pool. Any number of passes may run at once, anywhere: each deployment's changes are
+made in one write transaction (worked out from reads first, and again in it: a pass with nothing to change writes
+nothing), and every run's idempotency key is derived from (deployment, schedule identity, time), so
 a slot is created once whoever gets there first. docs/schedules.md is the user's guide.
 
 One deployment's pass, at `now`:
@@ -154,13 +155,13 @@ def schedule_deployment(
     horizon = horizon or Horizon()
     report = report if report is not None else PassReport()
     deployment = store.deployments.get(deployment_id)
+    report.deployments += 1
     plan = _plan(store, deployment, now, horizon)
     if plan.writes:
         with store.transaction():
             deployment = store.deployments.get(deployment_id)
             plan = _plan(store, deployment, now, horizon)
             _apply(store, deployment, plan, now, report)
-    report.deployments += 1
     for schedule_id, refused in plan.refused:
         # `deploytool run` would refuse these parameters, so every run of this schedule would fail: make none,
         # and say so once (not once per pass, nor as one failed run per slot). A redeploy that fixes the
