@@ -245,9 +245,26 @@ def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:
         "d = Deployment(flow_name='f', name='d', entrypoint='f.py:f', pool_name='p', schedules=schedules)\n"
         "assert next_run_time(d, utcnow())"
     )
-    assert "deploytool.scheduling.identity" in loaded
+    assert "deploytool.scheduling.identity" in loaded and "croniter" in loaded
     unwanted = {"dataclasses", "inspect", "logging", "deploytool.scheduling.scheduler", "deploytool.config.flowscan"}
+    # nor a schedule's identity (hashlib), nor dateutil's rrule without an rrule schedule
+    unwanted |= {"hashlib", "dateutil.rrule"}
     assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
+def test_the_next_run_of_an_interval_schedule_loads_no_croniter_or_dateutil() -> None:
+    """croniter (with dateutil's tz, ctypes, importlib.resources) and dateutil's rrule load only for a schedule of
+    their kind: `deployment ls` of deployments with interval schedules, or none, needs neither (issue 17, item 4)."""
+    loaded = _modules(
+        "from deploytool.models import Deployment, utcnow\nimport deploytool.core.deployments\n"
+        "from deploytool.scheduling import next_run_time\n"
+        "d = Deployment(flow_name='f', name='d', entrypoint='f.py:f', pool_name='p', schedules=[{'interval': 60}])\n"
+        "assert next_run_time(d, utcnow())\n"
+        "e = Deployment(flow_name='f', name='e', entrypoint='f.py:f', pool_name='p')\n"
+        "assert next_run_time(e, utcnow()) is None"
+    )
+    assert "deploytool.config.schedule_times" in loaded
+    assert loaded.isdisjoint({"croniter", "dateutil", "hashlib"}), loaded & {"croniter", "dateutil", "hashlib"}
 
 
 @pytest.mark.parametrize("example", ["prefect.yaml", "deploy.yaml"])
@@ -265,6 +282,25 @@ def test_validate_loads_no_dataclasses_or_inspect(example: str) -> None:
     assert loaded.isdisjoint(unwanted), loaded & unwanted
 
 
+def test_validate_of_a_file_without_schedules_loads_no_croniter_or_dateutil(tmp_path: Path) -> None:
+    """croniter and dateutil load only when the file has a cron or rrule schedule to check (issue 17, item 4)."""
+    (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n", encoding="utf-8")
+    project = tmp_path / "deploy.yaml"
+    deployment = "  - name: d\n    entrypoint: flow.py:f\n    work_pool: {name: p}\n"
+    schedules = "    schedules:\n      - interval: 600\n        timezone: Europe/Berlin\n"
+    project.write_text(f"deployments:\n{deployment}{schedules}", encoding="utf-8")
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path / "home")}
+    env.pop("DEPLOYTOOL_STORE_URL", None)
+    loaded = _modules(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['validate', '--file', {str(project)!r}]) == 0",
+        env,
+    )
+    assert "deploytool.config.schedules" in loaded
+    assert loaded.isdisjoint({"croniter", "dateutil"}), loaded & {"croniter", "dateutil"}
+
+
 def test_reading_a_cron_schedule_starts_no_process() -> None:
     """croniter asks platform.architecture() at import, which runs `file -b PYTHON` in a subprocess; deploytool
     imports it through config/cron.py, which answers from the pointer size instead (issue 17, item 4)."""
@@ -272,7 +308,12 @@ def test_reading_a_cron_schedule_starts_no_process() -> None:
         "import platform, subprocess, sys\nstarted = []\nreal = subprocess.Popen.__init__\n"
         "def spy(self, args, *rest, **kwargs):\n    started.append(args)\n    real(self, args, *rest, **kwargs)\n"
         "subprocess.Popen.__init__ = spy\nbefore = platform.architecture\n"
-        "from deploytool.config.schedule_times import next_times\nimport croniter\n"
+        "from deploytool.config.schedule_times import next_times\n"
+        "from deploytool.config.schedules import check_schedule, normalise_schedule\n"
+        "from datetime import UTC, datetime\n"
+        "assert check_schedule({'cron': '0 2 * * *'}) == []\n"
+        "assert next_times(normalise_schedule({'cron': '0 2 * * *'}), datetime.now(UTC), 1)\n"
+        "assert 'croniter' in sys.modules\n"
         "assert platform.architecture is before, 'platform.architecture is not itself again'\n"
         "assert started == [], started\n"
     )

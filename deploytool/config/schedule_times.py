@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rruleset, rrulestr
-
-from deploytool.config.cron import CroniterBadDateError, croniter
 from deploytool.config.schedules import DEFAULT_ANCHOR, Schedule
+
+TYPE_CHECKING = False  # not typing's: `deployment ls` imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule
 
 
 def next_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
@@ -64,6 +65,9 @@ def _cron_times(schedule: Schedule, after: datetime, tz: ZoneInfo) -> Iterator[d
     sub_daily = expression.strip().lower() == "@hourly" or hour.startswith("*")
     # Start a little early: a repeated (fall back) hour means the local wall time of `after` is not unique.
     start = after.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)
+    # croniter (with dateutil) and dateutil's rrule load with the first schedule of their kind (issue 17, item 4)
+    from deploytool.config.cron import CroniterBadDateError, croniter
+
     iterator = croniter(expression, start, day_or=schedule.day_or)
     for _ in range(1_000_000):  # a bound, not a limit anyone reaches: next_times stops far earlier
         try:
@@ -94,6 +98,8 @@ def _interval_times(schedule: Schedule, after: datetime, tz: ZoneInfo) -> Iterat
 
 
 def _rrule_times(schedule: Schedule, after: datetime, tz: ZoneInfo) -> Iterator[datetime]:
+    from dateutil.rrule import rrule, rruleset, rrulestr
+
     start_wall = DEFAULT_ANCHOR
     rule = rrulestr(schedule.expression or "", dtstart=start_wall)
     dtstart: datetime | None = getattr(rule, "_dtstart", None)

@@ -23,11 +23,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
-
-from deploytool.config.cron import CroniterBadDateError, CroniterError, croniter
 from deploytool.errors import DeploytoolError, close_matches
 from deploytool.records import field, record
 
@@ -165,6 +162,9 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
     if not expression.startswith("@") and len(fields) not in (5, 6, 7):
         message = f"a cron expression has 5 fields, {expression!r} has {len(fields)}"
         return [ScheduleProblem("cron", message, CRON_EXAMPLE)]
+    # croniter (with dateutil) and dateutil's rrule load only where a file has such a schedule (issue 17, item 4)
+    from deploytool.config.cron import CroniterBadDateError, CroniterError, croniter
+
     try:
         croniter(expression, DEFAULT_ANCHOR).get_next(datetime)
     except CroniterBadDateError:
@@ -190,6 +190,8 @@ def cron_problems(expression: Any) -> list[ScheduleProblem]:
 
 def _cron_detail(fields: list[str], exc: Exception) -> str:
     # croniter names the whole expression; try each field alone to say which one is wrong.
+    from deploytool.config.cron import CroniterError, croniter
+
     for index, value in enumerate(fields):
         probe = ["*"] * len(fields)
         probe[index] = value
@@ -207,6 +209,8 @@ def rrule_problems(text: Any) -> list[tuple[str, str]]:
     if re.search(r"(?:^|;|:)INTERVAL=0+(?:;|$|\s)", text, re.IGNORECASE | re.MULTILINE):
         # dateutil accepts INTERVAL=0 and then loops forever when asked for a date.
         return [("INTERVAL must be at least 1", RRULE_EXAMPLE)]
+    from dateutil.rrule import rrulestr
+
     try:
         rule = rrulestr(text, dtstart=DEFAULT_ANCHOR)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
@@ -266,6 +270,8 @@ def timezone_problem(name: Any) -> tuple[str, str | None] | None:
 @cache
 def _zones() -> list[str]:
     # Reading the tz database directory is slow-ish; only done when a name is wrong, and only once.
+    from zoneinfo import available_timezones
+
     return sorted(available_timezones())
 
 

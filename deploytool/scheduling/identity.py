@@ -8,7 +8,6 @@ change that moves its times or its runs' parameters makes it a new one. A run's 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -21,7 +20,7 @@ from deploytool.store import AUTO_PREFIX
 
 TYPE_CHECKING = False  # not typing's: `deployment ls` imports this module (issue 17, item 4)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
 CATCH_UP_POLICIES = ("all", "latest", "none")
@@ -56,6 +55,8 @@ def schedule_id(schedule: Schedule) -> str:
         "parameters": schedule.parameters,
     }
     text = json.dumps(definition, sort_keys=True, default=str, separators=(",", ":"))
+    import hashlib  # the scheduler's and inspect's: `deployment ls` needs no identities (issue 17, item 4)
+
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -74,9 +75,17 @@ def key_schedule(key: str | None) -> str | None:
 
 def live_schedules(deployment: Deployment) -> list[LiveSchedule]:
     """The deployment's active schedules (none while it is paused), each once."""
-    if deployment.paused:
-        return []
     found: dict[str, LiveSchedule] = {}
+    for item, schedule in _active_schedules(deployment):
+        sid = schedule_id(schedule)
+        found.setdefault(sid, LiveSchedule(sid, schedule, item))
+    return list(found.values())
+
+
+def _active_schedules(deployment: Deployment) -> Iterator[tuple[Mapping[str, Any], Schedule]]:
+    """Each active schedule of the deployment, as stored and normalised (none while it is paused)."""
+    if deployment.paused:
+        return
     for item in deployment.schedules:
         try:
             schedule = normalise_schedule(item)
@@ -89,14 +98,14 @@ def live_schedules(deployment: Deployment) -> list[LiveSchedule]:
             )
             continue
         if schedule.active:
-            sid = schedule_id(schedule)
-            found.setdefault(sid, LiveSchedule(sid, schedule, item))
-    return list(found.values())
+            yield item, schedule
 
 
 def next_run_time(deployment: Deployment, now: datetime) -> datetime | None:
-    """When the deployment's schedules next fire after `now` (None: paused, or no active schedule)."""
-    times = [t for live in live_schedules(deployment) for t in next_times(live.schedule, now, 1)]
+    """When the deployment's schedules next fire after `now` (None: paused, or no active schedule).
+
+    No schedule identities (a hash each) are needed: a schedule written twice fires at the same times."""
+    times = [t for _, schedule in _active_schedules(deployment) for t in next_times(schedule, now, 1)]
     return min(times) if times else None
 
 
