@@ -179,6 +179,25 @@ def test_a_command_that_reads_blocks_loads_the_secret_box_only_then(tmp_path: Pa
     assert loaded.isdisjoint({"dataclasses", "importlib.resources", "logging", "cryptography"})
 
 
+def test_flow_run_ls_decrypts_no_secret_for_a_table_without_state_messages(tmp_path: Path) -> None:
+    """`flow-run ls` masks the stored secrets in the state messages it prints; its table prints none, so it loads
+    neither the secret box nor its cipher, even when runs have messages and blocks have secrets (issue 17, item 4).
+    `--output json` prints them, masked (tests/cli/test_run_cmds.py)."""
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path)}
+    env.pop("DEPLOYTOOL_STORE_URL", None)
+    cancel = "from deploytool.models import RunState\nrun = store.runs.list()[0]\n"
+    _listing(tmp_path, cancel + "store.runs.set_state(run.id, RunState.CANCELLED, 'cancelled by x')")
+    loaded = _modules(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n    assert main(['flow-run', 'ls']) == 0\n"
+        "assert 'CANCELLED' in out.getvalue()",
+        env,
+    )
+    assert "deploytool.core.runs" in loaded
+    unwanted = {"deploytool.secretbox", "cryptography", "hashlib"}
+    assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
 def test_deploytool_schema_reads_its_file_without_importlib_resources() -> None:
     loaded = _modules("from deploytool.config.schema_check import schema_text\nassert schema_text()")
     assert loaded.isdisjoint(NOT_AT_START | {"yaml", "typing"}), loaded & (NOT_AT_START | {"yaml", "typing"})

@@ -12,11 +12,11 @@ from deploytool.cli.helpbox import Block
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
-    'deploy_cmds': 2278087159,
+    'deploy_cmds': 3861189210,
     'pool_cmds': 2707608166,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
-    'run_cmds': 3150847874,
+    'run_cmds': 1448099575,
     'worker_cmds': 2608608127,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,

@@ -206,7 +206,11 @@ def ls(
     with json_errors("flow-run-list", output):
         states, late = parse_states(state or [])
         with open_store() as store:
-            rows = list_runs(store, states=states, late=late, deployment=deployment, pool=pool, limit=limit)
+            # the table shows no state messages: the stored secrets that mask them are not decrypted for it
+            messages = output == OutputFormat.json
+            rows = list_runs(
+                store, states=states, late=late, deployment=deployment, pool=pool, limit=limit, messages=messages
+            )
     if output == OutputFormat.json:
         print_json("flow-run-list", [r.to_dict() for r in rows])
         return

@@ -222,9 +222,11 @@ def list_runs(
     pool: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
+    messages: bool = True,
 ) -> list[RunSummary]:
     """The newest runs first, filtered by state (`late`: also overdue SCHEDULED runs; `states` empty and not
-    `late`: every state), deployment and pool."""
+    `late`: every state), deployment and pool. State messages come with the stored secrets masked;
+    `messages=False` leaves them out (None), for a listing that shows none: no secret is decrypted for it."""
     if limit < 1:
         raise DeploytoolError(f"--limit {limit}: must be at least 1")
     check_at_most("--limit", limit)
@@ -241,6 +243,8 @@ def list_runs(
         )
         runs = [r for r in candidates if r.state in wanted or r.is_late(now)][:limit]
     summaries = [RunSummary.of(r, now) for r in runs]
+    if not messages:
+        return [replace(s, state_message=None) for s in summaries]
     if not any(s.state_message for s in summaries):
         return summaries  # nothing to mask: the stored secrets are not decrypted (nor their cipher loaded)
     redact = store_redactor(store)

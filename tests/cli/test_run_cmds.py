@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deploytool.models import FlowRun, LogLine, RunState, utcnow
+from deploytool.redaction import MASK
 from tests.cli.cli_helpers import CLI, add_etl_daily, open_store
 from tests.core.helpers import simulate_worker
 
@@ -259,6 +260,21 @@ def test_ls_text_and_json(cli: CLI) -> None:
     assert len(cli("flow-run", "ls", "--limit", "1", "-o", "json").json()["data"]) == 1
     bad = cli("flow-run", "ls", "--state", "DONE", "-o", "json")
     assert bad.code == 1 and bad.json()["ok"] is False and "unknown state" in bad.json()["errors"][0]["message"]
+
+
+def test_ls_json_masks_stored_secrets_in_state_messages_and_the_table_shows_none(cli: CLI) -> None:
+    assert cli("block", "set", "secret/db", "value=hunter2-secret").code == 0
+    with open_store() as store:
+        dep = store.deployments.get_by_name("etl", "daily")
+        run = store.runs.create(FlowRun("etl", "daily", "local", dep.id))
+        store.runs.set_state(run.id, RunState.PENDING, worker_name="w1")
+        store.runs.set_state(run.id, RunState.RUNNING)
+        store.runs.set_state(run.id, RunState.FAILED, "failed: cannot log in with hunter2-secret")
+    (row,) = cli("flow-run", "ls", "-o", "json").json()["data"]
+    assert row["state_message"] == f"failed: cannot log in with {MASK}"
+    text = cli("flow-run", "ls")
+    assert text.code == 0 and run.id[:8] in text.out and "FAILED" in text.out
+    assert "hunter2" not in text.out + text.err and "cannot log in" not in text.out
 
 
 def test_ls_empty(cli: CLI) -> None:
