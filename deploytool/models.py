@@ -83,7 +83,8 @@ class WorkerStatus(StrEnum):
 
 
 class PoolStatus(StrEnum):
-    """A work pool's status: READY when a worker heartbeat is recent, PAUSED while paused."""
+    """A work pool's status: READY while one of its workers is online (deploytool.store.worker_status), PAUSED while
+    paused."""
 
     READY = "READY"
     NOT_READY = "NOT_READY"

@@ -28,7 +28,7 @@ from deploytool.core.dashboard_pages import (
 )
 from deploytool.core.deployments import DeploymentSummary, explain_deployment, inspect_deployment, list_deployments
 from deploytool.core.deployments import find as find_deployment
-from deploytool.core.pool_listing import inspect_pool, list_pools, workers_problem
+from deploytool.core.pool_listing import PoolSummary, inspect_pool, list_pools
 from deploytool.core.results import redacted
 from deploytool.core.runs import LATE, RunSummary, inspect_run, parse_states, resolve_run
 from deploytool.core.values import store_redactor
@@ -93,38 +93,30 @@ def overview(store: Store, now: datetime | None = None) -> Overview:
 
 def pools(store: Store, now: datetime | None = None) -> list[PoolRow]:
     """Every pool's summary (as `work-pool ls` shows it) with the reason of its status."""
-    now = now or utcnow()
-    rows = [PoolRow(p, status_reason(store, p.name, p.status, now)) for p in list_pools(store, now)]
+    now = now or store.now()
+    rows = [PoolRow(p, status_reason(p)) for p in list_pools(store, now)]
     return hide_secrets(store, rows)
 
 
-def status_reason(store: Store, pool: str, status: str, now: datetime) -> str:
-    """Why a pool has its status, in a sentence."""
-    if status == PoolStatus.PAUSED:
+def status_reason(pool: PoolSummary) -> str:
+    """Why a pool has its status, in a sentence (a NOT_READY one: as `work-pool ls` words it)."""
+    if pool.status is PoolStatus.PAUSED:
         return "paused: workers claim none of its runs until it is resumed"
-    if status == PoolStatus.READY:
+    if pool.status is PoolStatus.READY:
         return "a worker sent a heartbeat recently"
-    problem = workers_problem(store, pool, now)
-    if problem is not None:
-        return problem
-    workers = store.workers.list(pool)
-    if not workers:
-        return f"no worker has ever polled it; start one: deploytool worker start --pool {pool}"
-    seconds = (now - workers[0].last_heartbeat).total_seconds()
-    return (
-        f"no recent heartbeat (the last, from worker {workers[0].name}, was {seconds:.0f} s ago);"
-        f" start one: deploytool worker start --pool {pool}"
-    )
+    if pool.problem is not None:
+        return pool.problem
+    return f"no worker has ever polled it; start one: deploytool worker start --pool {pool.name}"
 
 
 def pool_detail(store: Store, name: str, now: datetime | None = None) -> PoolPage:
     """`work-pool inspect` plus each worker's runs held, the status reason and the pool's deployments."""
-    now = now or utcnow()
+    now = now or store.now()
     detail = inspect_pool(store, name, now)
     page = PoolPage(
         detail=detail,
         runs_held=store.dashboard.runs_held(name),
-        status_reason=status_reason(store, name, detail.summary.status, now),
+        status_reason=status_reason(detail.summary),
         deployments=[d.full_name for d in store.deployments.list(pool_name=name)],
         variables=template_variables(detail.base_job_template),
     )

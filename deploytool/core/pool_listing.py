@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from deploytool.core.pools import get_pool
-from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue, utcnow
+from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue
 from deploytool.records import record
-from deploytool.store import Store, cannot_take_runs, worker_status
+from deploytool.store import Store, pool_readiness, worker_status
 
 
 @record
@@ -67,7 +67,7 @@ class PoolSummary:
     description: str | None
     created: datetime
     updated: datetime
-    problem: str | None = None  # why its workers that beat cannot take runs (the Docker daemon does not answer)
+    problem: str | None = None  # NOT_READY: why each of its workers takes no runs (stale, or its Docker daemon...)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: a row of `work-pool ls -o json`."""
@@ -143,13 +143,19 @@ class PoolDetail:
 
 def list_pools(store: Store, now: datetime | None = None) -> list[PoolSummary]:
     """One summary per pool: name, type, status, paused, concurrency limit, queued and running counts."""
-    now = now or utcnow()
+    now = now or store.now()  # the clock the workers' heartbeats were written by
     counts = store.runs.counts()
-    return [_summary(store, pool, counts.get(pool.name), now) for pool in store.pools.list()]
+    workers: dict[str, list[WorkerHeartbeat]] = {}
+    for worker in store.workers.list():
+        workers.setdefault(worker.pool_name, []).append(worker)
+    here = socket.gethostname()
+    return [_summary(pool, counts.get(pool.name), workers.get(pool.name, []), now, here) for pool in store.pools.list()]
 
 
-def _summary(store: Store, pool: WorkPool, count: RunCounts | None, now: datetime) -> PoolSummary:
-    status = store.workers.pool_status(pool.name, now)
+def _summary(
+    pool: WorkPool, count: RunCounts | None, workers: list[WorkerHeartbeat], now: datetime, here: str
+) -> PoolSummary:
+    status, problem = pool_readiness(pool.paused, workers, now, here)  # the rule of `worker ls` too
     return PoolSummary(
         name=pool.name,
         type=pool.type,
@@ -161,30 +167,21 @@ def _summary(store: Store, pool: WorkPool, count: RunCounts | None, now: datetim
         description=pool.description,
         created=pool.created,
         updated=pool.updated,
-        problem=workers_problem(store, pool.name, now) if status is PoolStatus.NOT_READY else None,
+        problem=problem,
     )
-
-
-def workers_problem(store: Store, pool: str, now: datetime) -> str | None:
-    """What the pool's online workers report keeps them from taking runs (None when none reports a problem):
-    `worker W on H cannot take runs: PROBLEM`, one per worker, joined by `; `."""
-    said = [
-        cannot_take_runs(w.name, w.host, w.problem)
-        for w in store.workers.list(pool)
-        if w.problem is not None and store.workers.is_online(w, now)
-    ]
-    return "; ".join(sorted(said)) or None
 
 
 def inspect_pool(store: Store, name: str, now: datetime | None = None) -> PoolDetail:
     """A pool's full detail: its summary, base job template, queues and workers (with `online`)."""
-    now = now or utcnow()
+    now = now or store.now()
     pool = get_pool(store, name)
-    summary = _summary(store, pool, store.runs.counts().get(name), now)
+    workers = store.workers.list(name)
+    here = socket.gethostname()
+    summary = _summary(pool, store.runs.counts().get(name), workers, now, here)
     return PoolDetail(
         summary=summary,
         queues=[QueueSummary.of(q, summary.status.value) for q in store.queues.list(name)],
-        workers=[_worker(w, now, socket.gethostname()) for w in store.workers.list(name)],
+        workers=[_worker(w, now, here) for w in workers],
         base_job_template=pool.base_job_template,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 from deploytool.core.pool_listing import QueueSummary
 from deploytool.core.pools import check_at_most, check_limit, check_name, get_pool
 from deploytool.errors import DeploytoolError, NotFoundError
-from deploytool.models import WorkQueue, utcnow
+from deploytool.models import WorkQueue
 from deploytool.store import Store
 
 
@@ -96,7 +96,7 @@ def delete_queue(store: Store, name: str, pool: str | None) -> WorkQueue:
 
 def list_queues(store: Store, pool: str | None = None, now: datetime | None = None) -> list[QueueSummary]:
     """Queues (of one pool, or all) in the order workers serve them, with their status."""
-    now = now or utcnow()
+    now = now or store.now()  # the clock the workers' heartbeats were written by
     if pool is not None:
         get_pool(store, pool)
     statuses: dict[str, str] = {}
@@ -112,4 +112,4 @@ def inspect_queue(store: Store, name: str, pool: str | None, now: datetime | Non
     """One queue's detail, with its status (PAUSED if it or its pool is paused)."""
     pool_name = resolve_pool(store, name, pool)
     queue = store.queues.get(pool_name, name)
-    return QueueSummary.of(queue, store.workers.pool_status(pool_name, now or utcnow()).value)
+    return QueueSummary.of(queue, store.workers.pool_status(pool_name, now or store.now()).value)

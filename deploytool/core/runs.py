@@ -24,7 +24,7 @@ from deploytool.core.when import (
 )
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
-from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState, utcnow
+from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState
 from deploytool.records import record, replace
 from deploytool.store import Store
 
@@ -350,4 +350,4 @@ def submit_run(
         idempotency_key,
         parameter_text=parameter_text,
     )
-    return SubmittedRun(run, new, store.workers.pool_status(run.pool_name, utcnow()))
+    return SubmittedRun(run, new, store.workers.pool_status(run.pool_name, store.now()))

@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from deploytool import crashretry
-from deploytool.core.pool_listing import workers_problem
 from deploytool.core.runs import resolve_run
 from deploytool.errors import NotFoundError
-from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState
+from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState, WorkerStatus
 from deploytool.records import field, record, replace
-from deploytool.store import Store
+from deploytool.store import Store, pool_readiness, worker_status
 
 _MAX_HOLDERS = 1_000_000
 ELIGIBLE = "eligible"
@@ -141,20 +140,20 @@ def _scheduled(store: Store, run: FlowRun, deployment: Deployment | None, now: d
         reasons.append(
             Reason("queue_paused", f"work queue {queue.name!r} of pool {pool.name!r} is paused (work-queue resume)")
         )
-    problem = workers_problem(store, pool.name, now)
-    if problem is not None and store.workers.pool_status(pool.name, now) is PoolStatus.NOT_READY:
-        reasons.append(Reason("worker_problem", f"pool {pool.name!r} is NOT_READY: {problem}"))
-    elif store.workers.pool_status(pool.name, now) is PoolStatus.NOT_READY:
-        workers = store.workers.list(pool.name)
-        last = f"last heartbeat {_when(workers[0].last_heartbeat, now)} from {workers[0].name!r}" if workers else ""
-        detail = last or "no worker has ever polled it"
-        reasons.append(
-            Reason(
-                "no_worker",
-                f"no worker is polling pool {pool.name!r} (NOT_READY; {detail});"
-                f" start one: deploytool worker start --pool {pool.name}",
+    workers = store.workers.list(pool.name)
+    status, problem = pool_readiness(pool.paused, workers, now)  # as `work-pool ls` says it
+    if status is PoolStatus.NOT_READY:
+        if any(w.problem is not None and worker_status(w, now) is WorkerStatus.ONLINE for w in workers):
+            reasons.append(Reason("worker_problem", f"pool {pool.name!r} is NOT_READY: {problem}"))
+        else:
+            detail = problem or "no worker has ever polled it"
+            reasons.append(
+                Reason(
+                    "no_worker",
+                    f"no worker is polling pool {pool.name!r} (NOT_READY; {detail});"
+                    f" start one: deploytool worker start --pool {pool.name}",
+                )
             )
-        )
     active = store.runs.list(state=ACTIVE, pool_name=pool.name, limit=_MAX_HOLDERS)
     if pool.concurrency_limit is not None and len(active) >= pool.concurrency_limit:
         reasons.append(_limit("pool_limit", f"work pool {pool.name!r}", pool.concurrency_limit, active))

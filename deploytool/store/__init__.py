@@ -35,7 +35,13 @@ from deploytool.store.api import (
 from deploytool.store.changes import Topic
 from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
-from deploytool.store.worker_status import STALE_AFTER_SECONDS, cannot_take_runs, process_alive, worker_status
+from deploytool.store.worker_status import (
+    STALE_AFTER_SECONDS,
+    cannot_take_runs,
+    pool_readiness,
+    process_alive,
+    worker_status,
+)
 
 set_opener(open_store)
 
@@ -85,6 +91,7 @@ __all__ = [
     "key_source",
     "latest_version",
     "migrate_store",
+    "pool_readiness",
     "process_alive",
     "redact_url",
     "redact_urls",

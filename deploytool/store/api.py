@@ -46,8 +46,9 @@ from deploytool.store.dashboard_api import DashboardRepository
 # The idempotency key of an auto-scheduled run starts with this: `scheduled:<deployment id>:<schedule id>:<time>`.
 AUTO_PREFIX = "scheduled:"
 
-# A worker is online while its last heartbeat is younger than this: 3 missed heartbeats of 30 s, as Prefect.
-# $DEPLOYTOOL_WORKER_ONLINE_SECONDS changes it (read when this module is imported, i.e. once per command).
+# A worker is offline once its last heartbeat is older than this: 3 missed heartbeats of 30 s, as Prefect (it is
+# stale, and its pool NOT_READY, sooner: deploytool.store.worker_status). $DEPLOYTOOL_WORKER_ONLINE_SECONDS changes
+# it (read when this module is imported, i.e. once per command).
 ONLINE_WINDOW_ENV = "DEPLOYTOOL_WORKER_ONLINE_SECONDS"
 
 
@@ -259,13 +260,7 @@ class WorkerRepository(Protocol):
 
     def delete_stale(self, before: datetime) -> int: ...
 
-    def is_online(
-        self, worker: WorkerHeartbeat, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS
-    ) -> bool: ...
-
-    def pool_status(
-        self, pool_name: str, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS
-    ) -> PoolStatus: ...
+    def pool_status(self, pool_name: str, now: datetime) -> PoolStatus: ...  # deploytool.store.worker_status's rule
 
 
 class VariableRepository(Protocol):

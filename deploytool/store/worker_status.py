@@ -1,5 +1,5 @@
-"""Whether a worker is online, stale or offline, and what keeps it from taking runs: one rule, and one wording,
-for `worker ls`, `work-pool ls/inspect`, `flow-run why` and the dashboard.
+"""Whether a worker is online, stale or offline, what keeps it from taking runs, and so whether its pool is READY:
+one rule, and one wording, for `worker ls`, `work-pool ls/inspect`, `flow-run why`, `run` and the dashboard.
 
 - **online** while its heartbeats come (the last within STALE_AFTER_SECONDS, a default lease) and, for a worker
   on this host, its process runs;
@@ -8,15 +8,19 @@ for `worker ls`, `work-pool ls/inspect`, `flow-run why` and the dashboard.
 - **offline** after ONLINE_WINDOW_SECONDS (90 s) without a heartbeat.
 
 A worker that stops cleanly deletes its record, so a listed stale or offline worker did not shut down.
+
+A pool is READY while one of its workers is online and reports no problem (PAUSED while paused, else NOT_READY):
+a pool whose only worker was killed is NOT_READY as soon as that worker is stale, not after Prefect's 90 s.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from datetime import datetime
 
-from deploytool.models import WorkerHeartbeat, WorkerStatus
+from deploytool.models import PoolStatus, WorkerHeartbeat, WorkerStatus
 from deploytool.store.api import ONLINE_WINDOW_SECONDS
 
 # A default lease (3 heartbeats of 5 s, deploytool.worker.options): a heartbeat older than that was missed.
@@ -54,3 +58,42 @@ def cannot_take_runs(name: str, host: str, problem: str) -> str:
     """How every listing words what keeps worker `name` on `host` from taking runs (its Docker daemon does not
     answer): `worker W on H cannot take runs: PROBLEM`."""
     return f"worker {name} on {host} cannot take runs: {problem}"
+
+
+def not_taking_runs(worker: WorkerHeartbeat, now: datetime, here: str | None = None) -> str | None:
+    """Why `worker` takes no runs at `now`, worded alike everywhere; None while it takes them (online, no problem):
+    `worker W on H is stale: its process (pid P) is gone`, `worker W on H is stale: its last heartbeat was 20 s
+    ago`, `worker W on H is offline: ...`, or `worker W on H cannot take runs: PROBLEM`."""
+    status = worker_status(worker, now, here)
+    if status is WorkerStatus.ONLINE:
+        return None if worker.problem is None else cannot_take_runs(worker.name, worker.host, worker.problem)
+    age = (now - worker.last_heartbeat).total_seconds()
+    gone = age <= STALE_AFTER_SECONDS  # stale with a recent heartbeat: its process is gone (on this host)
+    why = f"its process (pid {worker.pid}) is gone" if gone else f"its last heartbeat was {_ago(age)}"
+    return f"worker {worker.name} on {worker.host} is {status.value}: {why}"
+
+
+def pool_readiness(
+    paused: bool, workers: Iterable[WorkerHeartbeat], now: datetime, here: str | None = None
+) -> tuple[PoolStatus, str | None]:
+    """A pool's status at `now` and why it is NOT_READY: PAUSED while `paused`; READY while one of its `workers`
+    is online and reports no problem; else NOT_READY with each worker's `not_taking_runs`, joined by `; ` (None
+    when the pool has no worker)."""
+    if paused:
+        return PoolStatus.PAUSED, None
+    here = here if here is not None else socket.gethostname()
+    reasons = []
+    for worker in workers:
+        reason = not_taking_runs(worker, now, here)
+        if reason is None:
+            return PoolStatus.READY, None
+        reasons.append(reason)
+    return PoolStatus.NOT_READY, "; ".join(reasons) or None
+
+
+def _ago(seconds: float) -> str:
+    """`20 s ago`, `5 min ago`, `3 h ago`, `2 d ago`."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, 172800)):
+        if seconds < below:
+            return f"{seconds / size:.0f} {unit} ago"
+    return f"{seconds / 86400:.0f} d ago"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from deploytool.errors import NotFoundError
 from deploytool.models import PoolStatus, WorkerHeartbeat
-from deploytool.store.api import ONLINE_WINDOW_SECONDS
 from deploytool.store.pools import pool_from_row, pool_not_found
 from deploytool.store.rows import dt, ts
 from deploytool.store.sql import Database, Row
+from deploytool.store.worker_status import pool_readiness
 
 
 def _worker_from_row(row: Row) -> WorkerHeartbeat:
@@ -70,22 +70,12 @@ class WorkerRepo:
         with self._db.transaction() as conn:
             return int(conn.execute("DELETE FROM workers WHERE last_heartbeat < ?", (ts(before),)).rowcount)
 
-    def is_online(self, worker: WorkerHeartbeat, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> bool:
-        """True while the worker's last heartbeat is within `window_seconds` of `now`."""
-        return now - worker.last_heartbeat <= timedelta(seconds=window_seconds)
-
-    def pool_status(self, pool_name: str, now: datetime, window_seconds: float = ONLINE_WINDOW_SECONDS) -> PoolStatus:
-        """PAUSED if the pool is paused; READY if a worker without a problem beat within `window_seconds`; else
-        NOT_READY (the workers' `problem` says why, when they beat)."""
-        since = ts(now - timedelta(seconds=window_seconds))
+    def pool_status(self, pool_name: str, now: datetime) -> PoolStatus:
+        """PAUSED if the pool is paused; READY while one of its workers is online (deploytool.store.worker_status,
+        the rule of `worker ls`) and reports no problem; else NOT_READY."""
         with self._db.read() as conn:
             row = conn.execute("SELECT * FROM work_pools WHERE name = ?", (pool_name,)).fetchone()
             if row is None:
                 raise pool_not_found(pool_name)
-            online = conn.execute(
-                "SELECT 1 FROM workers WHERE pool_name = ? AND last_heartbeat >= ? AND problem IS NULL LIMIT 1",
-                (pool_name, since),
-            ).fetchone()
-        if pool_from_row(row).paused:
-            return PoolStatus.PAUSED
-        return PoolStatus.READY if online else PoolStatus.NOT_READY
+            workers = conn.execute("SELECT * FROM workers WHERE pool_name = ?", (pool_name,)).fetchall()
+        return pool_readiness(pool_from_row(row).paused, map(_worker_from_row, workers), now)[0]

@@ -9,7 +9,7 @@ import socket
 from datetime import datetime
 from typing import Any
 
-from deploytool.models import ACTIVE, WorkerStatus, utcnow
+from deploytool.models import ACTIVE, WorkerStatus
 from deploytool.store import Store, worker_status
 
 
@@ -18,7 +18,7 @@ def list_workers(store: Store, pool_name: str | None = None, now: datetime | Non
 
     NotFoundError (with a hint) for a pool that does not exist.
     """
-    now = now or utcnow()
+    now = now or store.now()  # the clock the heartbeats were written by
     if pool_name is not None:
         store.pools.get(pool_name)
     runs: dict[tuple[str, str], list[dict[str, str]]] = {}

@@ -61,7 +61,15 @@ def test_a_worker_that_stopped_beating_is_named_with_its_last_heartbeat(store: S
     run = _run(store, _deployment(store))
     data = explain(store, run.id, now=NOW).to_dict()
     assert _codes(data) == ["no_worker"]
-    assert "last heartbeat" in str(data["summary"]) and "'w1'" in str(data["summary"])
+    assert "worker w1 on host is offline: its last heartbeat was 10 min ago" in str(data["summary"])
+
+
+def test_a_stale_worker_leaves_the_run_waiting_well_before_prefects_90_s(store: Store) -> None:
+    _beat(store, NOW - timedelta(seconds=20))  # more than a lease (15 s): stale, as `worker ls` says
+    run = _run(store, _deployment(store))
+    data = explain(store, run.id, now=NOW).to_dict()
+    assert _codes(data) == ["no_worker"]
+    assert "(NOT_READY; worker w1 on host is stale: its last heartbeat was 20 s ago)" in str(data["summary"])
 
 
 def test_a_due_run_with_a_worker_is_eligible(store: Store) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_pool_worker_run_form_live_logs_cancel(tmp_path: Path) -> None:
         row = page.locator("tr", has_text="local")
         assert "NOT_READY" in row.inner_text() and "no worker has ever polled it" in row.inner_text()
 
-        with worker(tmp_path):
+        with worker(tmp_path) as process:
             # A real worker polls: the pool turns READY and the worker is listed on the Workers tab.
             reload_until(page, base + "/work-pools", "tbody", r"\bREADY\b")
             assert "NOT_READY" not in page.locator("tbody").inner_text()
@@ -93,6 +94,17 @@ def test_pool_worker_run_form_live_logs_cancel(tmp_path: Path) -> None:
             page.goto(base + "/flow-runs")
             screenshot(page, "flow-runs")
             assert dialogs == []
+
+            # The worker killed with SIGKILL: its pool is NOT_READY at once (not 90 s later), and the page says
+            # why in the words of `work-pool ls`.
+            process.proc.kill()
+            process.proc.wait()
+            host, pid = socket.gethostname(), process.proc.pid
+            said = f"worker ui-test-worker on {host} is stale: its process (pid {pid}) is gone"
+            page.goto(base + "/work-pools")
+            row = page.locator("tr", has_text="local").inner_text()
+            assert "NOT_READY" in row and said in row
+            assert f"pool local is NOT_READY: {said}" in deploytool("work-pool", "ls").stdout
 
 
 def test_pages_are_usable_with_the_keyboard_and_on_a_phone(tmp_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""A pool's status follows its workers' status (deploytool.store.worker_status, the rule of `worker ls`): a pool
+whose only worker died is NOT_READY as soon as that worker is stale, not after Prefect's 90 s, in every view
+(`work-pool ls/inspect`, `work-queue ls`, `flow-run why`, `run`, the dashboard's page and API), which all say why
+in the same words. docs/work-pools.md, "Status".
+
+Real worker processes on each backend: one killed with SIGKILL (stale at once on its own host), one stopped with
+SIGSTOP (its process lives but its heartbeats stop: stale one lease after the last, judged at times the test
+gives, then READY again once it beats after SIGCONT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from markupsafe import escape
+from starlette.testclient import TestClient
+
+from deploytool.core.dashboard import pools
+from deploytool.core.pool_listing import inspect_pool, list_pools
+from deploytool.core.why import explain
+from deploytool.models import PoolStatus
+from deploytool.store import Store
+from deploytool.ui.app import create_app
+from deploytool.ui.config import from_env
+from tests.reliability.helpers import WAIT, Workers
+from tests.store.helpers import deploytool
+from tests.worker.helpers import make_deployment, queue_run, wait_for
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = deploytool(*args, env=env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def _views(url: str, home: Path, run_id: str) -> dict[str, Any]:
+    """What each view says of pool `p` now."""
+    env = {"DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(home)}
+    config, _ = from_env(env)
+    with TestClient(create_app(config), base_url="http://127.0.0.1:4200") as client:
+        api = client.get("/api/v1/work-pools").json()
+        page = client.get("/work-pools").text
+    return {
+        "work-pool ls": _cli(env, "work-pool", "ls"),
+        "work-pool ls json": json.loads(_cli(env, "work-pool", "ls", "-o", "json"))["data"],
+        "work-pool inspect": _cli(env, "work-pool", "inspect", "p"),
+        "work-pool inspect json": json.loads(_cli(env, "work-pool", "inspect", "p", "-o", "json"))["data"],
+        "work-queue ls json": json.loads(_cli(env, "work-queue", "ls", "--pool", "p", "-o", "json"))["data"],
+        "worker ls json": json.loads(_cli(env, "worker", "ls", "--pool", "p", "-o", "json"))["data"],
+        "why": _cli(env, "flow-run", "why", run_id),
+        "why json": json.loads(_cli(env, "flow-run", "why", run_id, "-o", "json"))["data"],
+        "api": api,
+        "page": page,
+    }
+
+
+def test_a_pool_whose_only_worker_was_killed_is_not_ready_at_once_in_every_view(
+    store_url: str, workers: Workers, tmp_path: Path, project: Path
+) -> None:
+    with Store.open(store_url) as store:
+        proc = workers.start("w1", store_url)
+        wait_for(lambda: store.workers.pool_status("p", store.now()) is PoolStatus.READY, WAIT)
+        proc.send_signal(signal.SIGKILL)  # its heartbeat is seconds old, far within Prefect's 90 s
+        proc.wait()
+        run = queue_run(store, make_deployment(store, project, "flow.py:main"))
+        assert store.workers.pool_status("p", store.now()) is PoolStatus.NOT_READY
+    said = f"worker w1 on {socket.gethostname()} is stale: its process (pid {proc.pid}) is gone"
+
+    views = _views(store_url, tmp_path / "viewer", run.id)
+    assert f"pool p is NOT_READY: {said}" in views["work-pool ls"]
+    assert [(p["status"], p["problem"]) for p in views["work-pool ls json"]] == [("NOT_READY", said)]
+    assert f"status: NOT_READY ({said})" in views["work-pool inspect"]
+    assert (views["work-pool inspect json"]["status"], views["work-pool inspect json"]["problem"]) == (
+        "NOT_READY",
+        said,
+    )
+    assert [w["status"] for w in views["work-pool inspect json"]["workers"]] == ["stale"]
+    assert [q["status"] for q in views["work-queue ls json"]] == ["NOT_READY"]
+    assert [w["status"] for w in views["worker ls json"]] == ["stale"]  # the same rule, the same moment
+    assert f"(NOT_READY; {said})" in views["why"]
+    assert views["why json"]["verdict"] == "no_worker" and said in views["why json"]["summary"]
+    assert [(p["status"], p["status_reason"]) for p in views["api"]] == [("NOT_READY", said)]
+    assert "NOT_READY" in views["page"] and str(escape(said)) in views["page"]
+
+    env = {"DEPLOYTOOL_STORE_URL": store_url, "DEPLOYTOOL_HOME": str(tmp_path / "viewer")}
+    submitted = deploytool("run", "f/d", env=env)  # `run` warns that nobody will take it
+    assert submitted.returncode == 0 and "no worker is polling pool p" in submitted.stderr, submitted.stderr
+
+
+def test_a_pool_whose_worker_stops_beating_is_not_ready_one_lease_after_its_last_heartbeat(
+    store_url: str, workers: Workers, project: Path
+) -> None:
+    with Store.open(store_url) as store:
+        proc = workers.start("w1", store_url)
+        wait_for(lambda: store.workers.pool_status("p", store.now()) is PoolStatus.READY, WAIT)
+        os.kill(proc.pid, signal.SIGSTOP)  # alive, but beats no more (a hung process, a frozen machine)
+        try:
+            [beat] = store.workers.list("p")
+            run = queue_run(store, make_deployment(store, project, "flow.py:main"))
+            at = beat.last_heartbeat
+            host = socket.gethostname()
+
+            def seen(seconds: float) -> tuple[PoolStatus, str | None, str, str]:
+                now = at + timedelta(seconds=seconds)
+                [summary] = list_pools(store, now)
+                [row] = pools(store, now)
+                assert inspect_pool(store, "p", now).summary == summary
+                return summary.status, summary.problem, row.status_reason, explain(store, run.id, now).summary
+
+            assert seen(15)[:3] == (PoolStatus.READY, None, "a worker sent a heartbeat recently")
+            said = f"worker w1 on {host} is stale: its last heartbeat was 16 s ago"
+            status, problem, reason, why = seen(16)
+            assert (status, problem, reason) == (PoolStatus.NOT_READY, said, said)
+            assert f"(NOT_READY; {said})" in why
+            assert seen(91)[1] == f"worker w1 on {host} is offline: its last heartbeat was 91 s ago"
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        # It beats again: READY again.
+        wait_for(lambda: store.workers.list("p")[0].last_heartbeat > at, WAIT)
+        assert store.workers.pool_status("p", store.now()) is PoolStatus.READY
