@@ -268,6 +268,8 @@ class WorkerHeartbeat:
     last_heartbeat: datetime
     # Why it cannot take runs although it beats (its Docker daemon does not answer); None when it can.
     problem: str | None = None
+    # How long its heartbeat counts: its lease (3 heartbeats); None for a default lease (a record of schema < 8).
+    lease_seconds: float | None = None
 
 
 @record

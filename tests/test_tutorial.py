@@ -301,7 +301,7 @@ def test_the_tutorial_runs_as_written(
 
         # A worker that dies without deregistering leaves its pool NOT_READY as soon as `worker ls` shows it stale:
         # at once on its own host, where its process is seen to be gone (docs/work-pools.md, "Status").
-        command = f"deploytool worker start --pool {POOL} --name killed --heartbeat-seconds 1"
+        command = f"deploytool worker start --pool {POOL} --name killed"
         session.start(Step("background", 0, "worker", command, until="serves pool"))
         assert _pool(session)["status"] == "READY"
         proc, _ = session.background.pop("worker")

@@ -251,8 +251,15 @@ class WorkerRepository(Protocol):
     """Workers as seen through their heartbeats, unique by (pool name, worker name)."""
 
     def heartbeat(
-        self, name: str, pool_name: str, host: str, pid: int, now: datetime, problem: str | None = None
-    ) -> WorkerHeartbeat: ...  # `problem`: why the worker cannot take runs now (None: it can)
+        self,
+        name: str,
+        pool_name: str,
+        host: str,
+        pid: int,
+        now: datetime,
+        problem: str | None = None,  # why the worker cannot take runs now (None: it can)
+        lease_seconds: float | None = None,  # how long this heartbeat counts (None: a default lease)
+    ) -> WorkerHeartbeat: ...
 
     def list(self, pool_name: str | None = None) -> builtins.list[WorkerHeartbeat]: ...
 

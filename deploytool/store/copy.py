@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "flow_run_id", "name", "task_name", "state", "attempts", "start_time", "end_time", "duration_seconds",
         "message", "tags",
     ),
-    "workers": ("pool_name", "name", "host", "pid", "last_heartbeat", "problem"),
+    "workers": ("pool_name", "name", "host", "pid", "last_heartbeat", "problem", "lease_seconds"),
     "variables": ("name", "value", "updated"),
     "blocks": ("type", "name", "data", "secret_fields", "sealed", "key_id", "updated"),
 }  # fmt: skip

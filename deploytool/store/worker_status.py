@@ -1,11 +1,11 @@
 """Whether a worker is online, stale or offline, what keeps it from taking runs, and so whether its pool is READY:
 one rule, and one wording, for `worker ls`, `work-pool ls/inspect`, `flow-run why`, `run` and the dashboard.
 
-- **online** while its heartbeats come (the last within STALE_AFTER_SECONDS, a default lease) and, for a worker
-  on this host, its process runs;
+- **online** while its heartbeats come (the last within its lease: 3 heartbeats, STALE_AFTER_SECONDS by default)
+  and, for a worker on this host, its process runs;
 - **stale** once its heartbeat is older than that, or its process is gone (a worker killed with `kill -9` is stale
   at once on its own host): its runs are or will be recovered;
-- **offline** after ONLINE_WINDOW_SECONDS (90 s) without a heartbeat.
+- **offline** after ONLINE_WINDOW_SECONDS (90 s; its lease if that is longer) without a heartbeat.
 
 A worker that stops cleanly deletes its record, so a listed stale or offline worker did not shut down.
 
@@ -42,12 +42,19 @@ def process_alive(pid: int) -> bool:
         return True
 
 
+def stale_after(worker: WorkerHeartbeat) -> float:
+    """How long the worker's last heartbeat counts: the lease it beat with (STALE_AFTER_SECONDS when it did not
+    say, a record of a deploytool before schema version 8)."""
+    return worker.lease_seconds if worker.lease_seconds is not None else STALE_AFTER_SECONDS
+
+
 def worker_status(worker: WorkerHeartbeat, now: datetime, here: str | None = None) -> WorkerStatus:
     """The worker's status at `now` (the rule above); `here` is this host's name (default: asked)."""
     age = (now - worker.last_heartbeat).total_seconds()
-    if age > ONLINE_WINDOW_SECONDS:
+    lease = stale_after(worker)
+    if age > max(ONLINE_WINDOW_SECONDS, lease):
         return WorkerStatus.OFFLINE
-    if age > STALE_AFTER_SECONDS:
+    if age > lease:
         return WorkerStatus.STALE
     if worker.host == (here if here is not None else socket.gethostname()) and not process_alive(worker.pid):
         return WorkerStatus.STALE
@@ -68,7 +75,7 @@ def not_taking_runs(worker: WorkerHeartbeat, now: datetime, here: str | None = N
     if status is WorkerStatus.ONLINE:
         return None if worker.problem is None else cannot_take_runs(worker.name, worker.host, worker.problem)
     age = (now - worker.last_heartbeat).total_seconds()
-    gone = age <= STALE_AFTER_SECONDS  # stale with a recent heartbeat: its process is gone (on this host)
+    gone = age <= stale_after(worker)  # stale with a heartbeat within its lease: its process is gone (this host)
     why = f"its process (pid {worker.pid}) is gone" if gone else f"its last heartbeat was {_ago(age)}"
     return f"worker {worker.name} on {worker.host} is {status.value}: {why}"
 

@@ -20,6 +20,7 @@ def _worker_from_row(row: Row) -> WorkerHeartbeat:
         pid=row["pid"],
         last_heartbeat=dt(row["last_heartbeat"]),
         problem=row["problem"],
+        lease_seconds=row["lease_seconds"],
     )
 
 
@@ -30,17 +31,25 @@ class WorkerRepo:
         self._db = db
 
     def heartbeat(
-        self, name: str, pool_name: str, host: str, pid: int, now: datetime, problem: str | None = None
+        self,
+        name: str,
+        pool_name: str,
+        host: str,
+        pid: int,
+        now: datetime,
+        problem: str | None = None,
+        lease_seconds: float | None = None,
     ) -> WorkerHeartbeat:
-        """Record that the worker is alive (creating its record on the first beat), and the `problem` that keeps
-        it from taking runs (None: it can)."""
-        worker = WorkerHeartbeat(name, pool_name, host, pid, now, problem)
+        """Record that the worker is alive (creating its record on the first beat), the `problem` that keeps it
+        from taking runs (None: it can) and how long this heartbeat counts (`lease_seconds`; None: a default lease)."""
+        worker = WorkerHeartbeat(name, pool_name, host, pid, now, problem, lease_seconds)
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat, problem) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (pool_name, name) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
-                " last_heartbeat = excluded.last_heartbeat, problem = excluded.problem",
-                (pool_name, name, host, pid, ts(now), problem),
+                "INSERT INTO workers (pool_name, name, host, pid, last_heartbeat, problem, lease_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pool_name, name) DO UPDATE SET host = excluded.host,"
+                " pid = excluded.pid, last_heartbeat = excluded.last_heartbeat, problem = excluded.problem,"
+                " lease_seconds = excluded.lease_seconds",
+                (pool_name, name, host, pid, ts(now), problem, lease_seconds),
             )
         return worker
 

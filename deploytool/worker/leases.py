@@ -66,7 +66,7 @@ class LeaseKeeper:
         """One heartbeat at `now` (with the `problem` that keeps the worker from taking runs); renews this
         worker's leases when `renew`; returns the runs it recovered."""
         o = self.options
-        self.store.workers.heartbeat(o.name, self.pool_name, o.host, os.getpid(), now, problem)
+        self.store.workers.heartbeat(o.name, self.pool_name, o.host, os.getpid(), now, problem, o.lease)
         if renew:
             self.store.runs.renew_leases(o.name, o.lease, now, self.pool_name)
         beaten = (now, self.monotonic())

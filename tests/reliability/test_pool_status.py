@@ -4,8 +4,8 @@ whose only worker died is NOT_READY as soon as that worker is stale, not after P
 in the same words. docs/work-pools.md, "Status".
 
 Real worker processes on each backend: one killed with SIGKILL (stale at once on its own host), one stopped with
-SIGSTOP (its process lives but its heartbeats stop: stale one lease after the last, judged at times the test
-gives, then READY again once it beats after SIGCONT).
+SIGSTOP (its process lives but its heartbeats stop: stale one lease after the last, its own lease when it beats
+less often than the default, judged at times the test gives, then READY again once it beats after SIGCONT).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
 
@@ -28,6 +29,7 @@ from deploytool.models import PoolStatus
 from deploytool.store import Store
 from deploytool.ui.app import create_app
 from deploytool.ui.config import from_env
+from deploytool.worker.listing import list_workers
 from tests.reliability.helpers import WAIT, Workers
 from tests.store.helpers import deploytool
 from tests.worker.helpers import make_deployment, queue_run, wait_for
@@ -93,11 +95,12 @@ def test_a_pool_whose_only_worker_was_killed_is_not_ready_at_once_in_every_view(
     assert submitted.returncode == 0 and "no worker is polling pool p" in submitted.stderr, submitted.stderr
 
 
+@pytest.mark.parametrize(("options", "lease"), [((), 15), (("--heartbeat-seconds", "10"), 30)])
 def test_a_pool_whose_worker_stops_beating_is_not_ready_one_lease_after_its_last_heartbeat(
-    store_url: str, workers: Workers, project: Path
+    store_url: str, workers: Workers, project: Path, options: tuple[str, ...], lease: int
 ) -> None:
     with Store.open(store_url) as store:
-        proc = workers.start("w1", store_url)
+        proc = workers.start("w1", store_url, *options)
         wait_for(lambda: store.workers.pool_status("p", store.now()) is PoolStatus.READY, WAIT)
         os.kill(proc.pid, signal.SIGSTOP)  # alive, but beats no more (a hung process, a frozen machine)
         try:
@@ -106,17 +109,26 @@ def test_a_pool_whose_worker_stops_beating_is_not_ready_one_lease_after_its_last
             at = beat.last_heartbeat
             host = socket.gethostname()
 
-            def seen(seconds: float) -> tuple[PoolStatus, str | None, str, str]:
+            def seen(seconds: float) -> tuple[PoolStatus, str | None, str, str, str, str]:
                 now = at + timedelta(seconds=seconds)
                 [summary] = list_pools(store, now)
                 [row] = pools(store, now)
+                [listed] = list_workers(store, "p", now)  # `worker ls`
                 assert inspect_pool(store, "p", now).summary == summary
-                return summary.status, summary.problem, row.status_reason, explain(store, run.id, now).summary
+                why = explain(store, run.id, now)
+                return summary.status, summary.problem, row.status_reason, listed["status"], why.verdict, why.summary
 
-            assert seen(15)[:3] == (PoolStatus.READY, None, "a worker sent a heartbeat recently")
-            said = f"worker w1 on {host} is stale: its last heartbeat was 16 s ago"
-            status, problem, reason, why = seen(16)
-            assert (status, problem, reason) == (PoolStatus.NOT_READY, said, said)
+            ready = (PoolStatus.READY, None, "a worker sent a heartbeat recently", "online", "eligible")
+            assert seen(lease)[:5] == ready
+            said = f"worker w1 on {host} is stale: its last heartbeat was {lease + 1} s ago"
+            status, problem, reason, listed, verdict, why = seen(lease + 1)  # its own lease without a heartbeat
+            assert (status, problem, reason, listed, verdict) == (
+                PoolStatus.NOT_READY,
+                said,
+                said,
+                "stale",
+                "no_worker",
+            )
             assert f"(NOT_READY; {said})" in why
             assert seen(91)[1] == f"worker w1 on {host} is offline: its last heartbeat was 91 s ago"
         finally:

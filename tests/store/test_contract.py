@@ -567,6 +567,18 @@ class TestStoreContract:
         with pytest.raises(NotFoundError, match="worker ls"):
             any_store.workers.delete(POOL, "b")
 
+    def test_a_worker_that_beats_with_a_longer_lease_keeps_its_pool_ready_for_that_lease(
+        self, any_store: Store
+    ) -> None:
+        _pool(any_store)
+        beat = any_store.workers.heartbeat("slow", POOL, "host1", 10, NOW, lease_seconds=60.0)  # beats every 20 s
+        assert any_store.workers.list(POOL) == [beat] and beat.lease_seconds == 60.0
+        assert any_store.workers.pool_status(POOL, later(60)) is PoolStatus.READY
+        assert any_store.workers.pool_status(POOL, later(61)) is PoolStatus.NOT_READY
+        any_store.workers.heartbeat("slow", POOL, "host1", 10, later(100), lease_seconds=120.0)
+        assert any_store.workers.pool_status(POOL, later(219)) is PoolStatus.READY  # past 90 s, within its lease
+        assert any_store.workers.pool_status(POOL, later(221)) is PoolStatus.NOT_READY
+
     # --- variables and blocks ----------------------------------------------------------------------------
 
     def test_variables(self, any_store: Store) -> None:

@@ -31,7 +31,7 @@ def _fill(store: Store) -> None:
         )
         store.logs.append(run.id, [LogLine(run.id, later(i), "INFO", "stdout", f"{i}-{n}") for n in range(3)])
     store.runs.claim_next("p", None, "w1", 30, later(1))
-    store.workers.heartbeat("w1", "p", "host", 42, later(2))
+    store.workers.heartbeat("w1", "p", "host", 42, later(2), lease_seconds=45.0)
     store.variables.set("v", {"a": 1})
     store.blocks.set(Block("secret", "prod", {"value": "hunter2"}, ["value"]))
 
