@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from deploytool.errors import DeploytoolError
 from deploytool.redaction import Redactor
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 MASK = "********"
 SECRET_BLOCK_TYPE = "secret"

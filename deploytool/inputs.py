@@ -4,9 +4,12 @@ a huge file is refused after at most MAX_INPUT_BYTES bytes instead of filling me
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, TextIO
 
 from deploytool.errors import DeploytoolError
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
 
 MAX_INPUT_BYTES = 10_000_000  # a project file, a JSON file (--from-json) or standard input
 _CHUNK = 1 << 16

@@ -17,11 +17,14 @@ import importlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from deploytool.errors import DeploytoolError, did_you_mean
 from deploytool.pkgfiles import files
 from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

@@ -22,7 +22,10 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 MASK = "***"
 MIN_LINE_CHARS = 4

@@ -179,6 +179,37 @@ def test_a_command_that_reads_blocks_loads_the_secret_box_only_then(tmp_path: Pa
     assert loaded.isdisjoint({"dataclasses", "importlib.resources", "logging", "cryptography"})
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["work-pool", "ls"],
+        ["work-queue", "ls"],
+        ["deployment", "ls"],
+        ["flow-run", "ls"],
+        ["variable", "ls"],
+        ["block", "ls"],
+        ["worker", "ls"],
+        ["store", "info"],
+        ["flow-run", "ls", "--output", "json"],
+    ],
+)
+def test_a_store_listing_loads_no_typing(tmp_path: Path, args: list[str]) -> None:
+    """The store's interface declares its repositories with typing's forms that deploytool/typeforms.py gives at
+    run time, and the modules a listing imports take typing's names for type checking only: no command that
+    reads the store imports typing (a few ms of every command's CPU), nor the CLI framework (issue 17, item 4)."""
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path)}
+    env.pop("DEPLOYTOOL_STORE_URL", None)
+    _listing(tmp_path, "")
+    loaded = _modules(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main({args!r}) == 0",
+        env,
+    )
+    assert "deploytool.store.sqlstore" in loaded
+    unwanted = {"typing", "typer", "click", "rich", "shlex"}  # shlex: only for the hint of a missing pool or queue
+    assert loaded.isdisjoint(unwanted), loaded & unwanted
+
+
 def test_flow_run_ls_decrypts_no_secret_for_a_table_without_state_messages(tmp_path: Path) -> None:
     """`flow-run ls` masks the stored secrets in the state messages it prints; its table prints none, so it loads
     neither the secret box nor its cipher, even when runs have messages and blocks have secrets (issue 17, item 4).

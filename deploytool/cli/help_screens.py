@@ -13,11 +13,11 @@ from deploytool.cli.helpbox import Block
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
     'deploy_cmds': 3861189210,
-    'pool_cmds': 2707608166,
+    'pool_cmds': 409633572,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
     'run_cmds': 1448099575,
-    'worker_cmds': 2608608127,
+    'worker_cmds': 4002757433,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,
     'store_cmds': 1093964920,

@@ -22,13 +22,16 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deploytool.errors import DeploytoolError, close_matches
 from deploytool.records import field, record
 
-Kind = Literal["cron", "interval", "rrule"]
+TYPE_CHECKING = False  # not typing's: `deployment ls` imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Kind = Literal["cron", "interval", "rrule"]
 KINDS: tuple[Kind, ...] = ("cron", "interval", "rrule")
 # Keys an item may carry besides its kind. The legacy ones are accepted; the caller warns about them.
 OTHER_KEYS = ("timezone", "anchor_date", "day_or", "active", "parameters", "slug", "replaces")

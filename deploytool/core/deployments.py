@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from deploytool.core.results import redacted
 from deploytool.core.summary import schedules_text
@@ -18,7 +17,10 @@ from deploytool.models import Deployment, utcnow
 from deploytool.records import record
 from deploytool.store import Store
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
+    from typing import Any
+
     from deploytool.jobvars import Layers, ValueSource
     from deploytool.templating import TemplateContext
 

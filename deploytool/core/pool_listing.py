@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime
-from typing import Any
 
 from deploytool.core.pools import get_pool
 from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue
 from deploytool.records import record
 from deploytool.store import Store, pool_readiness, worker_status
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import ACTIVE, RunState, WorkPool
 from deploytool.records import field, record
 from deploytool.store import Store
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _UNSET: Any = object()
 _BAD_NAME = re.compile(r"[/%\x00-\x1f\x7f]")
@@ -99,6 +101,8 @@ def get_pool(store: Store, name: str, job_variables: Mapping[str, Any] | None = 
 def missing_pool(store: Store, name: str, job_variables: Mapping[str, Any] | None = None) -> NotFoundError:
     """A pool that does not exist: a did-you-mean among the stored pools, and the command that creates it, of the
     type that fits `job_variables` (those of the deployment that wants it: `image` makes it a docker pool)."""
+    import shlex  # for the hints only: listings load no shlex
+
     close = did_you_mean(name, [p.name for p in store.pools.list()])
     create = f"deploytool work-pool create {shlex.quote(name)} --type {pool_type_for(job_variables or {})}"
     hint = f"{close} Or create it: {create}" if close else f"create it: {create}"
@@ -205,6 +209,8 @@ def create_pool(
         if users:
             current = store.pools.get(name)
             if current.type != pool_type:
+                import shlex  # for the hint only
+
                 raise ConflictError(
                     f"work pool {name!r} is a {current.type} pool used by {len(users)} deployment(s);"
                     f" it cannot become a {pool_type} pool",

@@ -6,15 +6,17 @@ unique across pools; otherwise the error lists the pools that have such a queue.
 
 from __future__ import annotations
 
-import shlex
 from datetime import datetime
-from typing import Any
 
 from deploytool.core.pool_listing import QueueSummary
 from deploytool.core.pools import check_at_most, check_limit, check_name, get_pool
 from deploytool.errors import DeploytoolError, NotFoundError
 from deploytool.models import WorkQueue
 from deploytool.store import Store
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def resolve_pool(store: Store, name: str, pool: str | None) -> str:
@@ -27,6 +29,8 @@ def resolve_pool(store: Store, name: str, pool: str | None) -> str:
         return pools[0]
     if not pools:
         raise NotFoundError(f"no work pool has a queue named {name!r}", hint="list queues: deploytool work-queue ls")
+    import shlex  # for the hint only: listings load no shlex
+
     raise DeploytoolError(
         f"several work pools have a queue named {name!r}: {', '.join(pools)}",
         hint=f"say which one: --pool {shlex.quote(pools[0])}",

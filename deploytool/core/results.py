@@ -9,12 +9,15 @@ returned, so no caller can show a stored secret.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, TypeVar
 
 from deploytool.records import field_names, is_record, replace
 from deploytool.redaction import Redactor
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 
 def redacted(result: T, redactor: Redactor) -> T:

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from deploytool.models import FlowRun, RunState, TaskRun, utcnow
 from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 LATE = "LATE"  # a label, not a state: a SCHEDULED run past its scheduled time (FlowRun.is_late)
 

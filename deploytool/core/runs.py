@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most, get_pool
@@ -28,7 +27,10 @@ from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunStat
 from deploytool.records import record, replace
 from deploytool.store import Store
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
+    from typing import Any
+
     from deploytool.config.flowscan import ParamProblem
 
 LS_HINT = "list runs: deploytool flow-run ls"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from deploytool.records import record
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:  # the project file's parser (yaml) is not for commands that only read the store
+    from typing import Any
+
     from deploytool.config import Project
 
 

@@ -13,7 +13,6 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TextIO
 
 # The rules of secret fields live in deploytool.blockfields (the store applies them too); named here as before.
 from deploytool.blockfields import MASK as MASK
@@ -28,6 +27,10 @@ from deploytool.models import Block, Variable
 from deploytool.records import record
 from deploytool.redaction import Redactor
 from deploytool.store import Store
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _BLOCK_TYPE = re.compile(r"[a-z0-9][a-z0-9-]*")

@@ -13,7 +13,6 @@ only them. Repositories raise NotFoundError/ConflictError (with hints) and retur
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from deploytool.store.api import (
     AUTO_PREFIX,
@@ -45,6 +44,7 @@ from deploytool.store.worker_status import (
 
 set_opener(open_store)
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from deploytool.secretbox import KeySource
     from deploytool.store.copy import CopyResult

@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 from threading import Event
 from types import TracebackType
-from typing import Any, Protocol
 
 from deploytool.models import (
     Deployment,
@@ -42,6 +41,11 @@ from deploytool.models import (
 from deploytool.store.blocks_api import BlockRepository as BlockRepository
 from deploytool.store.changes import Topic
 from deploytool.store.dashboard_api import DashboardRepository
+from deploytool.typeforms import Protocol
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The idempotency key of an auto-scheduled run starts with this: `scheduled:<deployment id>:<schedule id>:<time>`.
 AUTO_PREFIX = "scheduled:"
@@ -73,15 +77,12 @@ class WorkPoolRepository(Protocol):
 
     def create(self, pool: WorkPool, *, overwrite: bool = False) -> WorkPool:
         """Store a new pool. ConflictError if the name is taken, unless `overwrite` (queues are kept)."""
-        ...
 
     def get(self, name: str) -> WorkPool:
         """The pool called `name`; NotFoundError if there is none."""
-        ...
 
     def list(self) -> builtins.list[WorkPool]:
         """All pools, by name."""
-        ...
 
     def update(
         self,
@@ -93,11 +94,9 @@ class WorkPoolRepository(Protocol):
         description: str | None = ...,
     ) -> WorkPool:
         """Change the given fields only (pass `concurrency_limit=None` to remove the limit)."""
-        ...
 
     def delete(self, name: str, *, force: bool = False) -> None:
         """Delete a pool with its queues and worker records (see the SQL implementation for `force`)."""
-        ...
 
 
 class WorkQueueRepository(Protocol):
@@ -137,13 +136,11 @@ class DeploymentRepository(Protocol):
 
     def upsert(self, deployment: Deployment) -> tuple[Deployment, bool]:
         """Create or replace by (flow name, name); (stored, created). Keeps the stored id and `created`."""
-        ...
 
     def set_paused(self, deployment_id: str, paused: bool) -> Deployment: ...
 
     def delete(self, deployment_id: str) -> int:
         """Delete it and its SCHEDULED runs (how many); claimed and finished runs stay as history."""
-        ...
 
 
 class FlowRunRepository(Protocol):
@@ -155,7 +152,6 @@ class FlowRunRepository(Protocol):
 
     def delete(self, run_id: str, states: Collection[RunState]) -> bool:
         """Delete the run, with its logs and task runs, if it is in one of `states`; whether it was deleted."""
-        ...
 
     def get(self, run_id: str) -> FlowRun: ...
 
@@ -208,7 +204,6 @@ class FlowRunRepository(Protocol):
         Two claimers (threads, processes, hosts) never get the same run, and pool, queue and deployment
         concurrency limits hold however many claim at once.
         """
-        ...
 
     def renew_leases(
         self, worker_name: str, lease_seconds: float, now: datetime, pool_name: str | None = None
@@ -217,7 +212,6 @@ class FlowRunRepository(Protocol):
     def set_infrastructure_id(self, run_id: str, worker_name: str, infrastructure_id: str) -> bool:
         """Record the id of the run's job (a pid, a container id) while `worker_name` holds the active run;
         False when it does not (any more)."""
-        ...
 
     def recover_expired(
         self, now: datetime, on_crash: CrashHook | None = None
@@ -230,7 +224,6 @@ class LogRepository(Protocol):
     def append(self, run_id: str, lines: Sequence[LogLine], *, keys: Sequence[str] | None = None) -> int:
         """Insert the lines in one batch (their `run_id` and `id` are ignored); return the last id. With `keys`
         (one per line), a line whose key the run already has is skipped: sending a batch again stores it once."""
-        ...
 
     def read(self, run_id: str, after_id: int | None = None, limit: int = 1000) -> builtins.list[LogLine]: ...
 
@@ -240,11 +233,9 @@ class TaskRunRepository(Protocol):
 
     def record(self, task_runs: Sequence[TaskRun]) -> None:
         """Insert or update the task runs in one transaction (their flow runs must exist)."""
-        ...
 
     def list(self, flow_run_id: str) -> builtins.list[TaskRun]:
         """The task runs of a flow run, in the order they started."""
-        ...
 
 
 class WorkerRepository(Protocol):

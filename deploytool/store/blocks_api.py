@@ -4,10 +4,11 @@ encrypted with a key kept outside the store (docs/stores.md, "Secrets at rest").
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Protocol
 
 from deploytool.models import Block
+from deploytool.typeforms import Protocol
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from deploytool.secretbox import SecretKey
 

@@ -17,9 +17,11 @@ every 0.1 s (any commit by another connection counts).
 
 from __future__ import annotations
 
-from typing import Literal
-
 from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Literal
 
 
 @record

@@ -9,10 +9,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
 
 from deploytool.models import FlowRun, LogLine, RunState
 from deploytool.records import record
+from deploytool.typeforms import Protocol
 
 
 @record
@@ -40,24 +40,19 @@ class DashboardRepository(Protocol):
 
     def counts_per_hour(self, since: datetime, hours: int = 24) -> builtins.list[HourCount]:
         """Runs created in each of `hours` hours from `since` (an hour's start), counted by current state."""
-        ...
 
     def late_runs(self, scheduled_before: datetime, limit: int) -> builtins.list[FlowRun]:
         """SCHEDULED runs due before `scheduled_before`, the longest overdue first."""
-        ...
 
     def failing_deployments(self, since: datetime, limit: int, scan: int = 2000) -> builtins.list[FailingDeployment]:
         """Deployments with FAILED or CRASHED runs created since `since`, the most failures first. Only the latest
         `scan` failures are counted, so the cost is bounded however many runs failed."""
-        ...
 
     def log_tail(self, run_id: str, limit: int) -> tuple[builtins.list[LogLine], int]:
         """The last `limit` log lines of a run (oldest first) and how many lines it has."""
-        ...
 
     def runs_held(self, pool_name: str) -> dict[str, int]:
         """Per worker name: how many active runs (PENDING, RUNNING, CANCELLING) of the pool it holds."""
-        ...
 
     def runs(
         self,
@@ -72,4 +67,3 @@ class DashboardRepository(Protocol):
     ) -> builtins.list[FlowRun]:
         """The newest runs first (by creation), filtered by state(s), deployment, pool, creation time and (for
         late runs) scheduled time."""
-        ...

@@ -8,11 +8,11 @@ no backend, so no backend's import of the interface runs in a circle.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
 from deploytool.store.urls import backend_of, sqlite_path
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from deploytool.store.api import Store
     from deploytool.store.pg_roles import Grant

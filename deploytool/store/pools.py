@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import shlex
-from typing import Any
-
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import ACTIVE, DEFAULT_QUEUE, RunState, WorkPool, utcnow
 from deploytool.records import replace
 from deploytool.store.rows import UNSET, dt, dump, given, load, ts
 from deploytool.store.sql import Database, Row
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _ACTIVE_SQL = "('PENDING', 'RUNNING', 'CANCELLING')"
 assert {RunState(s) for s in ("PENDING", "RUNNING", "CANCELLING")} == ACTIVE
@@ -29,6 +30,8 @@ def pool_from_row(row: Row) -> WorkPool:
 
 
 def pool_not_found(name: str) -> NotFoundError:
+    import shlex  # for this hint only: listings load no shlex
+
     return NotFoundError(
         f"work pool {name!r} not found",
         hint=f"create it: deploytool work-pool create {shlex.quote(name)} --type process",

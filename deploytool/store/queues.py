@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import DEFAULT_QUEUE, WorkQueue, utcnow
 from deploytool.records import replace
@@ -79,6 +77,8 @@ class WorkQueueRepo:
                 "SELECT * FROM work_queues WHERE pool_name = ? AND name = ?", (pool_name, name)
             ).fetchone()
         if row is None:
+            import shlex  # for this hint only: listings load no shlex
+
             names = ", ".join(q.name for q in self.list(pool_name)) or "none"
             raise NotFoundError(
                 f"work queue {name!r} not found in pool {pool_name!r} (its queues: {names})",

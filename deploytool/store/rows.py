@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The default of an update's keyword that was not given (None is a value: `concurrency_limit=None` removes it).
 UNSET: Any = object()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from deploytool.errors import ConflictError, NotFoundError
 from deploytool.models import (
@@ -41,6 +40,10 @@ from deploytool.store.run_rows import (
     set_job_id,
 )
 from deploytool.store.sql import Connection, Database
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class FlowRunRepo:

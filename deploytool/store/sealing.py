@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from deploytool.blockfields import public_view
 from deploytool.secretbox import KeySource, SecretKey, SecretKeyError, seal
 from deploytool.settings import SECRET_KEY_ENV, SECRET_KEY_FILE_ENV, Settings
 from deploytool.store.rows import dump, load
 from deploytool.store.sql import Connection
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 SEALED_SCHEMA_VERSION = 7  # the migration that added `sealed` and `key_id` (store/migrations/0007_*.sql)
 

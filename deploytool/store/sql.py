@@ -13,10 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
 
 from deploytool.records import record
 from deploytool.store.changes import Topic
+from deploytool.typeforms import Any, Protocol
 
 # The tables that hold the store's data, parents before children (foreign keys). Bookkeeping tables (the
 # schema's version) are not in it.

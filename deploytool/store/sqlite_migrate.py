@@ -10,13 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError
 from deploytool.pkgfiles import files
 from deploytool.store.db import SqliteDatabase, _is_locked, connect, locked_error
 from deploytool.store.urls import MEMORY
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 

@@ -6,12 +6,13 @@ import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from deploytool.store.api import Store
 from deploytool.store.changes import Topic
 from deploytool.store.sql import Database
+from deploytool.typeforms import Generic, TypeVar, overload
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from deploytool.store.api import (
         BlockRepository,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from deploytool.errors import NotFoundError
 from deploytool.models import Variable, utcnow
 from deploytool.store.rows import dt, dump, load, ts
 from deploytool.store.sql import Database
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class VariableRepo:

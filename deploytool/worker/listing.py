@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime
-from typing import Any
 
 from deploytool.models import ACTIVE, WorkerStatus
 from deploytool.store import Store, worker_status
+
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def list_workers(store: Store, pool_name: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
