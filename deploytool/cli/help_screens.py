@@ -12,11 +12,11 @@ from deploytool.cli.helpbox import Block
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
-    'deploy_cmds': 3861189210,
+    'deploy_cmds': 655168957,
     'pool_cmds': 409633572,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
-    'run_cmds': 1448099575,
+    'run_cmds': 643084483,
     'worker_cmds': 4002757433,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,

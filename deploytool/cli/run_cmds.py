@@ -85,7 +85,7 @@ def run(
                 print_json("flow-run", {**RunSummary.of(run_).to_dict(), "new": submitted.new})
                 return
             if output == OutputFormat.text:
-                _print_created(run_, submitted.new, submitted.pool_status.value, watch)
+                _print_created(run_, submitted.new, submitted.pool_status.value, watch, submitted.pool_notice)
             if watch:
                 # NOT_READY is left to the watch, which says it only once the run has waited a moment: a worker
                 # started just before (`worker start &`) has not sent its first heartbeat yet.
@@ -122,7 +122,7 @@ def _parameters(items: list[str], params: str | None, output: OutputFormat) -> t
     return values, texts
 
 
-def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> None:
+def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool, notice: str | None) -> None:
     from deploytool.core.run_summary import duration_text
     from deploytool.models import utcnow
 
@@ -132,17 +132,8 @@ def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool) -> N
         print(f"Created flow run {run_.name} ({run_.id}) of {run_.flow_name}/{run_.deployment_name}, scheduled {when}.")
     else:
         print(f"Flow run {run_.name} ({run_.id}) already exists for this idempotency key; it is {run_.state}.")
-    if pool_status == "PAUSED":
-        print(
-            f"pool {run_.pool_name} is paused: resume it with deploytool work-pool resume {run_.pool_name}",
-            file=sys.stderr,
-        )
-    elif pool_status == "NOT_READY" and not watch:
-        print(
-            f"no worker is polling pool {run_.pool_name}: start one with"
-            f" deploytool worker start --pool {run_.pool_name}",
-            file=sys.stderr,
-        )
+    if pool_status == "PAUSED" or (pool_status == "NOT_READY" and not watch):
+        print(notice, file=sys.stderr)  # in the words of `work-pool ls` (core.runs.pool_notice)
     if not watch:
         short = run_.id[:8]
         print(f"Follow its logs: deploytool flow-run logs {short} --follow", file=sys.stderr)

@@ -25,7 +25,7 @@ from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
 from deploytool.models import TERMINAL, Deployment, FlowRun, PoolStatus, RunState
 from deploytool.records import record, replace
-from deploytool.store import Store
+from deploytool.store import Store, pool_readiness
 
 TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
@@ -325,11 +325,36 @@ def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:
 @record
 class SubmittedRun:
     """What `deploytool run` created: the run, whether it is new (False: an idempotency key matched an
-    existing run) and the status of its pool (NOT_READY: no worker polls it)."""
+    existing run), the status of its pool (NOT_READY: no worker can take it) and why (None: no worker at all)."""
 
     run: FlowRun
     new: bool
     pool_status: PoolStatus
+    pool_problem: str | None = None
+
+    @property
+    def pool_notice(self) -> str | None:
+        """What to tell the user of its pool (None while it is READY)."""
+        return pool_notice(self.run.pool_name, self.pool_status, self.pool_problem)
+
+
+def pool_readiness_of(store: Store, pool_name: str, now: datetime) -> tuple[PoolStatus, str | None]:
+    """The pool's status at `now` and why it is NOT_READY, as `work-pool ls` says it (deploytool.store's
+    pool_readiness: the rule of `worker ls`)."""
+    pool = get_pool(store, pool_name)
+    return pool_readiness(pool.paused, store.workers.list(pool_name), now)
+
+
+def pool_notice(pool: str, status: PoolStatus, problem: str | None) -> str | None:
+    """What `run` and `run --watch` say of a pool nobody can serve: paused, NOT_READY in the words of `work-pool
+    ls` (`pool P is NOT_READY: worker W on H is stale: ...`), or no worker at all; None while it is READY."""
+    if status is PoolStatus.PAUSED:
+        return f"pool {pool} is paused: resume it with deploytool work-pool resume {pool}"
+    if status is PoolStatus.READY:
+        return None
+    if problem is not None:
+        return f"pool {pool} is NOT_READY: {problem}"
+    return f"no worker is polling pool {pool}: start one with deploytool worker start --pool {pool}"
 
 
 def submit_run(
@@ -352,4 +377,4 @@ def submit_run(
         idempotency_key,
         parameter_text=parameter_text,
     )
-    return SubmittedRun(run, new, store.workers.pool_status(run.pool_name, store.now()))
+    return SubmittedRun(run, new, *pool_readiness_of(store, run.pool_name, store.now()))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
+from deploytool.core.runs import pool_notice, pool_readiness_of
 from deploytool.core.values import store_redactor
 from deploytool.errors import NotFoundError
 from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
@@ -56,16 +57,16 @@ class StateEvent:
 
 @record
 class PoolEvent:
-    """The run waits in a pool that nobody can serve: no worker polls it (NOT_READY) or it is PAUSED."""
+    """The run waits in a pool that nobody can serve: no worker can take it (NOT_READY, and why: `problem`, as
+    `work-pool ls` says it) or it is PAUSED."""
 
     pool: str
     status: PoolStatus
+    problem: str | None = None
 
     @property
     def message(self) -> str:
-        if self.status is PoolStatus.PAUSED:
-            return f"pool {self.pool} is paused: resume it with deploytool work-pool resume {self.pool}"
-        return f"no worker is polling pool {self.pool}: start one with deploytool worker start --pool {self.pool}"
+        return pool_notice(self.pool, self.status, self.problem) or ""
 
 
 WatchEvent = LogEvent | StateEvent | PoolEvent
@@ -137,14 +138,14 @@ def watch_run(
         last_state = run.state
         now = clock()
         if states and run.state is RunState.SCHEDULED and now >= next_pool_check:
-            status = _pool_status(store, run.pool_name, now)
+            status, problem = _pool_status(store, run.pool_name, now)
             waited = (now - started).total_seconds()
             if status is PoolStatus.NOT_READY and waited < pool_grace_seconds:
                 next_pool_check = started + timedelta(seconds=pool_grace_seconds)  # a worker may be starting
             else:
                 next_pool_check = now + timedelta(seconds=pool_check_seconds)
                 if status is not last_pool and status is not PoolStatus.READY:
-                    yield PoolEvent(run.pool_name, status)
+                    yield PoolEvent(run.pool_name, status, problem)
                 last_pool = status
         if sleep is not None:
             sleep(poll_seconds)
@@ -162,11 +163,11 @@ def _redacted_line(line: LogLine, redact: Redactor) -> LogLine:
     return replace(line, message=redact(line.message)) if redact else line
 
 
-def _pool_status(store: Store, pool: str, now: datetime) -> PoolStatus:
+def _pool_status(store: Store, pool: str, now: datetime) -> tuple[PoolStatus, str | None]:
     try:
-        return store.workers.pool_status(pool, now)
+        return pool_readiness_of(store, pool, now)
     except NotFoundError:
-        return PoolStatus.NOT_READY
+        return PoolStatus.NOT_READY, None
 
 
 def follow_logs(

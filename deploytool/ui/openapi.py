@@ -70,7 +70,11 @@ POOL = _obj(
         "type": {"type": "string"},
         "status": {"type": "string", "enum": ["READY", "NOT_READY", "PAUSED"]},
         "status_reason": {"type": "string"},
-        "problem": _nullable("string", description="why its workers that beat cannot take runs"),
+        "problem": _nullable(
+            "string",
+            description="NOT_READY: why each of its workers takes no runs (stale, offline, or a problem it reports),"
+            " as `work-pool ls` says it; null without workers",
+        ),
         "paused": {"type": "boolean"},
         "concurrency_limit": _nullable("integer"),
         "queued": {"type": "integer"},

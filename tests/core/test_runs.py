@@ -322,6 +322,19 @@ def test_watch_tells_when_no_worker_polls_the_pool_once_the_run_has_waited(store
     events.close()
 
 
+def test_watch_says_why_the_pool_is_not_ready_when_its_only_worker_is_stale(store: Store) -> None:
+    clock = SteppedClock()
+    store.workers.heartbeat("w1", "local", "elsewhere", 1, clock.now - timedelta(seconds=30))  # missed its lease
+    run = core.create_run(store, "etl/daily", {"count": 1})
+    events = watch_run(store, run.id, poll_seconds=0.5, pool_grace_seconds=5, clock=clock, sleep=clock.sleep)
+    assert isinstance(next(events), StateEvent)
+    notice = next(events)
+    assert isinstance(notice, PoolEvent) and notice.status is PoolStatus.NOT_READY
+    # in the words of `work-pool ls`
+    assert notice.message == "pool local is NOT_READY: worker w1 on elsewhere is stale: its last heartbeat was 35 s ago"
+    events.close()
+
+
 def test_watch_says_nothing_about_a_worker_that_starts_just_after_the_run(store: Store) -> None:
     # `deploytool worker start &` then `deploytool run --watch`: the worker's first heartbeat comes a moment
     # after the run was created; the watch must not claim that nobody polls the pool.

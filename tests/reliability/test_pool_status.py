@@ -91,8 +91,8 @@ def test_a_pool_whose_only_worker_was_killed_is_not_ready_at_once_in_every_view(
     assert "NOT_READY" in views["page"] and str(escape(said)) in views["page"]
 
     env = {"DEPLOYTOOL_STORE_URL": store_url, "DEPLOYTOOL_HOME": str(tmp_path / "viewer")}
-    submitted = deploytool("run", "f/d", env=env)  # `run` warns that nobody will take it
-    assert submitted.returncode == 0 and "no worker is polling pool p" in submitted.stderr, submitted.stderr
+    submitted = deploytool("run", "f/d", env=env)  # `run` warns that nobody will take it, saying why
+    assert submitted.returncode == 0 and f"pool p is NOT_READY: {said}" in submitted.stderr, submitted.stderr
 
 
 @pytest.mark.parametrize(("options", "lease"), [((), 15), (("--heartbeat-seconds", "10"), 30)])
