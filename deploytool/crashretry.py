@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from deploytool.models import FlowRun, RunState
 from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_BACKOFF_SECONDS = 30.0
 DEFAULT_MAX_BACKOFF_SECONDS = 600.0

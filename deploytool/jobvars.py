@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from deploytool import pooltypes
 from deploytool.errors import did_you_mean
@@ -25,6 +24,7 @@ from deploytool.templating import (
     join_path,
     render_tree,
 )
+from deploytool.typeforms import Any
 
 POOL_DEFAULT, DEPLOYMENT, RUN = "pool default", "deployment", "run"
 TEMPLATE_LITERAL, UNSET = "template literal", "unset"

@@ -283,6 +283,7 @@ def test_a_run_whose_job_variables_fit_loads_no_jsonschema(tmp_path: Path) -> No
         "submit_run(store, 'f/d', job_variables={'env': {'A': '1'}, 'working_dir': '/tmp'})",
     )
     assert "deploytool.jobvars" in loaded and "jsonschema" not in loaded
+    assert "typing" not in loaded  # templating, jobvars and the parameter check import typing's names for mypy only
 
 
 def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:
@@ -332,7 +333,7 @@ def test_validate_loads_no_dataclasses_or_inspect(example: str) -> None:
     assert loaded.isdisjoint(unwanted), loaded & unwanted
 
 
-def test_validate_of_a_file_without_schedules_loads_no_croniter_or_dateutil(tmp_path: Path) -> None:
+def test_validate_of_a_file_without_schedules_loads_no_croniter_dateutil_or_typing(tmp_path: Path) -> None:
     """croniter and dateutil load only when the file has a cron or rrule schedule to check (issue 17, item 4)."""
     (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n", encoding="utf-8")
     project = tmp_path / "deploy.yaml"
@@ -348,7 +349,9 @@ def test_validate_of_a_file_without_schedules_loads_no_croniter_or_dateutil(tmp_
         env,
     )
     assert "deploytool.config.schedules" in loaded
-    assert loaded.isdisjoint({"croniter", "dateutil"}), loaded & {"croniter", "dateutil"}
+    # nor typing: the modules validate imports take typing's names for type checking only (croniter's dateutil and
+    # jsonschema do import it)
+    assert loaded.isdisjoint({"croniter", "dateutil", "typing"}), loaded & {"croniter", "dateutil", "typing"}
 
 
 def test_reading_a_cron_schedule_starts_no_process() -> None:

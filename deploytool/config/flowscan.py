@@ -12,12 +12,15 @@ import ast
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from deploytool.config.paramschema import annotation_schema, describe, mismatch
 from deploytool.errors import DeploytoolError, did_you_mean
 from deploytool.inputs import InputError, read_text_limited
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 ENTRYPOINT_HINT = "write it as path/to/file.py:function (relative to the project file) or package.module:function"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

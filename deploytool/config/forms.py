@@ -4,11 +4,13 @@ does with Prefect; `--strict` makes them errors); in a deploy.yaml they are erro
 
 from __future__ import annotations
 
-from typing import Any
-
 from deploytool.config.keypath import format_path
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SECTIONS = ("build", "push", "pull")
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SCALARS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from deploytool.config.yamlload import Positions
 from deploytool.errors import ConfigError, ConfigIssue
 from deploytool.records import field, record
 from deploytool.steps.registry import canonical_step
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 PROJECT_FILENAMES = ("deploy.yaml", "prefect.yaml")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from deploytool.config.keypath import format_path
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue
 from deploytool.records import record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=False)

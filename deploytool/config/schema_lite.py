@@ -14,9 +14,12 @@ import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any
 
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Keywords that validate, and keywords that only annotate.
 SUPPORTED = frozenset(

@@ -7,7 +7,6 @@ so each problem is reported once.
 from __future__ import annotations
 
 from pathlib import Path as FsPath
-from typing import Any
 
 from deploytool import crashretry
 from deploytool.config.flowscan import EntrypointError, FlowInfo, check_parameters, scan_entrypoint
@@ -25,6 +24,10 @@ from deploytool.config.schedules import check_schedule
 from deploytool.config.stepcheck import check_refs_in, check_step_ids, check_step_refs
 from deploytool.config.yamlload import Path, Positions
 from deploytool.errors import ConfigIssue, close_matches
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _LEGACY_SCHEDULE_KEYS = {
     "max_active_runs": "use the deployment's concurrency_limit instead",

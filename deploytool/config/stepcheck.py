@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from deploytool.config.project import StepCall
 from deploytool.config.report import Reporter
@@ -16,6 +15,10 @@ from deploytool.steps.git import static_problems as git_static_problems
 from deploytool.steps.registry import STEPS
 from deploytool.templating.context import FILTERS, UNSAFE, UNSAFE_HINT, Unresolvable
 from deploytool.templating.parse import looks_unsafe, split_segments
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACES = ("env", "variables", "prefect", "flow_run", "deployment", "ctx")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from deploytool.config.forms import normalise_forms
 from deploytool.config.project import LoadResult, display_name
@@ -12,6 +11,10 @@ from deploytool.config.semantic import check_project
 from deploytool.config.yamlload import load_yaml
 from deploytool.errors import ConfigIssue
 from deploytool.inputs import InputError, read_text_limited
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFECT_FILENAME = "prefect.yaml"
 

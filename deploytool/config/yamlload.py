@@ -8,13 +8,16 @@ a value that came through an alias reports the position of its anchor's definiti
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from deploytool.errors import ConfigIssue
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 Path = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, 1-based column

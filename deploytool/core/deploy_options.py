@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=False)

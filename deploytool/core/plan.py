@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
 
 from deploytool.errors import NotFoundError
 from deploytool.models import Deployment
 from deploytool.records import field, field_names, record
 from deploytool.store import Store
 
-Action = Literal["create", "update", "unchanged", "delete"]
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Action = Literal["create", "update", "unchanged", "delete"]
 
 # Bookkeeping fields that differ between any two writes; every other field is the deployment's content.
 _BOOKKEEPING = frozenset({"id", "created", "updated", "content_hash", "flow_name", "name"})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from deploytool.config import DeploymentSpec, Project, StepCall
 from deploytool.core.deploy_options import DeployOptions
@@ -18,6 +17,10 @@ from deploytool.models import DEFAULT_QUEUE, Deployment, WorkPool
 from deploytool.records import replace
 from deploytool.store import Store
 from deploytool.templating import Phase, PlaceholderError, TemplateContext, render_tree
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Pull steps run where the job runs: their environment, variables and secrets are the worker's, resolved
 # at launch; only the outputs of build and push steps are baked in at deploy time.

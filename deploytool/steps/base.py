@@ -15,11 +15,15 @@ import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
 
 from deploytool.errors import StepError, did_you_mean
 from deploytool.records import field, record
 from deploytool.redaction import Redactor
+from deploytool.typeforms import Any
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import IO
 
 OutputSink = Callable[[str, str], None]
 """Receives each line a step prints, as (stream, line): stream is "stdout" or "stderr"; the line has no newline."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from deploytool.errors import StepError
 from deploytool.steps.base import ProcessResult, StepContext, as_bool, as_str, as_str_list, command_failed, run_process
@@ -37,6 +36,10 @@ from deploytool.steps.gitauth import (
     resolve_auth,
     split_credentials,
 )
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _AUTH_SIGNS = ("Authentication failed", "could not read Username", "401", "403", "terminal prompts disabled")
 

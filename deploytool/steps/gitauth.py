@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from deploytool.errors import StepError
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+@-]{0,254}$")
 _SHA = re.compile(r"^(?:[0-9a-fA-F]{7,40}|[0-9a-fA-F]{64})$")

@@ -6,10 +6,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
-from typing import Any
 
 from deploytool.errors import TemplateError
 from deploytool.records import field, record
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACES = ("env", "prefect.variables", "prefect.blocks", "variables", "flow_run", "deployment", "ctx")
 RUNTIME_NAMESPACES = frozenset({"flow_run", "deployment", "ctx"})

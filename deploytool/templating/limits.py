@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_VALUE = 1_000_000  # characters (or elements) one placeholder, and each step of its expression, may build
 MAX_RENDER = 10_000_000  # characters all the placeholders of one rendered tree may produce together

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
 from deploytool.errors import did_you_mean
 from deploytool.records import record
 from deploytool.templating import limits
 from deploytool.templating.context import UNSAFE, UNSAFE_HINT, Unresolvable, ref_name
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_REF = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\$([A-Za-z_]\w*)""")
 # Prefect's names may contain '-' (step ids, block slugs): a leading dotted name is taken whole, as Prefect does.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from deploytool.templating.context import (
     PlaceholderError,
@@ -17,6 +16,10 @@ from deploytool.templating.context import (
 from deploytool.templating.limits import measure
 from deploytool.templating.parse import Compiled, Segment, compile_expression, split_segments
 from deploytool.templating.resolve import Resolver
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def render_tree(obj: Any, context: TemplateContext, path: str = "") -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from deploytool.errors import did_you_mean
 from deploytool.templating.context import (
@@ -16,6 +15,10 @@ from deploytool.templating.context import (
 )
 from deploytool.templating.limits import LIMIT_HINT, MAX_RENDER, check_result
 from deploytool.templating.parse import Compiled, jinja
+
+TYPE_CHECKING = False  # not typing's: `validate` and `run` import this module (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Resolver:
