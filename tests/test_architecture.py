@@ -284,6 +284,9 @@ def test_a_run_whose_job_variables_fit_loads_no_jsonschema(tmp_path: Path) -> No
     )
     assert "deploytool.jobvars" in loaded and "jsonschema" not in loaded
     assert "typing" not in loaded  # templating, jobvars and the parameter check import typing's names for mypy only
+    # the run's parameters are checked without the flow file's parser (config/flowscan.py and the ast module)
+    assert "deploytool.config.paramcheck" in loaded
+    assert loaded.isdisjoint({"ast", "deploytool.config.flowscan"}), loaded & {"ast", "deploytool.config.flowscan"}
 
 
 def test_the_next_run_of_a_deployment_loads_no_dataclasses_or_logging() -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from deploytool.config.paramschema import annotation_schema, describe, mismatch
+from deploytool.config.paramschema import annotation_schema
 from deploytool.errors import DeploytoolError, did_you_mean
 from deploytool.inputs import InputError, read_text_limited
 from deploytool.records import field, record
@@ -51,15 +51,6 @@ class FlowInfo:
     unresolved_options: tuple[str, ...] = ()
     parameter_schema: dict[str, Any] = field(default_factory=dict)
     is_async: bool = False
-
-
-@record
-class ParamProblem:
-    """One problem with a deployment's parameters; `name` is the parameter it is about."""
-
-    name: str
-    message: str
-    hint: str | None = None
 
 
 def scan_entrypoint(entrypoint: str, base_dir: Path) -> FlowInfo:
@@ -328,61 +319,3 @@ def _arg_descriptions(docstring: str) -> dict[str, str]:
         else:
             break  # the section ended (dedent to the next header)
     return found
-
-
-def check_parameters(
-    schema: Mapping[str, Any], parameters: Mapping[str, Any], *, require_all: bool = False
-) -> list[ParamProblem]:
-    """Check parameter values against a parameter schema, without jsonschema (fast, and clearer messages).
-
-    Reports unknown names (with a did-you-mean) unless the flow takes `**kwargs`, values of the wrong type,
-    and — only when `require_all` says the values are complete — required parameters that are missing.
-    Strings holding a placeholder (`{{ ... }}`) are resolved later and not type-checked.
-    """
-    properties: Mapping[str, Any] = schema.get("properties") or {}
-    problems: list[ParamProblem] = []
-    for name, value in parameters.items():
-        if name not in properties:
-            if schema.get("additionalProperties", True) is False:
-                problems.append(ParamProblem(name, f"unknown parameter {name!r}", _known_hint(name, properties)))
-            continue
-        wrong = mismatch(value, properties[name])
-        if wrong:
-            problems.append(ParamProblem(name, f"parameter {name!r} {wrong}", _type_hint(value, properties[name])))
-    if require_all:
-        for name in schema.get("required") or ():
-            if name not in parameters:
-                problems.append(
-                    ParamProblem(
-                        name,
-                        f"required parameter {name!r} has no value",
-                        f"give it a value ({describe(properties.get(name, {}))}) under parameters",
-                    )
-                )
-    return problems
-
-
-def _known_hint(name: str, properties: Mapping[str, Any]) -> str:
-    known = list(properties)
-    if not known:
-        return "the flow takes no parameters"
-    listing = "the flow's parameters are: " + ", ".join(known)
-    mean = did_you_mean(name, known)
-    return f"{mean} {listing}" if mean else listing
-
-
-def _type_hint(value: Any, prop: Mapping[str, Any]) -> str | None:
-    # The common slip: a number or boolean written in quotes. Say how to write it instead.
-    if isinstance(value, str):
-        unquoted: Any = {"true": True, "false": False}.get(value.strip().lower(), value.strip())
-        if isinstance(unquoted, str):
-            try:
-                unquoted = int(unquoted)
-            except ValueError:
-                try:
-                    unquoted = float(unquoted)
-                except ValueError:
-                    return None
-        if mismatch(unquoted, prop) is None:
-            return f"write it without quotes: {str(unquoted).lower() if isinstance(unquoted, bool) else unquoted}"
-    return None

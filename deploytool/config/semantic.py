@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 
 from deploytool import crashretry
-from deploytool.config.flowscan import EntrypointError, FlowInfo, check_parameters, scan_entrypoint
+from deploytool.config.flowscan import EntrypointError, FlowInfo, scan_entrypoint
+from deploytool.config.paramcheck import check_parameters
 from deploytool.config.project import (
     DeploymentSpec,
     Project,

@@ -192,7 +192,7 @@ class Resolver:
             return False
 
     def _check_parameters(self, spec: DeploymentSpec, parameters: Any) -> None:
-        from deploytool.config.flowscan import check_parameters
+        from deploytool.config.paramcheck import check_parameters
 
         if not spec.parameter_schema or not isinstance(parameters, dict):
             return

@@ -31,7 +31,7 @@ TYPE_CHECKING = False  # not typing's: every store command imports this module (
 if TYPE_CHECKING:
     from typing import Any
 
-    from deploytool.config.flowscan import ParamProblem
+    from deploytool.config.paramcheck import ParamProblem
 
 LS_HINT = "list runs: deploytool flow-run ls"
 _SCAN_LIMIT = 1_000_000
@@ -97,7 +97,7 @@ def _create_run(
     deployment = find_deployment(store, deployment_name)
     merged = {**deployment.parameters, **_text_for_strings(deployment, dict(parameters or {}), parameter_text)}
     if deployment.enforce_parameter_schema:
-        from deploytool.config.flowscan import check_parameters  # the project file's parser: only when needed
+        from deploytool.config.paramcheck import check_parameters
 
         problems = check_parameters(deployment.parameter_schema, merged, require_all=True)
         if problems:
@@ -139,7 +139,7 @@ def _text_for_strings(
 
 def _cli_hints(problems: list[ParamProblem], deployment: Deployment) -> list[ParamProblem]:
     """check_parameters speaks of the project file; on the command line, say how to give the value."""
-    from deploytool.config.paramschema import describe
+    from deploytool.config.paramcheck import describe
 
     properties = deployment.parameter_schema.get("properties") or {}
     fixed = []

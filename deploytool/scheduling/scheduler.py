@@ -26,7 +26,7 @@ import collections
 import logging
 from datetime import datetime, timedelta
 
-from deploytool.config.flowscan import check_parameters
+from deploytool.config.paramcheck import check_parameters
 from deploytool.config.schedule_times import next_times
 from deploytool.config.schedules import Schedule
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from deploytool.config.flowscan import EntrypointError, check_parameters, scan_entrypoint
+from deploytool.config.flowscan import EntrypointError, scan_entrypoint
+from deploytool.config.paramcheck import check_parameters
 from deploytool.errors import DeploytoolError
 
 
