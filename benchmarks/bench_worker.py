@@ -7,7 +7,10 @@ line and a `set_working_directory` pull step, `deploytool work-pool create bench
 `deploytool deploy`, then `deploytool worker start --pool bench --limit 8` in the background. Measured:
 
 - pickup latency: for each of N runs, from the moment `deploytool run bench/latency` RETURNS (the command has
-  exited; its own start-up is not counted) to the flow's first line; median and p90;
+  exited; its own start-up is not counted) to the flow's first line; median and p90. An idle worker woken by
+  the run's commit can start the flow before the command has finished exiting: that latency is negative. So
+  the time from the run's commit (its scheduled time, which `run` sets to now) to the flow's first line is
+  given too;
 - idle CPU: the worker's user+system CPU time over S seconds with nothing queued, as % of one core, and its
   write transactions per second over the same window (the worker runs under a small wrapper that counts the
   `BEGIN` statements of its SQLite connections and writes the count to a file on SIGUSR1);
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from benchlib import BenchError, find_console_script, machine, print_table
@@ -160,12 +164,14 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
             idle_writes = (_writes(worker, counts) - writes0) / (time.monotonic() - t0)
             rss_idle = _rss_mib(worker.pid)
 
-            latencies = []
+            latencies, from_queued = [], []
             for i in range(runs):
                 done = _cli(exe, "run", "latency/latency", "--output", "json", env=env, cwd=root)
                 returned = time.time()
-                run_id = json.loads(done)["data"]["id"]
-                latencies.append(_wait_for(out / run_id, 30) - returned)
+                data = json.loads(done)["data"]
+                first_line = _wait_for(out / data["id"], 30)
+                latencies.append(first_line - returned)
+                from_queued.append(first_line - datetime.fromisoformat(data["scheduled_time"]).timestamp())
                 time.sleep(0.3 + (i % 4) * 0.1)  # let the worker go idle again between runs
 
             sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -208,6 +214,7 @@ def bench(runs: int, idle_seconds: float) -> dict[str, float]:
         "latency_median_ms": 1000 * statistics.median(ordered),
         "latency_p90_ms": 1000 * ordered[max(0, int(0.9 * len(ordered) + 0.5) - 1)],
         "latency_min_ms": 1000 * ordered[0],
+        "queued_to_flow_median_ms": 1000 * statistics.median(from_queued),
         "idle_cpu_percent": idle_cpu,
         "idle_write_transactions_per_s": idle_writes,
         "rss_idle_mib": rss_idle,
@@ -250,6 +257,12 @@ def main() -> int:
                     verdict[checks["latency"]],
                 ],
                 ["  p90 / min", f"{figures['latency_p90_ms']:.0f} / {figures['latency_min_ms']:.0f} ms", "", ""],
+                [
+                    "run queued -> flow's first line (median)",
+                    f"{figures['queued_to_flow_median_ms']:.0f} ms",
+                    "",
+                    "",
+                ],
                 [
                     "idle worker CPU",
                     f"{figures['idle_cpu_percent']:.3f} % of a core",

@@ -31,7 +31,7 @@ from deploytool.store.api import (
     WorkQueueRepository,
     set_opener,
 )
-from deploytool.store.changes import Topic
+from deploytool.store.changes import Topic, Wake
 from deploytool.store.opening import grant_role, latest_version, migrate_store, open_store, roles_with_grants
 from deploytool.store.urls import MEMORY, backend_of, redact_url, redact_urls
 from deploytool.store.worker_status import (
@@ -81,6 +81,7 @@ __all__ = [
     "TaskRunRepository",
     "Topic",
     "VariableRepository",
+    "Wake",
     "WorkPoolRepository",
     "WorkQueueRepository",
     "WorkerRepository",

@@ -11,11 +11,18 @@ meanwhile (by the caller's own threads) ends the wait too (False, unless a chang
   meanwhile are lost).
 - True can be spurious: a caller re-reads what it cares about.
 
-PostgreSQL: LISTEN/NOTIFY on a dedicated connection (`store/pg_listen.py`); SQLite: its `data_version`, read
-every 0.1 s (any commit by another connection counts).
+PostgreSQL: LISTEN/NOTIFY on a dedicated connection (`store/pg_listen.py`); SQLite: its `data_version`, read when
+inotify reports a write to the database or its WAL (`store/sqlite_watch.py`), else every 0.1 s (any commit by
+another connection counts). A `wake` that is a `Wake` lets an SQLite waiter block without polling; a plain
+threading.Event works too, checked every 0.1 s.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import weakref
 
 from deploytool.records import record
 
@@ -43,3 +50,42 @@ class Topic:
     @staticmethod
     def run(run_id: str) -> Topic:
         return Topic("run", run_id)
+
+
+class Wake(threading.Event):
+    """A threading.Event that a waiter can also block on with `poll()`: `set()` writes a byte to a pipe (a
+    self-pipe), so a waiter blocked on files and this pipe at once needs no timer to see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._closer = weakref.finalize(self, _close, self._read, self._write)
+
+    def fileno(self) -> int:
+        """The pipe's read end: readable once `set()` was called."""
+        return self._read
+
+    def set(self) -> None:
+        super().set()  # before the byte: a waiter woken by the byte finds the event set
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: a byte is already waiting
+            os.write(self._write, b"w")
+
+    def clear(self) -> None:
+        super().clear()
+        self.drain()
+
+    def drain(self) -> None:
+        """Empty the pipe (the event's flag is left as it is)."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 512):
+                pass
+
+    def close(self) -> None:
+        self._closer()
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)

@@ -17,19 +17,23 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
 from deploytool.store import sqlite_file
-from deploytool.store.changes import Topic
+from deploytool.store.changes import Topic, Wake
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
+
+if TYPE_CHECKING:
+    from deploytool.store.sqlite_watch import FileWatch
 
 SQLITE = Dialect(name="sqlite", insertion_order="rowid", for_update="", skip_locked="")
 
 BUSY_TIMEOUT_MS = 10_000
 LOCK_TIMEOUT = 30.0  # total seconds a write waits for the lock before giving up
-CHANGE_POLL_SECONDS = 0.1  # how often a waiter for changes reads `data_version` (a shared-memory read, ~µs)
+CHANGE_POLL_SECONDS = 0.1  # how often a waiter without inotify reads `data_version` (a shared-memory read, ~µs)
 
 _LOCK_HINT = (
     "another deploytool process holds the store's write lock; "
@@ -117,6 +121,7 @@ class SqliteDatabase(Database):
         self._lock = threading.RLock()
         self._depth = 0
         self._seen: OrderedDict[frozenset[Topic], int] = OrderedDict()  # topic set -> data_version it has seen
+        self._watches = threading.local()  # each waiting thread's FileWatch
 
     @property
     def url(self) -> str:
@@ -151,24 +156,64 @@ class SqliteDatabase(Database):
             return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     def wait_for_change(self, topics: Collection[Topic], timeout: float, wake: threading.Event | None) -> bool:
-        """Store.wait_for_change by `data_version`, read every CHANGE_POLL_SECONDS: SQLite cannot notify, and its
-        counter moves with any commit of another connection, whatever the topics (a True may be spurious)."""
+        """Store.wait_for_change by `data_version`: SQLite cannot notify, and its counter moves with any commit of
+        another connection, whatever the topics (a True may be spurious). It is read when inotify reports a write
+        to the store's files (`sqlite_watch`), else every CHANGE_POLL_SECONDS."""
         key = frozenset(topics)
-        event = wake if wake is not None else threading.Event()
         deadline = time.monotonic() + max(timeout, 0.0)
+        watch = self._file_watch() if wake is None or isinstance(wake, Wake) else None
+        if watch is None:
+            return self._poll_for_change(key, deadline, wake)
+        from deploytool.store.sqlite_watch import RECHECK
+
+        recheck = len(RECHECK)  # how far along RECHECK since the last write that did not move data_version
         while True:
-            counter = self.change_counter()
-            with self._lock:
-                if self._seen.get(key) != counter:
-                    self._seen[key] = counter
-                    self._seen.move_to_end(key)
-                    if len(self._seen) > 1000:
-                        self._seen.popitem(last=False)
-                    return True
+            if self._moved(key):
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (wake is not None and wake.is_set()):
                 return False
+            if not watch.alive:
+                return self._poll_for_change(key, deadline, wake)
+            pause = remaining if recheck >= len(RECHECK) else min(RECHECK[recheck], remaining)
+            recheck = 0 if watch.wait(pause, wake if isinstance(wake, Wake) else None) else recheck + 1
+
+    def _poll_for_change(self, key: frozenset[Topic], deadline: float, wake: threading.Event | None) -> bool:
+        """Without inotify: read `data_version` every CHANGE_POLL_SECONDS until it moves, `wake` or the deadline."""
+        event = wake if wake is not None else threading.Event()
+        while True:
+            if self._moved(key):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or event.is_set():
+                return False
             event.wait(min(CHANGE_POLL_SECONDS, remaining))
+
+    def _moved(self, key: frozenset[Topic]) -> bool:
+        """Whether `data_version` moved since the last wait for `key` returned (and remember that it was seen)."""
+        counter = self.change_counter()
+        with self._lock:
+            if self._seen.get(key) == counter:
+                return False
+            self._seen[key] = counter
+            self._seen.move_to_end(key)
+            if len(self._seen) > 1000:
+                self._seen.popitem(last=False)
+            return True
+
+    def _file_watch(self) -> FileWatch | None:
+        """This thread's inotify watch on the store's files (made on first use), or None: wait by polling."""
+        if self.path == MEMORY:
+            return None
+        from deploytool.store.sqlite_watch import open_watch  # only a process that waits loads it
+
+        if not hasattr(self._watches, "watch"):  # None once inotify failed here: do not try at every wait
+            self._watches.watch = open_watch(self.path)
+        watch: FileWatch | None = self._watches.watch
+        if watch is not None and not watch.alive:
+            watch.close()
+            self._watches.watch = watch = open_watch(self.path)
+        return watch
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -4,17 +4,18 @@ While it has runs: `poll_seconds`. Idle: the pause doubles with each pass that f
 up to `idle_poll_seconds`; a claimed run resets it. Every pause is a `Store.wait_for_change` for the worker's
 pool: a run of the pool that may have become claimable (queued, rescheduled, released, re-queued after a crash,
 a concurrency slot freed, the pool or a queue resumed) ends it at once. On PostgreSQL that is a LISTEN/NOTIFY
-wake-up, whichever host made the change; on SQLite the store's `data_version` is read every 0.1 s (any commit of
-another process ends the pause). A job that ends or a stop signal (the `wake` event) ends any pause too. Polling
-stays the fallback: a pause that nothing ends is a pass like any other.
+wake-up, whichever host made the change; on SQLite an inotify wake-up when the store's files are written (any
+commit of another process ends the pause; `data_version` read every 0.1 s where inotify is missing). A job that
+ends or a stop signal (the `wake` event) ends any pause too; `wake` is a `Wake`, so the SQLite waiter blocks on
+its pipe as well instead of checking it on a timer. Polling stays the fallback: a pause that nothing ends is a
+pass like any other.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 
-from deploytool.store import Store, Topic
+from deploytool.store import Store, Topic, Wake
 
 log = logging.getLogger("deploytool.worker")
 
@@ -26,7 +27,7 @@ class Pacer:
         self.store = store
         self.poll_seconds = poll_seconds
         self.idle_limit = max(idle_poll_seconds, poll_seconds)
-        self.wake = threading.Event()
+        self.wake = Wake()
         self.topics = (Topic.pool(pool_name),)
         self._idle_pause = 0.0
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from deploytool.models import Deployment, LogLine, RunState, utcnow
-from deploytool.store import Store, Topic
+from deploytool.store import Store, Topic, Wake
 from tests.store.backends import StoreFactory
 from tests.store.helpers import run_for
 from tests.store.notify_helpers import POOL, SAFETY, Waiter, settled, setup_pool
@@ -52,12 +52,15 @@ class TestWaitForChangeContract:
             other.runs.create(run_for(deployment, at=utcnow()))  # while the waiter is not waiting
             assert store.wait_for_change(topics, SAFETY) is True
 
-    def test_the_wake_event_ends_a_wait_with_false(self, store_factory: StoreFactory) -> None:
+    @pytest.mark.parametrize("make_wake", [threading.Event, Wake], ids=["threading.Event", "Wake"])
+    def test_the_wake_event_ends_a_wait_with_false(
+        self, store_factory: StoreFactory, make_wake: Callable[[], threading.Event]
+    ) -> None:
         with _two(store_factory) as (store, _):
             topics = (Topic.pool(POOL),)
             settled(store, topics)
-            wake = threading.Event()
-            waiter = Waiter(store, topics, wake=wake)
+            wake = make_wake()
+            waiter = Waiter(store, topics, timeout=3600.0, wake=wake)
             wake.set()
             assert waiter.outcome() is False
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploytool.models import RunState, utcnow
-from deploytool.store import Store
+from deploytool.store import Store, db
 from tests.worker.helpers import make_deployment, queue_run, worker, write_flow
 
 
@@ -83,4 +86,26 @@ def test_a_run_queued_during_a_long_idle_pause_ends_the_pause(store: Store, tmp_
             if not slept.is_alive():
                 break
     assert not slept.is_alive(), "the worker slept on although runs were queued"
+    w.close()
+
+
+def test_an_idle_worker_s_pause_on_sqlite_ends_when_another_process_queues_a_run(
+    store: Store, db_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle SQLite worker blocks on inotify: with the 0.1 s `data_version` poll off and a 60 s poll interval, a
+    run queued by another process (`deploytool run`) ends its pause at once and the next pass claims it."""
+    monkeypatch.setattr(db, "CHANGE_POLL_SECONDS", 3600.0)
+    w = worker(store, poll_seconds=60.0, idle_poll_seconds=60.0, heartbeat_seconds=3600.0)
+    w.register()
+    make_deployment(store, project, write_flow(project, "pass"))
+    w.pacer.sleep(idle=True)  # the first wait says "look once"
+    pause = threading.Thread(target=w.pacer.sleep, args=(True,), daemon=True)
+    pause.start()
+    env = {**os.environ, "DEPLOYTOOL_STORE_URL": f"sqlite:///{db_path}"}
+    subprocess.run([sys.executable, "-m", "deploytool", "run", "f/d"], env=env, check=True, capture_output=True)
+    pause.join(30.0)  # a safety net at half the poll interval: a pause that only a timer ends is still going
+    assert not pause.is_alive(), "the run queued by another process did not end the worker's pause"
+    w.tick()
+    [run] = store.runs.list()
+    assert run.state in (RunState.RUNNING, RunState.COMPLETED)
     w.close()
