@@ -122,6 +122,7 @@ class SqliteDatabase(Database):
         self._depth = 0
         self._seen: OrderedDict[frozenset[Topic], int] = OrderedDict()  # topic set -> data_version it has seen
         self._watches = threading.local()  # each waiting thread's FileWatch
+        self._opened: list[FileWatch] = []  # every FileWatch made, closed with the database
 
     @property
     def url(self) -> str:
@@ -207,12 +208,20 @@ class SqliteDatabase(Database):
             return None
         from deploytool.store.sqlite_watch import open_watch  # only a process that waits loads it
 
+        watch: FileWatch | None
         if not hasattr(self._watches, "watch"):  # None once inotify failed here: do not try at every wait
-            self._watches.watch = open_watch(self.path)
-        watch: FileWatch | None = self._watches.watch
+            self._watches.watch = watch = self._remember(open_watch(self.path))
+        watch = self._watches.watch
         if watch is not None and not watch.alive:
             watch.close()
-            self._watches.watch = watch = open_watch(self.path)
+            self._watches.watch = watch = self._remember(open_watch(self.path))
+        return watch
+
+    def _remember(self, watch: FileWatch | None) -> FileWatch | None:
+        with self._lock:
+            self._opened = [kept for kept in self._opened if kept.alive]
+            if watch is not None:
+                self._opened.append(watch)
         return watch
 
     @contextmanager
@@ -277,4 +286,6 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         with self._lock:
+            for watch in self._opened:
+                watch.close()  # a thread still waiting on it polls from now on
             self.conn.close()
