@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from deploytool.errors import DeploytoolError, StoreUnavailableError
 from deploytool.models import utcnow
@@ -26,6 +25,7 @@ from deploytool.store.changes import Topic, Wake
 from deploytool.store.sql import Connection, Database, Dialect, LogRow, Row
 from deploytool.store.urls import MEMORY
 
+TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
 if TYPE_CHECKING:
     from deploytool.store.sqlite_watch import FileWatch
 
