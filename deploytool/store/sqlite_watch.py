@@ -18,9 +18,11 @@ Where inotify is missing (not Linux, or no inotify instance left for the user: `
 from __future__ import annotations
 
 import logging
+import math
 import os
 import select
 import struct
+import time
 import weakref
 from pathlib import Path
 
@@ -70,20 +72,22 @@ class FileWatch:
             if wake_fd is not None:
                 self._poller.register(wake_fd, select.POLLIN)
             self._wake_fd = wake_fd
-        try:
-            ready = self._poller.poll(max(0, int(timeout * 1000 + 0.999)))  # round up: never wake before the time
-        except InterruptedError:  # pragma: no cover - retried by Python since PEP 475
-            return False
-        written = False
-        for fd, what in ready:
-            if fd == self.fd:
-                if what & (select.POLLERR | select.POLLNVAL):
-                    self.alive = False
-                    return True  # look once, then poll
-                written = self._drain()
-            elif wake is not None and not wake.is_set():
-                wake.drain()  # a byte left by a set() that a clear() raced with: not a wake-up
-        return written
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:  # writes to other files of the directory (a log, a crash file) are no reason to return
+            ready = self._poller.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)))  # never early
+            if not ready:
+                return False
+            for fd, what in ready:
+                if fd == self.fd:
+                    if what & (select.POLLERR | select.POLLNVAL):
+                        self.alive = False
+                        return True  # look once, then poll
+                    if self._drain():
+                        return True
+                elif wake is not None and wake.is_set():
+                    return False
+                elif wake is not None:
+                    wake.drain()  # a byte left by a set() that a clear() raced with: not a wake-up
 
     def _drain(self) -> bool:
         """Read every queued event; True if one concerns the store's files (or events were lost)."""
