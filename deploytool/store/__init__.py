@@ -39,6 +39,7 @@ from deploytool.store.worker_status import (
     cannot_take_runs,
     pool_readiness,
     process_alive,
+    stale_after,
     worker_status,
 )
 
@@ -97,5 +98,6 @@ __all__ = [
     "redact_url",
     "redact_urls",
     "roles_with_grants",
+    "stale_after",
     "worker_status",
 ]

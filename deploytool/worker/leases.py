@@ -22,7 +22,7 @@ from deploytool import pooltypes
 from deploytool.errors import DeploytoolError
 from deploytool.infra.process import end_processes, run_processes
 from deploytool.models import FlowRun, LogLine, RunState
-from deploytool.store import Store, process_alive
+from deploytool.store import Store, process_alive, stale_after
 from deploytool.worker.crashes import crash_hook
 from deploytool.worker.options import WorkerOptions
 from deploytool.worker.output import WORKER
@@ -53,8 +53,8 @@ class LeaseKeeper:
             return
         if other.host == o.host:
             alive = other.pid != os.getpid() and process_alive(other.pid)
-        else:  # another machine: trust its heartbeat
-            alive = now - other.last_heartbeat < timedelta(seconds=o.lease)
+        else:  # another machine: trust its heartbeat, for its own lease (or this worker's, if longer)
+            alive = now - other.last_heartbeat < timedelta(seconds=max(o.lease, stale_after(other)))
         if alive:
             raise DeploytoolError(
                 f"a worker named {o.name!r} is already serving pool {self.pool_name!r}"

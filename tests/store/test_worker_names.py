@@ -6,6 +6,7 @@ pid cannot be checked) is refused while the first one's heartbeat is fresh, and 
 from __future__ import annotations
 
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,21 @@ def test_the_same_name_on_another_host_is_refused_while_the_first_worker_beats(
         second.register()
         assert [(w.name, w.host) for w in elsewhere.workers.list("p")] == [("twin", "another-host")]
         second.close()
+
+
+@pytest.mark.parametrize(("lease", "refused"), [(90.0, True), (None, False)])
+def test_a_worker_on_another_host_counts_as_alive_for_the_lease_it_beat_with(
+    shared: Store, lease: float | None, refused: bool
+) -> None:
+    # beats every 30 s (a lease of 90 s), last 40 s ago: alive, though older than this worker's lease (15 s); a
+    # record without a lease (written before schema version 8) is judged by this worker's
+    now = shared.now()
+    shared.workers.heartbeat("twin", "p", "another-host", 7, now - timedelta(seconds=40), lease_seconds=lease)
+    second = worker(shared, name="twin", host="this-host")
+    if refused:
+        with pytest.raises(DeploytoolError, match="a worker named 'twin' is already serving pool 'p'"):
+            second.register(now)
+    else:
+        second.register(now)
+        assert [w.host for w in shared.workers.list("p")] == ["this-host"]
+    second.close()
