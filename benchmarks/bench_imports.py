@@ -77,7 +77,9 @@ COMMANDS: dict[str, dict[str, str]] = {
         "from deploytool.core.runs import list_runs, parse_states\n"
         "from deploytool.core.run_summary import duration_text",
         "states, late = parse_states([])\n"
-        "[r.to_dict() for r in list_runs(store, states=states, late=late, deployment=None, pool=None, limit=50)]",
+        # the CLI's table: no state messages, so no stored secret is decrypted to mask them (`-o json` does)
+        "rows = list_runs(store, states=states, late=late, deployment=None, pool=None, limit=50, messages=False)\n"
+        "[r.to_dict() for r in rows]",
     ),
     "variable ls": _store_command(
         "from deploytool.core.values import list_variables", "[v.to_dict() for v in list_variables(store)]"
