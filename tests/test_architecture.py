@@ -357,6 +357,23 @@ def test_validate_of_a_file_without_schedules_loads_no_croniter_dateutil_or_typi
     assert loaded.isdisjoint({"croniter", "dateutil", "typing"}), loaded & {"croniter", "dateutil", "typing"}
 
 
+def test_validate_of_a_file_without_any_schedule_loads_no_zoneinfo(tmp_path: Path) -> None:
+    """zoneinfo (with sysconfig) loads with the first schedule to check (issue 17, item 4)."""
+    (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n", encoding="utf-8")
+    project = tmp_path / "deploy.yaml"
+    deployment = "  - name: d\n    entrypoint: flow.py:f\n    work_pool: {name: p}\n"
+    project.write_text(f"deployments:\n{deployment}", encoding="utf-8")
+    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path / "home")}
+    env.pop("DEPLOYTOOL_STORE_URL", None)
+    loaded = _modules(
+        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['validate', '--file', {str(project)!r}]) == 0",
+        env,
+    )
+    assert "deploytool.config.schedules" in loaded and "zoneinfo" not in loaded
+
+
 def test_reading_a_cron_schedule_starts_no_process() -> None:
     """croniter asks platform.architecture() at import, which runs `file -b PYTHON` in a subprocess; deploytool
     imports it through config/cron.py, which answers from the pointer size instead (issue 17, item 4)."""

@@ -22,7 +22,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deploytool.errors import DeploytoolError, close_matches
 from deploytool.records import field, record
@@ -256,6 +255,8 @@ def timezone_problem(name: Any) -> tuple[str, str | None] | None:
     """A (message, hint) when `name` is not an IANA timezone, with a did-you-mean; None when it is fine."""
     if not isinstance(name, str) or not name:
         return ("a timezone must be an IANA name", "e.g. Europe/Berlin or UTC")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # with the first schedule: a file without any needs none
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -345,6 +346,8 @@ def normalise_schedule(item: Mapping[str, Any]) -> Schedule:
         raise ScheduleError(f"schedule {first.key}: {first.message}", first.hint)
     kind: Kind = next(k for k in KINDS if _present(item, k))
     anchor = _parse_datetime(item["anchor_date"]) if _present(item, "anchor_date") else None
+    from zoneinfo import ZoneInfo
+
     tz_name = item.get("timezone")
     if tz_name is None and anchor is not None and isinstance(anchor.tzinfo, ZoneInfo):
         tz_name = anchor.tzinfo.key  # Prefect infers an interval's timezone from its anchor
