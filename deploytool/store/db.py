@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -122,7 +123,9 @@ class SqliteDatabase(Database):
         self._depth = 0
         self._seen: OrderedDict[frozenset[Topic], int] = OrderedDict()  # topic set -> data_version it has seen
         self._watches = threading.local()  # each waiting thread's FileWatch
-        self._opened: list[FileWatch] = []  # every FileWatch made, closed with the database
+        # Every FileWatch made, closed with the database; weak, so a thread that ends closes its own (a dashboard
+        # following runs in many threads must not hold an inotify instance, 128 per user, for each).
+        self._opened: weakref.WeakSet[FileWatch] = weakref.WeakSet()
 
     @property
     def url(self) -> str:
@@ -219,9 +222,8 @@ class SqliteDatabase(Database):
 
     def _remember(self, watch: FileWatch | None) -> FileWatch | None:
         with self._lock:
-            self._opened = [kept for kept in self._opened if kept.alive]
             if watch is not None:
-                self._opened.append(watch)
+                self._opened.add(watch)
         return watch
 
     @contextmanager
@@ -286,6 +288,6 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         with self._lock:
-            for watch in self._opened:
+            for watch in list(self._opened):
                 watch.close()  # a thread still waiting on it polls from now on
             self.conn.close()

@@ -137,3 +137,34 @@ class TestFileWatch:
         assert not wake.is_set()
         wake.close()
         watch.close()
+
+
+def _inotify_descriptors() -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if _link(fd) == "anon_inode:inotify")
+
+
+def _link(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # the listing's own descriptor, gone already
+        return ""
+
+
+def test_a_thread_that_waited_gives_its_inotify_instance_back_when_it_ends(store: Store) -> None:
+    """An inotify instance is a per-user resource (128 by default): a dashboard or a follower that waits in many
+    threads over its life must not keep one per thread that ever waited, nor must a closed store."""
+    import gc
+
+    topics = (Topic.pool(POOL),)
+    before = _inotify_descriptors()
+    for _ in range(3):
+        thread = threading.Thread(target=store.wait_for_change, args=(topics, 0))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert _inotify_descriptors() == before
+    store.wait_for_change(topics, 0)  # this thread waited, and goes on: its watch stays until the store is closed
+    assert _inotify_descriptors() == before + 1
+    store.close()
+    assert _inotify_descriptors() == before
