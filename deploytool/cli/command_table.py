@@ -16,7 +16,7 @@ FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
     'deploy_cmds': 655168957,
     'run_cmds': 643084483,
-    'pool_cmds': 409633572,
+    'pool_cmds': 6806108,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
     'worker_cmds': 4002757433,

@@ -13,7 +13,7 @@ from deploytool.cli.helpbox import Block
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
     'deploy_cmds': 655168957,
-    'pool_cmds': 409633572,
+    'pool_cmds': 6806108,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
     'run_cmds': 643084483,

@@ -182,11 +182,10 @@ def pause(name: Annotated[str, NAME]) -> None:
 def resume(name: Annotated[str, NAME]) -> None:
     """Resume a paused work pool."""
     from deploytool.core.pools import set_paused
-    from deploytool.models import utcnow
 
     with open_store() as store:
         set_paused(store, name, False)
-        status = store.workers.pool_status(name, utcnow()).value
+        status = store.workers.pool_status(name, store.now()).value  # the clock the heartbeats were written by
     print(f"Resumed work pool {name!r} (status {status}).")
 
 

@@ -2,7 +2,9 @@
 filtered by time, and a run's page with its state history and logs.
 
 Built from the same use cases as the CLI (core.pools, core.deployments, core.runs, core.why) plus the
-dashboard's aggregate reads (store.dashboard). Every result is typed (core.dashboard_pages; its `to_dict()` is the
+dashboard's aggregate reads (store.dashboard). Every page is judged at the store's clock (`Store.now()`, the one
+the workers' heartbeats are written by), as `work-pool ls` and `worker ls` judge them: on PostgreSQL a dashboard
+host whose clock is off shows the same statuses. Every result is typed (core.dashboard_pages; its `to_dict()` is the
 JSON the dashboard's API sends) and has block secret values masked (core.results.redacted), so nothing here can
 send a secret to a browser.
 """
@@ -34,7 +36,7 @@ from deploytool.core.runs import LATE, RunSummary, inspect_run, parse_states, re
 from deploytool.core.values import store_redactor
 from deploytool.errors import DeploytoolError
 from deploytool.jobvars import ValueSource
-from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState, utcnow
+from deploytool.models import TERMINAL, FlowRun, LogLine, PoolStatus, RunState
 from deploytool.store import Store
 
 T = TypeVar("T")
@@ -59,7 +61,7 @@ def hide_secrets(store: Store, result: T) -> T:
 
 def overview(store: Store, now: datetime | None = None) -> Overview:
     """Runs per state for each of the last 24 hours (by creation), late runs, failing deployments, pools."""
-    now = now or utcnow()
+    now = now or store.now()
     start = (now - timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [start + timedelta(hours=i) for i in range(HOURS)]
     index = {h.isoformat()[:13]: i for i, h in enumerate(hours)}
@@ -153,7 +155,7 @@ def deployments(store: Store, now: datetime | None = None) -> list[DeploymentSum
 def deployment_detail(store: Store, full_name: str, now: datetime | None = None) -> DeploymentPage:
     """`deployment inspect` plus the final job configuration with provenance (`deployment render --explain`)
     and the deployment's recent runs."""
-    now = now or utcnow()
+    now = now or store.now()
     detail = inspect_deployment(store, full_name, now)
     deployment = detail.deployment
     rows: list[ValueSource] = []
@@ -205,7 +207,7 @@ def runs(
     """The newest runs first, filtered as `flow-run ls` does, and by creation time (`since` <= created < `until`)."""
     if not 1 <= limit <= MAX_RUNS:
         raise DeploytoolError(f"limit {limit}: must be between 1 and {MAX_RUNS}")
-    now = now or utcnow()
+    now = now or store.now()
     wanted, late = parse_states(states)
     deployment_id = find_deployment(store, deployment).id if deployment else None
     if pool is not None:
@@ -247,7 +249,7 @@ def state_history(run: FlowRun) -> list[StateChange]:
 def run_detail(store: Store, ref: str, now: datetime | None = None) -> RunPage:
     """`flow-run inspect` plus `flow-run why`, the state history and the last log lines (with `log_lines`, how
     many there are, and `last_log_id`, where the live stream goes on)."""
-    now = now or utcnow()
+    now = now or store.now()
     run = resolve_run(store, ref)
     detail = inspect_run(store, run.id, now)
     explanation = why.explain(store, run.id, now)
@@ -283,7 +285,8 @@ def poll_run(store: Store, run_id: str, after_id: int, now: datetime | None = No
     run = store.runs.get(run_id)
     lines = store.logs.read(run_id, after_id, 1000)
     cursor = lines[-1].id if lines and lines[-1].id is not None else after_id
-    return hide_secrets(store, RunUpdate(RunSummary.of(run, now), lines, run.state in TERMINAL, cursor))
+    summary = RunSummary.of(run, now or store.now())
+    return hide_secrets(store, RunUpdate(summary, lines, run.state in TERMINAL, cursor))
 
 
 STATE_FILTERS = [state.value for state in RunState] + [LATE]

@@ -6,6 +6,8 @@ in the same words. docs/work-pools.md, "Status".
 Real worker processes on each backend: one killed with SIGKILL (stale at once on its own host), one stopped with
 SIGSTOP (its process lives but its heartbeats stop: stale one lease after the last, its own lease when it beats
 less often than the default, judged at times the test gives, then READY again once it beats after SIGCONT).
+Every view judges at the store's clock, the one the heartbeats are written by: on PostgreSQL, a viewer whose own
+clock is off by an hour sees what `work-pool ls` on the worker's host sees.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import os
 import signal
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
 
+from deploytool.cli import pool_cmds
 from deploytool.core.dashboard import pools
 from deploytool.core.pool_listing import inspect_pool, list_pools
+from deploytool.core.watch import PoolEvent, StateEvent, watch_run
 from deploytool.core.why import explain
 from deploytool.models import PoolStatus
 from deploytool.store import Store
@@ -31,8 +35,9 @@ from deploytool.ui.app import create_app
 from deploytool.ui.config import from_env
 from deploytool.worker.listing import list_workers
 from tests.reliability.helpers import WAIT, Workers
+from tests.store import pg_cluster as pg
 from tests.store.helpers import deploytool
-from tests.worker.helpers import make_deployment, queue_run, wait_for
+from tests.worker.helpers import make_deployment, make_pool, queue_run, wait_for
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
@@ -136,3 +141,71 @@ def test_a_pool_whose_worker_stops_beating_is_not_ready_one_lease_after_its_last
         # It beats again: READY again.
         wait_for(lambda: store.workers.list("p")[0].last_heartbeat > at, WAIT)
         assert store.workers.pool_status("p", store.now()) is PoolStatus.READY
+
+
+# --- a viewer whose clock is off -----------------------------------------------------------------------------
+
+SKEW = timedelta(hours=1)
+
+
+class _AnHourAhead(datetime):
+    """`datetime` on a machine whose clock is an hour ahead: deploytool.models.utcnow reads it."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return datetime.now(tz) + SKEW
+
+
+class _Stop(Exception):
+    """Ends a watch after its first pass."""
+
+
+def _stop(seconds: float) -> None:
+    raise _Stop
+
+
+def test_a_viewer_whose_clock_is_off_judges_pools_by_the_store_s_clock(
+    cluster: pg.Cluster,
+    workers: Workers,
+    tmp_path: Path,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # PostgreSQL only: on SQLite every process shares the machine's clock, the store's.
+    url = cluster.fresh_database()
+    with Store.open(url) as store:
+        make_pool(store)
+    workers.start("w1", url)  # its host's clock is right: it beats at the server's time
+    monkeypatch.setattr("deploytool.models.datetime", _AnHourAhead)  # this host's clock is an hour ahead
+    with Store.open(url) as store:
+        wait_for(lambda: store.workers.pool_status("p", store.now()) is PoolStatus.READY, WAIT)
+        deployment = make_deployment(store, project, "flow.py:main")
+        run = queue_run(store, deployment, scheduled_time=store.now() + timedelta(hours=2))  # nobody claims it
+        assert abs(store.now() - datetime.now(UTC)) < SKEW / 2  # the store's clock is the server's, not ours
+        events: list[object] = []
+        with pytest.raises(_Stop):
+            for event in watch_run(store, run.id, pool_grace_seconds=0, sleep=_stop):  # `run --watch`
+                events.append(event)
+        assert [type(e) for e in events] == [StateEvent]  # no "pool p is NOT_READY: ... offline" notice
+        assert not [e for e in events if isinstance(e, PoolEvent)]
+
+    env = {"DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(tmp_path / "viewer")}
+    config, _ = from_env(env)
+    with TestClient(create_app(config), base_url="http://127.0.0.1:4200") as client:
+        overview = client.get("/api/v1/overview").json()
+        page = client.get("/").text
+        deployment_page = client.get("/api/v1/deployments/f/d").json()
+        run_page = client.get(f"/api/v1/flow-runs/{run.id}").json()
+        pools_page = client.get("/api/v1/work-pools").json()
+    assert [(p["name"], p["status"], p["problem"]) for p in overview["work_pools"]] == [("p", "READY", None)]
+    assert "NOT_READY" not in page and "READY" in page
+    assert deployment_page["pool_status"] == "READY"
+    assert [r["code"] for r in run_page["why"]["reasons"]] == ["not_due"]  # not "no_worker"
+    assert [p["status"] for p in pools_page] == ["READY"]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    pool_cmds.resume("p")  # `work-pool resume p`, on this host
+    assert "(status READY)" in capsys.readouterr().out
+    # ... as `work-pool ls` says it on a host whose clock is right
+    assert [p["status"] for p in json.loads(_cli(env, "work-pool", "ls", "-o", "json"))["data"]] == ["READY"]
