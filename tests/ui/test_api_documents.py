@@ -2,8 +2,8 @@
 
 Core's dashboard use cases return typed results; the dashboard turns them into JSON. These tests hold that
 what a browser or a script reads over HTTP stays exactly what it was: the same keys in the same order, the same
-values, and no stored secret. The dashboard's clock is driven to a fixed time; ids and times that change from
-one run to the next are normalised (tests/json_golden.py) before the documents are compared with
+values, and no stored secret. The store's clock (the dashboard's) is driven to a fixed time; ids and times that
+change from one run to the next are normalised (tests/json_golden.py) before the documents are compared with
 tests/ui/golden/ (DEPLOYTOOL_WRITE_GOLDEN=1 rewrites them after a deliberate change).
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from deploytool.core import dashboard
 from deploytool.settings import Settings
 from deploytool.store import Store
 from deploytool.ui.app import create_app
@@ -45,11 +44,12 @@ DOCUMENTS = {
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    """The dashboard in-process over a store holding one of everything, its clock at NOW."""
+    """The dashboard in-process over a store holding one of everything, the store's clock (which the dashboard
+    judges by) at NOW."""
     db_path = Settings.from_env().db_path
     with Store.open(db_path) as store:
         names = populate_documents(store, NOW)
-    monkeypatch.setattr(dashboard, "utcnow", lambda: NOW)
+    monkeypatch.setattr(type(store), "now", lambda self: NOW)
     app = create_app(UiConfig(store=db_path))
     with TestClient(app, base_url="http://127.0.0.1:4200", raise_server_exceptions=False) as client:
         yield client, names
