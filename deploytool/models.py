@@ -33,6 +33,12 @@ def new_id() -> str:
     return data.hex()
 
 
+def this_host() -> str:
+    """The name of this host as workers record it: the kernel's node name, which `socket.gethostname()` returns
+    too, without loading socket into every command that reads the store."""
+    return os.uname().nodename
+
+
 class RunState(StrEnum):
     """The state of a flow run. `LATE` is not a state: it is a label for a SCHEDULED run that is overdue."""
 

@@ -19,7 +19,7 @@ FINGERPRINTS: dict[str, int | None] = {
     'pool_cmds': 6806108,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
-    'worker_cmds': 4002757433,
+    'worker_cmds': 333092248,
     'worker_list_cmds': 4191168367,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,

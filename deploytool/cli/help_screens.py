@@ -17,7 +17,7 @@ FINGERPRINTS: dict[str, int | None] = {
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
     'run_cmds': 643084483,
-    'worker_cmds': 4002757433,
+    'worker_cmds': 333092248,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,
     'store_cmds': 1093964920,

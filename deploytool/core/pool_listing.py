@@ -3,11 +3,10 @@ results whose `to_dict()` is the JSON of `--output json` and of the dashboard's 
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime
 
 from deploytool.core.pools import get_pool
-from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue
+from deploytool.models import PoolStatus, RunCounts, WorkerHeartbeat, WorkerStatus, WorkPool, WorkQueue, this_host
 from deploytool.records import record
 from deploytool.store import Store, pool_readiness, worker_status
 
@@ -151,7 +150,7 @@ def list_pools(store: Store, now: datetime | None = None) -> list[PoolSummary]:
     workers: dict[str, list[WorkerHeartbeat]] = {}
     for worker in store.workers.list():
         workers.setdefault(worker.pool_name, []).append(worker)
-    here = socket.gethostname()
+    here = this_host()
     return [_summary(pool, counts.get(pool.name), workers.get(pool.name, []), now, here) for pool in store.pools.list()]
 
 
@@ -179,7 +178,7 @@ def inspect_pool(store: Store, name: str, now: datetime | None = None) -> PoolDe
     now = now or store.now()
     pool = get_pool(store, name)
     workers = store.workers.list(name)
-    here = socket.gethostname()
+    here = this_host()
     summary = _summary(pool, store.runs.counts().get(name), workers, now, here)
     return PoolDetail(
         summary=summary,

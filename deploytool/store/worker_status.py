@@ -16,11 +16,10 @@ a pool whose only worker was killed is NOT_READY as soon as that worker is stale
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterable
 from datetime import datetime
 
-from deploytool.models import PoolStatus, WorkerHeartbeat, WorkerStatus
+from deploytool.models import PoolStatus, WorkerHeartbeat, WorkerStatus, this_host
 from deploytool.store.api import ONLINE_WINDOW_SECONDS
 
 # A default lease (3 heartbeats of 5 s, deploytool.worker.options): a heartbeat older than that was missed.
@@ -56,7 +55,7 @@ def worker_status(worker: WorkerHeartbeat, now: datetime, here: str | None = Non
         return WorkerStatus.OFFLINE
     if age > lease:
         return WorkerStatus.STALE
-    if worker.host == (here if here is not None else socket.gethostname()) and not process_alive(worker.pid):
+    if worker.host == (here if here is not None else this_host()) and not process_alive(worker.pid):
         return WorkerStatus.STALE
     return WorkerStatus.ONLINE
 
@@ -88,7 +87,7 @@ def pool_readiness(
     when the pool has no worker)."""
     if paused:
         return PoolStatus.PAUSED, None
-    here = here if here is not None else socket.gethostname()
+    here = here if here is not None else this_host()
     reasons = []
     for worker in workers:
         reason = not_taking_runs(worker, now, here)

@@ -5,10 +5,9 @@ taking runs, and its runs. The status (online, stale, offline) and the problem's
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime
 
-from deploytool.models import ACTIVE, WorkerStatus
+from deploytool.models import ACTIVE, WorkerStatus, this_host
 from deploytool.store import Store, worker_status
 
 TYPE_CHECKING = False  # not typing's: every store command imports this module (issue 17, item 4)
@@ -31,7 +30,7 @@ def list_workers(store: Store, pool_name: str | None = None, now: datetime | Non
                 {"id": run.id, "name": run.name, "state": run.state.value}
             )
     result = []
-    here = socket.gethostname()
+    here = this_host()
     for worker in store.workers.list(pool_name):
         age = (now - worker.last_heartbeat).total_seconds()
         status = worker_status(worker, now, here)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from dataclasses import dataclass, field
 from math import isfinite
+
+from deploytool.models import new_id, this_host
 
 DEFAULT_HEARTBEAT_SECONDS = 5.0
 LEASE_HEARTBEATS = 3  # a lease lasts three heartbeats: two may be missed before other workers recover the runs
@@ -24,7 +24,7 @@ def default_limit() -> int:
 
 def default_name() -> str:
     """`<host>-<pid>-<4 hex>`: unique, and says where to look."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+    return f"{this_host()}-{os.getpid()}-{new_id()[:4]}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class WorkerOptions:
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
     timeout_grace_seconds: float = DEFAULT_TIMEOUT_GRACE_SECONDS
     run_once: bool = False
-    host: str = field(default_factory=socket.gethostname)
+    host: str = field(default_factory=this_host)
 
     @property
     def lease(self) -> float:
