@@ -179,20 +179,20 @@ def test_a_command_that_reads_blocks_loads_the_secret_box_only_then(tmp_path: Pa
     assert loaded.isdisjoint({"dataclasses", "importlib.resources", "logging", "cryptography"})
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["work-pool", "ls"],
-        ["work-queue", "ls"],
-        ["deployment", "ls"],
-        ["flow-run", "ls"],
-        ["variable", "ls"],
-        ["block", "ls"],
-        ["worker", "ls"],
-        ["store", "info"],
-        ["flow-run", "ls", "--output", "json"],
-    ],
-)
+# The commands that read the store and list what it holds.
+STORE_LISTINGS = [
+    ["work-pool", "ls"],
+    ["work-queue", "ls"],
+    ["deployment", "ls"],
+    ["flow-run", "ls"],
+    ["variable", "ls"],
+    ["block", "ls"],
+    ["worker", "ls"],
+    ["store", "info"],
+]
+
+
+@pytest.mark.parametrize("args", [*STORE_LISTINGS, ["flow-run", "ls", "--output", "json"]])
 def test_a_store_listing_loads_no_typing(tmp_path: Path, args: list[str]) -> None:
     """The store's interface declares its repositories with typing's forms that deploytool/typeforms.py gives at
     run time, and the modules a listing imports take typing's names for type checking only: no command that
@@ -253,20 +253,7 @@ def _loaded_at_the_call(args: list[str]) -> set[str]:
     return set(done.stdout.split())
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["work-pool", "ls"],
-        ["work-queue", "ls"],
-        ["deployment", "ls"],
-        ["flow-run", "ls"],
-        ["variable", "ls"],
-        ["block", "ls"],
-        ["worker", "ls"],
-        ["store", "info"],
-        ["run", "flow/deployment"],
-    ],
-)
+@pytest.mark.parametrize("args", [*STORE_LISTINGS, ["run", "flow/deployment"]])
 def test_a_command_s_start_up_loads_only_parsing(args: list[str]) -> None:
     """Until a command's function is called, only the parser, the command's module and what it declares load:
     no pathlib (its parameters' Path is for type checking), json, importlib or typing (issue 17, item 4)."""
