@@ -9,7 +9,6 @@ runs name their worker and lease; a finished run says so (and what its crash ret
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from deploytool import crashretry
 from deploytool.core.runs import resolve_run
@@ -17,6 +16,10 @@ from deploytool.errors import NotFoundError
 from deploytool.models import ACTIVE, TERMINAL, Deployment, FlowRun, PoolStatus, RunState, WorkerStatus
 from deploytool.records import field, record, replace
 from deploytool.store import Store, pool_readiness, worker_status
+
+TYPE_CHECKING = False  # not typing's: flow-run why reads the store like a listing (issue 17, item 4)
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAX_HOLDERS = 1_000_000
 ELIGIBLE = "eligible"
