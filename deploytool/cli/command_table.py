@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 # help_fingerprint() (cli/sources.py) of each module when the table was recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
-    'deploy_cmds': 655168957,
-    'run_cmds': 643084483,
+    'deploy_cmds': 3371762185,
+    'run_cmds': 994060544,
     'pool_cmds': 6806108,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,

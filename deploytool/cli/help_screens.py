@@ -12,11 +12,11 @@ from deploytool.cli.helpbox import Block
 # help_fingerprint() of each command module when its screens were recorded.
 FINGERPRINTS: dict[str, int | None] = {
     'config_cmds': 815903892,
-    'deploy_cmds': 655168957,
+    'deploy_cmds': 3371762185,
     'pool_cmds': 6806108,
     'queue_cmds': 3008387700,
     'value_cmds': 1916170649,
-    'run_cmds': 643084483,
+    'run_cmds': 994060544,
     'worker_cmds': 333092248,
     'scheduler_cmds': 1732347790,
     'ui_cmds': 345872116,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Annotated, Any
 
+    from deploytool.core.runs import SubmittedRun
     from deploytool.models import FlowRun
     from deploytool.store import Store
 
@@ -69,23 +70,23 @@ def run(
     output: Annotated[OutputFormat, OUTPUT] = OutputFormat.text,
 ) -> None:
     """Queue a run of a deployment (SCHEDULED); a worker of its pool picks it up. See docs/runs.md."""
-    from deploytool.core.runs import RunSummary, submit_run
-    from deploytool.core.when import scheduled_time
+    from deploytool.core.runs import submit_run
+    from deploytool.core.when import start_time
 
     with json_errors("flow-run", output):
         values, texts = _parameters(param or [], params, output)
         from deploytool.cli.values import parse_assignments
 
         job_vars = parse_assignments(job_variable or [], "--job-variable")
-        when = scheduled_time(start_in, start_at)
+        when = start_time(start_in, start_at)
         with open_store() as store:
             submitted = submit_run(store, deployment, values, job_vars, when, idempotency_key, parameter_text=texts)
             run_ = submitted.run
             if output == OutputFormat.json and not watch:
-                print_json("flow-run", {**RunSummary.of(run_).to_dict(), "new": submitted.new})
+                print_json("flow-run", {**submitted.summary().to_dict(), "new": submitted.new})
                 return
             if output == OutputFormat.text:
-                _print_created(run_, submitted.new, submitted.pool_status.value, watch, submitted.pool_notice)
+                _print_created(submitted, watch)
             if watch:
                 # NOT_READY is left to the watch, which says it only once the run has waited a moment: a worker
                 # started just before (`worker start &`) has not sent its first heartbeat yet.
@@ -122,11 +123,11 @@ def _parameters(items: list[str], params: str | None, output: OutputFormat) -> t
     return values, texts
 
 
-def _print_created(run_: FlowRun, new: bool, pool_status: str, watch: bool, notice: str | None) -> None:
+def _print_created(submitted: SubmittedRun, watch: bool) -> None:
     from deploytool.core.run_summary import duration_text
-    from deploytool.models import utcnow
 
-    ahead = (run_.scheduled_time - utcnow()).total_seconds()
+    run_, new, pool_status, notice = submitted.run, submitted.new, submitted.pool_status.value, submitted.pool_notice
+    ahead = (run_.scheduled_time - submitted.now).total_seconds()  # by the store's clock, which scheduled it
     when = "now" if ahead <= 0 else f"for {local_time(run_.scheduled_time, zone=True)} (in {duration_text(ahead)})"
     if new:
         print(f"Created flow run {run_.name} ({run_.id}) of {run_.flow_name}/{run_.deployment_name}, scheduled {when}.")
@@ -309,8 +310,9 @@ def _change(run_id: str, output: OutputFormat, change: Callable[[Store, str], Fl
 
     with json_errors("flow-run", output), open_store() as store:
         changed = change(store, run_id)
+        now = store.now()  # a retried run is due now by the store's clock, not this host's
     if output == OutputFormat.json:
-        print_json("flow-run", RunSummary.of(changed).to_dict())
+        print_json("flow-run", RunSummary.of(changed, now).to_dict())
         return None
     return changed
 

@@ -8,7 +8,7 @@ docs/runs.md is the user's guide.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from deploytool.core.deployments import find as find_deployment
 from deploytool.core.pools import check_at_most, get_pool
@@ -19,7 +19,7 @@ from deploytool.core.run_summary import RunSummary as RunSummary
 from deploytool.core.run_summary import duration_seconds as duration_seconds
 from deploytool.core.values import store_redactor
 from deploytool.core.when import (
-    scheduled_time as scheduled_time,  # its home is core.when; the dashboard imports it here
+    start_time as start_time,  # its home is core.when; the dashboard imports it here
 )
 from deploytool.engine.spec import check_parameters_size
 from deploytool.errors import ConflictError, DeploytoolError, NotFoundError, did_you_mean
@@ -58,7 +58,7 @@ def create_run(
     deployment_name: str,
     parameters: Mapping[str, Any] | None = None,
     job_variables: Mapping[str, Any] | None = None,
-    scheduled_time: datetime | None = None,
+    scheduled_time: datetime | timedelta | None = None,
     idempotency_key: str | None = None,
     *,
     parameter_text: Mapping[str, str] | None = None,
@@ -71,7 +71,8 @@ def create_run(
     the schema wants a string and the text parsed as JSON into something else (`version=1.10`), the text is
     used. Job variables are layered pool defaults < deployment < run and checked against the pool's template;
     an error names the variable and the layer that set it. With an `idempotency_key` already used, the
-    existing run is returned unchanged (`submit_run` says whether the run is new).
+    existing run is returned unchanged (`submit_run` says whether the run is new). `scheduled_time`: when the
+    run is due; a timedelta is a delay after the store's now, None the store's now (`core.when.start_time`).
     """
     return _create_run(
         store,
@@ -89,7 +90,7 @@ def _create_run(
     deployment_name: str,
     parameters: Mapping[str, Any] | None,
     job_variables: Mapping[str, Any] | None,
-    scheduled_time: datetime | None,
+    scheduled_time: datetime | timedelta | None,
     idempotency_key: str | None,
     *,
     parameter_text: Mapping[str, str] | None,
@@ -105,7 +106,8 @@ def _create_run(
     check_parameters_size(merged, deployment.full_name)
     run_vars = dict(job_variables or {})
     _check_job_variables(store, deployment, run_vars)
-    when = scheduled_time or store.now()
+    # None: now, and a delay counts from now, by the store's clock (this host's may be off).
+    when = store.now() + scheduled_time if isinstance(scheduled_time, timedelta) else scheduled_time or store.now()
     if when.tzinfo is None:
         raise ValueError("scheduled_time must be timezone-aware")
     run = FlowRun(
@@ -325,10 +327,12 @@ def retry_run(store: Store, ref: str, now: datetime | None = None) -> FlowRun:
 @record
 class SubmittedRun:
     """What `deploytool run` created: the run, whether it is new (False: an idempotency key matched an
-    existing run), the status of its pool (NOT_READY: no worker can take it) and why (None: no worker at all)."""
+    existing run), the store's time then, the status of its pool (NOT_READY: no worker can take it) and why
+    (None: no worker at all)."""
 
     run: FlowRun
     new: bool
+    now: datetime  # the store's clock, which the run's scheduled time and the heartbeats are written by
     pool_status: PoolStatus
     pool_problem: str | None = None
 
@@ -336,6 +340,10 @@ class SubmittedRun:
     def pool_notice(self) -> str | None:
         """What to tell the user of its pool (None while it is READY)."""
         return pool_notice(self.run.pool_name, self.pool_status, self.pool_problem)
+
+    def summary(self) -> RunSummary:
+        """The run as `flow-run ls` shows it, judged late or not by the store's clock."""
+        return RunSummary.of(self.run, self.now)
 
 
 def pool_readiness_of(store: Store, pool_name: str, now: datetime) -> tuple[PoolStatus, str | None]:
@@ -362,7 +370,7 @@ def submit_run(
     deployment_name: str,
     parameters: Mapping[str, Any] | None = None,
     job_variables: Mapping[str, Any] | None = None,
-    scheduled_time: datetime | None = None,
+    scheduled_time: datetime | timedelta | None = None,
     idempotency_key: str | None = None,
     *,
     parameter_text: Mapping[str, str] | None = None,
@@ -377,4 +385,5 @@ def submit_run(
         idempotency_key,
         parameter_text=parameter_text,
     )
-    return SubmittedRun(run, new, *pool_readiness_of(store, run.pool_name, store.now()))
+    now = store.now()
+    return SubmittedRun(run, new, now, *pool_readiness_of(store, run.pool_name, now))

@@ -74,3 +74,13 @@ def scheduled_time(start_in: str | None, start_at: str | None, now: datetime | N
             hint="give a shorter delay, e.g. --start-in 30d, or a time such as --start-at 2030-01-31T17:30",
         ) from None
     return now
+
+
+def start_time(start_in: str | None, start_at: str | None) -> datetime | timedelta | None:
+    """When a run asked for with `--start-in` or `--start-at` is due, for `submit_run`: a time (`--start-at`), a
+    delay after the store's now (`--start-in`: the store's clock schedules runs, not this host's, which may be
+    off), or None (the store's now). Checked here, so a bad option is refused before the store is opened."""
+    scheduled_time(start_in, start_at)  # refuses both at once, a bad text, a time beyond datetime's range
+    if start_in is not None:
+        return parse_duration(start_in)
+    return parse_start_at(start_at) if start_at is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from deploytool.core import dashboard
 from deploytool.core.runs import ParameterError, RunSummary
 from deploytool.errors import DeploytoolError
+from deploytool.store import Store
 from deploytool.ui.pages import Document, call, document
 from deploytool.ui.render import status_of
 
@@ -195,11 +197,11 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
 async def create_run(request: Request) -> Response:
     """POST /deployments/{flow}/{name}/runs {"parameters": {}, "job_variables": {}, "start_in": "10m"}: as
     `deploytool run FLOW/NAME --param ... --job-variable ... --start-in ...`."""
-    from deploytool.core.runs import scheduled_time, submit_run
+    from deploytool.core.runs import start_time, submit_run
 
     try:
         body = _body_checked(await _body(request))
-        when = scheduled_time(body.get("start_in"), body.get("start_at"))
+        when = start_time(body.get("start_in"), body.get("start_at"))
         submitted = await call(
             request,
             submit_run,
@@ -211,7 +213,7 @@ async def create_run(request: Request) -> Response:
         )
     except DeploytoolError as exc:
         return from_exception(exc)
-    data = {**RunSummary.of(submitted.run).to_dict(), "new": submitted.new, "pool_status": submitted.pool_status.value}
+    data = {**submitted.summary().to_dict(), "new": submitted.new, "pool_status": submitted.pool_status.value}
     return JSONResponse(data, status_code=201 if submitted.new else 200)
 
 
@@ -231,19 +233,24 @@ def _body_checked(body: dict[str, Any]) -> dict[str, Any]:
 async def _act(request: Request, function: Callable[..., Any], *args: Any) -> Response:
     try:
         await _body(request)
-        result = await call(request, function, *args)
+        result, now = await call(request, _with_now, function, *args)
     except DeploytoolError as exc:
         return from_exception(exc)
-    return JSONResponse(_result(result))
+    return JSONResponse(_result(result, now))
 
 
-def _result(result: Any) -> Any:
+def _with_now(store: Store, function: Callable[..., Any], *args: Any) -> tuple[Any, datetime]:
+    """`function(store, *args)` and the store's time after it (a retried run is due now by the store's clock)."""
+    return function(store, *args), store.now()
+
+
+def _result(result: Any, now: datetime) -> Any:
     from deploytool.models import Deployment, FlowRun, WorkPool
 
     if isinstance(result, tuple):
         result = result[0]
     if isinstance(result, FlowRun):
-        return RunSummary.of(result).to_dict()
+        return RunSummary.of(result, now).to_dict()
     if isinstance(result, WorkPool):
         return {"name": result.name, "paused": result.paused}
     if isinstance(result, Deployment):

@@ -249,12 +249,12 @@ async def submit_run(request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _expired(request, deployment_url(full_name))
-    from deploytool.core.runs import ParameterError, scheduled_time, submit_run
+    from deploytool.core.runs import ParameterError, start_time, submit_run
 
     values, texts = submitted_parameters(form)
     start_in = form.get("start_in", "").strip()
     try:
-        when = scheduled_time(start_in or None, None)
+        when = start_time(start_in or None, None)
         submitted = await call(request, submit_run, full_name, values, None, when, parameter_text=texts)
     except ParameterError as exc:
         data = await document(request, dashboard.deployment_detail, full_name)

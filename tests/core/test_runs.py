@@ -180,6 +180,17 @@ def test_scheduled_time() -> None:
         when.scheduled_time("1m", "2030-01-02T00:00Z", now)
 
 
+def test_start_time_leaves_now_to_the_store_s_clock() -> None:
+    """`run` and the dashboard give submit_run a delay, not this host's now plus it: the store's clock schedules."""
+    assert when.start_time(None, None) is None
+    assert when.start_time("1h30m", None) == timedelta(minutes=90)
+    assert when.start_time(None, "2030-01-02T00:00Z") == datetime(2030, 1, 2, tzinfo=UTC)
+    with pytest.raises(UsageError, match="not both"):
+        when.start_time("1m", "2030-01-02T00:00Z")
+    with pytest.raises(DeploytoolError, match="too far away"):
+        when.start_time("9999999d", None)
+
+
 # --- finding runs --------------------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from deploytool.core.dashboard import pools
 from deploytool.core.pool_listing import inspect_pool, list_pools
 from deploytool.core.watch import PoolEvent, StateEvent, watch_run
 from deploytool.core.why import explain
-from deploytool.models import PoolStatus
+from deploytool.models import PoolStatus, RunState
 from deploytool.store import Store
 from deploytool.ui.app import create_app
 from deploytool.ui.config import from_env
@@ -209,3 +209,44 @@ def test_a_viewer_whose_clock_is_off_judges_pools_by_the_store_s_clock(
     assert "(status READY)" in capsys.readouterr().out
     # ... as `work-pool ls` says it on a host whose clock is right
     assert [p["status"] for p in json.loads(_cli(env, "work-pool", "ls", "-o", "json"))["data"]] == ["READY"]
+
+
+def test_a_viewer_whose_clock_is_ahead_sees_a_new_or_retried_run_due_now_not_late(
+    cluster: pg.Cluster,
+    tmp_path: Path,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A run is scheduled by the store's clock; `run`, `flow-run retry` and the dashboard's API say when it is due
+    by that clock too, not by this host's (an hour ahead here: every new run would say LATE)."""
+    from deploytool.cli.entry import main
+
+    url = cluster.fresh_database()
+    with Store.open(url) as store:
+        make_pool(store)
+        make_deployment(store, project, "flow.py:main")
+    monkeypatch.setattr("deploytool.models.datetime", _AnHourAhead)
+    env = {"DEPLOYTOOL_STORE_URL": url, "DEPLOYTOOL_HOME": str(tmp_path / "viewer")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["run", "f/d"]) == 0
+    assert ", scheduled now." in capsys.readouterr().out
+    assert main(["run", "f/d", "-o", "json"]) == 0
+    created = json.loads(capsys.readouterr().out)["data"]
+    assert created["label"] == "SCHEDULED"
+    with Store.open(url) as store:
+        store.runs.set_state(created["id"], RunState.CANCELLED, "cancelled by a test")
+    assert main(["flow-run", "retry", created["id"], "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["label"] == "SCHEDULED"
+
+    with TestClient(create_app(from_env(env)[0]), base_url="http://127.0.0.1:4200") as client:
+        submitted = client.post("/api/v1/deployments/f/d/runs", json={})
+        assert submitted.status_code == 201, submitted.text
+        assert submitted.json()["label"] == "SCHEDULED"
+        with Store.open(url) as store:
+            store.runs.set_state(submitted.json()["id"], RunState.CANCELLED, "cancelled by a test")
+        retried = client.post(f"/api/v1/flow-runs/{submitted.json()['id']}/retry", json={})
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["label"] == "SCHEDULED"
