@@ -324,21 +324,24 @@ def test_validate_loads_no_dataclasses_or_inspect(example: str) -> None:
     assert loaded.isdisjoint(unwanted), loaded & unwanted
 
 
-def test_validate_of_a_file_without_schedules_loads_no_croniter_dateutil_or_typing(tmp_path: Path) -> None:
-    """croniter and dateutil load only when the file has a cron or rrule schedule to check (issue 17, item 4)."""
+def _validated(tmp_path: Path, more: str) -> set[str]:
+    """The modules `deploytool validate` loads for a file with one deployment (and `more` of its YAML)."""
     (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n", encoding="utf-8")
     project = tmp_path / "deploy.yaml"
-    deployment = "  - name: d\n    entrypoint: flow.py:f\n    work_pool: {name: p}\n"
-    schedules = "    schedules:\n      - interval: 600\n        timezone: Europe/Berlin\n"
-    project.write_text(f"deployments:\n{deployment}{schedules}", encoding="utf-8")
+    project.write_text(f"deployments:\n  - name: d\n    entrypoint: flow.py:f\n    work_pool: {{name: p}}\n{more}")
     env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path / "home")}
     env.pop("DEPLOYTOOL_STORE_URL", None)
-    loaded = _modules(
+    return _modules(
         "import contextlib, io\nfrom deploytool.cli.entry import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['validate', '--file', {str(project)!r}]) == 0",
         env,
     )
+
+
+def test_validate_of_a_file_without_schedules_loads_no_croniter_dateutil_or_typing(tmp_path: Path) -> None:
+    """croniter and dateutil load only when the file has a cron or rrule schedule to check (issue 17, item 4)."""
+    loaded = _validated(tmp_path, "    schedules:\n      - interval: 600\n        timezone: Europe/Berlin\n")
     assert "deploytool.config.schedules" in loaded
     # nor typing: the modules validate imports take typing's names for type checking only (croniter's dateutil and
     # jsonschema do import it)
@@ -347,18 +350,7 @@ def test_validate_of_a_file_without_schedules_loads_no_croniter_dateutil_or_typi
 
 def test_validate_of_a_file_without_any_schedule_loads_no_zoneinfo(tmp_path: Path) -> None:
     """zoneinfo (with sysconfig) loads with the first schedule to check (issue 17, item 4)."""
-    (tmp_path / "flow.py").write_text("from deploytool import flow\n\n\n@flow\ndef f():\n    pass\n", encoding="utf-8")
-    project = tmp_path / "deploy.yaml"
-    deployment = "  - name: d\n    entrypoint: flow.py:f\n    work_pool: {name: p}\n"
-    project.write_text(f"deployments:\n{deployment}", encoding="utf-8")
-    env = {**os.environ, "DEPLOYTOOL_HOME": str(tmp_path / "home")}
-    env.pop("DEPLOYTOOL_STORE_URL", None)
-    loaded = _modules(
-        "import contextlib, io\nfrom deploytool.cli.entry import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    assert main(['validate', '--file', {str(project)!r}]) == 0",
-        env,
-    )
+    loaded = _validated(tmp_path, "")
     assert "deploytool.config.schedules" in loaded and "zoneinfo" not in loaded
 
 
