@@ -165,25 +165,8 @@ class SqliteDatabase(Database):
         to the store's files (`sqlite_watch`), else every CHANGE_POLL_SECONDS."""
         key = frozenset(topics)
         deadline = time.monotonic() + max(timeout, 0.0)
-        watch = self._file_watch() if wake is None or isinstance(wake, Wake) else None
-        if watch is None:
-            return self._poll_for_change(key, deadline, wake)
-        from deploytool.store.sqlite_watch import RECHECK
-
-        recheck = len(RECHECK)  # how far along RECHECK since the last write that did not move data_version
-        while True:
-            if self._moved(key):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (wake is not None and wake.is_set()):
-                return False
-            if not watch.alive:
-                return self._poll_for_change(key, deadline, wake)
-            pause = remaining if recheck >= len(RECHECK) else min(RECHECK[recheck], remaining)
-            recheck = 0 if watch.wait(pause, wake if isinstance(wake, Wake) else None) else recheck + 1
-
-    def _poll_for_change(self, key: frozenset[Topic], deadline: float, wake: threading.Event | None) -> bool:
-        """Without inotify: read `data_version` every CHANGE_POLL_SECONDS until it moves, `wake` or the deadline."""
+        pipe = wake if isinstance(wake, Wake) else None
+        watch = self._file_watch() if wake is None or pipe is not None else None  # a plain Event has no pipe: poll
         event = wake if wake is not None else threading.Event()
         while True:
             if self._moved(key):
@@ -191,7 +174,10 @@ class SqliteDatabase(Database):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or event.is_set():
                 return False
-            event.wait(min(CHANGE_POLL_SECONDS, remaining))
+            if watch is not None and watch.alive:
+                watch.wait(remaining, pipe)
+            else:
+                event.wait(min(CHANGE_POLL_SECONDS, remaining))
 
     def _moved(self, key: frozenset[Topic]) -> bool:
         """Whether `data_version` moved since the last wait for `key` returned (and remember that it was seen)."""
@@ -211,18 +197,14 @@ class SqliteDatabase(Database):
             return None
         from deploytool.store.sqlite_watch import open_watch  # only a process that waits loads it
 
-        watch: FileWatch | None
-        if not hasattr(self._watches, "watch"):  # None once inotify failed here: do not try at every wait
-            self._watches.watch = watch = self._remember(open_watch(self.path))
-        watch = self._watches.watch
-        if watch is not None and not watch.alive:
-            watch.close()
-            self._watches.watch = watch = self._remember(open_watch(self.path))
-        return watch
-
-    def _remember(self, watch: FileWatch | None) -> FileWatch | None:
-        with self._lock:
-            if watch is not None:
+        if hasattr(self._watches, "watch"):
+            old: FileWatch | None = self._watches.watch
+            if old is None or old.alive:  # None: inotify failed in this thread, not tried again at every wait
+                return old
+            old.close()
+        watch = self._watches.watch = open_watch(self.path)
+        if watch is not None:
+            with self._lock:
                 self._opened.add(watch)
         return watch
 

@@ -61,10 +61,15 @@ class FileWatch:
         self._poller = select.poll()
         self._poller.register(fd, select.POLLIN)
         self._wake_fd: int | None = None
+        self._recheck = len(RECHECK)  # the next step of RECHECK since the last write (all taken: none pending)
         self._closer = weakref.finalize(self, os.close, fd)
 
     def wait(self, timeout: float, wake: Wake | None) -> bool:
-        """Block until the store's files are written (True), or `wake` is set or `timeout` seconds pass (False)."""
+        """Block until the store's files are written (True), or `wake` is set or `timeout` seconds pass (False);
+        after a write, the next waits are cut to the steps of RECHECK, so that its commit is looked for again."""
+        if self._recheck < len(RECHECK):
+            timeout = min(timeout, RECHECK[self._recheck])
+            self._recheck += 1
         wake_fd = wake.fileno() if wake is not None else None
         if wake_fd != self._wake_fd:
             if self._wake_fd is not None:
@@ -83,6 +88,7 @@ class FileWatch:
                         self.alive = False
                         return True  # look once, then poll
                     if self._drain():
+                        self._recheck = 0
                         return True
                 elif wake is not None and wake.is_set():
                     return False
